@@ -1,0 +1,13 @@
+DROP TABLE audit_events;
+DROP TABLE directory_tokens;
+DROP TABLE directories;
+DROP TABLE memberships;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE user_attributes;
+DROP TABLE user_emails;
+DROP TABLE users;
+DROP TABLE organization_attributes;
+DROP TABLE organization_domains;
+DROP TABLE organizations;
+DROP TABLE realms;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Sets up everything and runs the whole test suite: formatting, lints, unit and integration tests
+# on SQLite and PostgreSQL, and the third-party peers (scim2-tester from PyPI).
+#
+# PostgreSQL: VESTIBULE_TEST_POSTGRES_URL if set; else the server at 127.0.0.1:5432; else, when
+# none answers, Debian's postgresql is installed and a private cluster started on a free port.
+# Tests never skip PostgreSQL: if it cannot be reached they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+pg_answers() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+if [ -z "${VESTIBULE_TEST_POSTGRES_URL:-}" ]; then
+  if pg_answers 127.0.0.1 5432; then
+    export VESTIBULE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  else
+    source scripts/private-postgres.sh
+  fi
+fi
+echo "test: PostgreSQL at ${VESTIBULE_TEST_POSTGRES_URL}"
+
+# --- Python peers -----------------------------------------------------------------------------
+venv=target/peers-venv
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
+export VESTIBULE_PEERS_PYTHON="$PWD/$venv/bin/python"
+
+# --- Rust -------------------------------------------------------------------------------------
+cargo fmt --all -- --check
+cargo clippy --all-targets -- -D warnings
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi

@@ -1,0 +1,361 @@
+//! `vestibule bench scim`: measures a live daemon (this binary, spawned with `serve`) on SQLite
+//! and PostgreSQL, and python `scim2-server` on the same requests in the same run. Figures, not
+//! assertions: the tests never time anything.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+
+/// What to measure and against what.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScimBenchOptions {
+    /// Which databases to measure.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub databases: Vec<String>,
+    /// A PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(long, env = "VESTIBULE_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    pub postgres_url: String,
+    /// Users created in the timed POST /Users phase.
+    #[arg(long, default_value_t = 20_000)]
+    pub creates: usize,
+    /// Users in the organization when lookups are timed.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Members of the big group when single-member PATCHes are timed.
+    #[arg(long, default_value_t = 50_000)]
+    pub members: usize,
+    /// Timed `filter=userName eq` lookups.
+    #[arg(long, default_value_t = 2_000)]
+    pub lookups: usize,
+    /// Timed single-member PATCHes.
+    #[arg(long, default_value_t = 300)]
+    pub member_patches: usize,
+    /// Concurrent clients for the create phases.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// A `scim2-server` executable (PyPI) to measure on the same creates; skipped when absent.
+    #[arg(long)]
+    pub scim2_server: Option<PathBuf>,
+}
+
+const TOKEN: &str = "bench-token";
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn wait_ready(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(r) = client.get(url).bearer_auth(TOKEN).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("{url} did not become ready")
+}
+
+fn user_body(i: usize) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "userName": format!("bench.user.{i}@acme.test"),
+        "externalId": format!("ext-{i}"),
+        "active": true,
+        "displayName": format!("Bench User {i}"),
+        "emails": [{"primary": true, "type": "work", "value": format!("bench.user.{i}@acme.test")}],
+        "name": {"givenName": "Bench", "familyName": format!("User{i}")},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Load", "employeeNumber": i.to_string()}
+    })
+}
+
+/// POSTs users `range` at `concurrency`; returns (ids in index order, elapsed).
+async fn create_users(
+    client: &reqwest::Client,
+    base: &str,
+    range: std::ops::Range<usize>,
+    concurrency: usize,
+) -> anyhow::Result<(Vec<String>, Duration)> {
+    let next = Arc::new(AtomicUsize::new(range.start));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, next, url, end) = (client.clone(), next.clone(), format!("{base}/Users"), range.end);
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= end {
+                    return Ok::<_, anyhow::Error>(made);
+                }
+                let resp = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(user_body(i).to_string())
+                    .send()
+                    .await?;
+                if resp.status() != 201 {
+                    bail!("POST /Users answered {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+                }
+                let body: Value = resp.json().await?;
+                made.push((i, body["id"].as_str().unwrap_or_default().to_string()));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    Ok((all.into_iter().map(|(_, id)| id).collect(), elapsed))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// One backend's figures.
+#[derive(Debug)]
+struct Figures {
+    database: String,
+    creates_per_sec: f64,
+    fill_per_sec: f64,
+    lookup_p50: Duration,
+    lookup_p99: Duration,
+    group_fill_secs: f64,
+    member_add_p50: Duration,
+    member_add_p99: Duration,
+}
+
+fn spawn_vestibule(dir: &Path, db_url: &str, port: u16) -> anyhow::Result<Process> {
+    let config = dir.join("bench.toml");
+    std::fs::write(
+        &config,
+        "[[realm]]\nname = \"bench\"\n\n[[organization]]\nrealm = \"bench\"\nalias = \"acme\"\nname = \"Acme\"\n\n\
+         [[directory]]\nrealm = \"bench\"\norganization = \"acme\"\nname = \"entra\"\ntoken = { env = \"BENCH_SCIM_TOKEN\" }\n",
+    )?;
+    let child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("BENCH_SCIM_TOKEN", TOKEN)
+        .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("VESTIBULE_DATABASE__URL", db_url)
+        .env("VESTIBULE_DATABASE__POOL_SIZE", "32")
+        .env("VESTIBULE_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("spawn vestibule serve")?;
+    Ok(Process(child))
+}
+
+async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Result<Figures> {
+    let dir = tempfile::tempdir()?;
+    let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let port = free_port()?;
+    let _daemon = spawn_vestibule(dir.path(), &scratch.url, port)?;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(opts.concurrency * 2).build()?;
+    let base = format!("http://127.0.0.1:{port}/realms/bench/scim/v2");
+    wait_ready(&client, &format!("{base}/ServiceProviderConfig")).await?;
+
+    let (mut ids, elapsed) = create_users(&client, &base, 0..opts.creates, opts.concurrency).await?;
+    let creates_per_sec = opts.creates as f64 / elapsed.as_secs_f64();
+    eprintln!("[{database}] {} creates in {:.1}s", opts.creates, elapsed.as_secs_f64());
+    let fill_target = opts.users.max(opts.creates).max(opts.members + opts.member_patches);
+    let (more, fill_elapsed) = create_users(&client, &base, opts.creates..fill_target, opts.concurrency).await?;
+    let fill_per_sec = more.len() as f64 / fill_elapsed.as_secs_f64().max(1e-9);
+    ids.extend(more);
+    eprintln!("[{database}] organization holds {} users", ids.len());
+
+    let mut latencies = Vec::with_capacity(opts.lookups);
+    for k in 0..opts.lookups {
+        let i = (k * 7919) % ids.len();
+        let filter = format!("userName eq \"bench.user.{i}@acme.test\"");
+        let started = Instant::now();
+        let resp = client.get(format!("{base}/Users")).query(&[("filter", filter.as_str())]).bearer_auth(TOKEN).send().await?;
+        let body: Value = resp.json().await?;
+        latencies.push(started.elapsed());
+        if body["totalResults"] != 1 {
+            bail!("lookup of user {i} found {}", body["totalResults"]);
+        }
+    }
+    latencies.sort();
+
+    let group: Value = client
+        .post(format!("{base}/Groups"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(json!({"displayName": "Everyone"}).to_string())
+        .send()
+        .await?
+        .json()
+        .await?;
+    let gid = group["id"].as_str().context("group id")?.to_string();
+    let started = Instant::now();
+    for chunk in ids[..opts.members].chunks(1000) {
+        let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
+        patch_group(&client, &base, &gid, json!([{"op": "add", "path": "members", "value": members}])).await?;
+    }
+    let group_fill_secs = started.elapsed().as_secs_f64();
+    let mut adds = Vec::with_capacity(opts.member_patches);
+    for id in &ids[opts.members..opts.members + opts.member_patches] {
+        let started = Instant::now();
+        patch_group(&client, &base, &gid, json!([{"op": "add", "path": "members", "value": [{"value": id}]}])).await?;
+        adds.push(started.elapsed());
+    }
+    adds.sort();
+    let count: Value = client
+        .get(format!("{base}/Groups/{gid}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let members = count["members"].as_array().map(Vec::len).unwrap_or_default();
+    if members != opts.members + opts.member_patches {
+        bail!("the group holds {members} members, expected {}", opts.members + opts.member_patches);
+    }
+    Ok(Figures {
+        database: database.to_string(),
+        creates_per_sec,
+        fill_per_sec,
+        lookup_p50: percentile(&latencies, 50.0),
+        lookup_p99: percentile(&latencies, 99.0),
+        group_fill_secs,
+        member_add_p50: percentile(&adds, 50.0),
+        member_add_p99: percentile(&adds, 99.0),
+    })
+}
+
+async fn patch_group(client: &reqwest::Client, base: &str, gid: &str, ops: Value) -> anyhow::Result<()> {
+    let resp = client
+        .patch(format!("{base}/Groups/{gid}"))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops}).to_string())
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("PATCH /Groups answered {}", resp.status());
+    }
+    Ok(())
+}
+
+async fn measure_scim2_server(exe: &Path, creates: usize, concurrency: usize) -> anyhow::Result<f64> {
+    let port = free_port()?;
+    let _server = Process(
+        Command::new(exe)
+            .args(["--port", &port.to_string(), "--bearer-token", TOKEN])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("spawn {}", exe.display()))?,
+    );
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
+    let base = format!("http://127.0.0.1:{port}");
+    wait_ready(&client, &format!("{base}/ServiceProviderConfig")).await?;
+    let (_, elapsed) = create_users(&client, &base, 0..creates, concurrency).await?;
+    Ok(creates as f64 / elapsed.as_secs_f64())
+}
+
+/// A database that lives for one measurement.
+struct ScratchDb {
+    url: String,
+    admin: Option<(String, String)>,
+}
+
+impl ScratchDb {
+    fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
+        use diesel::{Connection, RunQueryDsl};
+        match kind {
+            "sqlite" => Ok(ScratchDb { url: format!("sqlite://{}", dir.join("bench.db").display()), admin: None }),
+            "postgres" => {
+                let name = format!("vbench_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(postgres_url).with_context(|| format!("connect {postgres_url}"))?;
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
+                let base = postgres_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(postgres_url);
+                Ok(ScratchDb { url: format!("{base}/{name}"), admin: Some((postgres_url.to_string(), name)) })
+            }
+            other => bail!("unknown database {other:?}: use sqlite or postgres"),
+        }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Some((admin, name)) = &self.admin {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// Runs the whole SCIM benchmark and prints the report.
+pub fn run_scim(opts: ScimBenchOptions) -> anyhow::Result<()> {
+    if opts.members + opts.member_patches > opts.users.max(opts.creates) {
+        bail!("--members plus --member-patches must not exceed --users");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut rows = Vec::new();
+        for database in &opts.databases {
+            rows.push(measure_backend(&opts, database).await?);
+        }
+        let peer = match &opts.scim2_server {
+            Some(exe) => Some(measure_scim2_server(exe, opts.creates.min(5_000), opts.concurrency).await?),
+            None => None,
+        };
+        println!("vestibule bench scim: creates at concurrency {}, lookups among {} users, single-member PATCH on a {}-member group", opts.concurrency, opts.users, opts.members);
+        for f in &rows {
+            println!(
+                "{:<9} POST /Users {:>8.0}/s (target >= 5000 on sqlite: {:.2}x)  fill {:>7.0}/s  lookup p50 {:.2} ms p99 {:.2} ms (target < 5 ms: {:.2}x headroom)  group fill {:.1}s  1-member PATCH p50 {:.2} ms p99 {:.2} ms (target < 10 ms: {:.2}x headroom)",
+                f.database,
+                f.creates_per_sec,
+                f.creates_per_sec / 5000.0,
+                f.fill_per_sec,
+                ms(f.lookup_p50),
+                ms(f.lookup_p99),
+                5.0 / ms(f.lookup_p99).max(1e-9),
+                f.group_fill_secs,
+                ms(f.member_add_p50),
+                ms(f.member_add_p99),
+                10.0 / ms(f.member_add_p99).max(1e-9),
+            );
+        }
+        if let Some(peer) = peer {
+            println!("scim2-server POST /Users {peer:>8.0}/s (python, in memory)");
+            for f in &rows {
+                println!("ratio {} / scim2-server: {:.1}x", f.database, f.creates_per_sec / peer);
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,245 @@
+//! Groups and their members. Member changes touch only the rows that change, so adding one
+//! member to a group of 50,000 costs the same as adding one to a group of five.
+
+use diesel::prelude::*;
+
+use crate::db::models::user::{cmp_filter, Cmp};
+use crate::db::schema::{group_members, groups, users};
+use crate::db::{DbBackend, DbConnection, DbError, Micros};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = groups)]
+pub struct Group {
+    pub id: String,
+    pub realm_id: String,
+    pub organization_id: String,
+    pub directory_id: Option<String>,
+    pub parent_id: String,
+    pub name: String,
+    pub name_lower: String,
+    pub path: String,
+    pub external_id: Option<String>,
+    pub scim_json: Option<String>,
+    pub version: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = groups, treat_none_as_null = true)]
+pub struct GroupChanges {
+    pub name: String,
+    pub name_lower: String,
+    pub path: String,
+    pub external_id: Option<String>,
+    pub scim_json: Option<String>,
+    pub version: i64,
+    pub updated_at: Micros,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum GroupKey {
+    Id(String),
+    NameLower(String),
+    ExternalId(String),
+    /// Groups that have this user as a direct member.
+    Member(String),
+    UpdatedAt(Cmp, Micros),
+    CreatedAt(Cmp, Micros),
+}
+
+/// A member as a SCIM group shows it.
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberRow {
+    pub group_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub display_name: Option<String>,
+}
+
+fn in_org(org_id: &str) -> groups::BoxedQuery<'static, DbBackend> {
+    groups::table
+        .filter(groups::organization_id.eq(org_id.to_string()))
+        .into_boxed()
+}
+
+pub fn find_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<Group>, DbError> {
+    Ok(in_org(org_id)
+        .filter(groups::id.eq(id.to_string()))
+        .select(Group::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn lookup(conn: &mut DbConnection, org_id: &str, key: &GroupKey) -> Result<Vec<Group>, DbError> {
+    let query = in_org(org_id).select(Group::as_select());
+    let query = match key.clone() {
+        GroupKey::Id(id) => query.filter(groups::id.eq(id)),
+        GroupKey::NameLower(v) => query.filter(groups::name_lower.eq(v)),
+        GroupKey::ExternalId(v) => query.filter(groups::external_id.eq(v)),
+        GroupKey::UpdatedAt(cmp, v) => cmp_filter!(query, groups::updated_at, cmp, v),
+        GroupKey::CreatedAt(cmp, v) => cmp_filter!(query, groups::created_at, cmp, v),
+        GroupKey::Member(user_id) => query.filter(
+            groups::id.eq_any(
+                group_members::table
+                    .filter(group_members::user_id.eq(user_id))
+                    .select(group_members::group_id),
+            ),
+        ),
+    };
+    Ok(query.order((groups::created_at, groups::id)).load(conn)?)
+}
+
+pub fn count_in_org(conn: &mut DbConnection, org_id: &str) -> Result<i64, DbError> {
+    Ok(in_org(org_id).count().get_result(conn)?)
+}
+
+pub fn page_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    by_name: bool,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<Group>, DbError> {
+    let query = in_org(org_id).select(Group::as_select());
+    let query = match (by_name, descending) {
+        (false, false) => query.order((groups::created_at.asc(), groups::id.asc())),
+        (false, true) => query.order((groups::created_at.desc(), groups::id.desc())),
+        (true, false) => query.order((groups::name_lower.asc(), groups::id.asc())),
+        (true, true) => query.order((groups::name_lower.desc(), groups::id.desc())),
+    };
+    Ok(query.offset(offset).limit(limit).load(conn)?)
+}
+
+pub fn all_in_org(conn: &mut DbConnection, org_id: &str) -> Result<Vec<Group>, DbError> {
+    Ok(in_org(org_id)
+        .select(Group::as_select())
+        .order((groups::created_at, groups::id))
+        .load(conn)?)
+}
+
+pub fn insert(conn: &mut DbConnection, group: &Group) -> Result<(), DbError> {
+    diesel::insert_into(groups::table).values(group).execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &GroupChanges) -> Result<(), DbError> {
+    diesel::update(groups::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    diesel::delete(groups::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Members of the given groups, in the order they joined.
+pub fn members_of(conn: &mut DbConnection, group_ids: &[String]) -> Result<Vec<MemberRow>, DbError> {
+    Ok(group_members::table
+        .inner_join(users::table)
+        .filter(group_members::group_id.eq_any(group_ids.to_vec()))
+        .order((group_members::created_at, group_members::user_id))
+        .select((
+            group_members::group_id,
+            group_members::user_id,
+            users::username,
+            users::display_name,
+        ))
+        .load(conn)?)
+}
+
+/// The (user, group id, group name) triples for these users' direct groups.
+pub fn groups_of_users(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<Vec<(String, String, String)>, DbError> {
+    Ok(group_members::table
+        .inner_join(groups::table)
+        .filter(group_members::user_id.eq_any(user_ids.to_vec()))
+        .order((groups::name_lower, groups::id))
+        .select((group_members::user_id, groups::id, groups::name))
+        .load(conn)?)
+}
+
+/// Which of `user_ids` are already members of the group.
+pub fn members_among(
+    conn: &mut DbConnection,
+    group_id: &str,
+    user_ids: &[String],
+) -> Result<Vec<String>, DbError> {
+    Ok(group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .filter(group_members::user_id.eq_any(user_ids.to_vec()))
+        .select(group_members::user_id)
+        .load(conn)?)
+}
+
+pub fn member_ids(conn: &mut DbConnection, group_id: &str) -> Result<Vec<String>, DbError> {
+    Ok(group_members::table
+        .filter(group_members::group_id.eq(group_id))
+        .select(group_members::user_id)
+        .load(conn)?)
+}
+
+pub fn add_member(
+    conn: &mut DbConnection,
+    group_id: &str,
+    user_id: &str,
+    now: Micros,
+) -> Result<(), DbError> {
+    diesel::insert_into(group_members::table)
+        .values((
+            group_members::group_id.eq(group_id),
+            group_members::user_id.eq(user_id),
+            group_members::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn remove_members(
+    conn: &mut DbConnection,
+    group_id: &str,
+    user_ids: &[String],
+) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        group_members::table
+            .filter(group_members::group_id.eq(group_id))
+            .filter(group_members::user_id.eq_any(user_ids.to_vec())),
+    )
+    .execute(conn)?)
+}
+
+pub fn remove_all_members(conn: &mut DbConnection, group_id: &str) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(group_members::table.filter(group_members::group_id.eq(group_id)))
+            .execute(conn)?,
+    )
+}
+
+/// Takes the user out of every group of the organization.
+pub fn remove_user_from_org_groups(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::delete(
+        group_members::table
+            .filter(group_members::user_id.eq(user_id))
+            .filter(
+                group_members::group_id.eq_any(
+                    groups::table
+                        .filter(groups::organization_id.eq(org_id))
+                        .select(groups::id),
+                ),
+            ),
+    )
+    .execute(conn)?)
+}

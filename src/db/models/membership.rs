@@ -1,0 +1,65 @@
+//! Rows of `memberships`: user x organization, with where the membership came from.
+
+use diesel::prelude::*;
+
+use crate::db::schema::memberships;
+use crate::db::{DbConnection, DbError, Micros};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = memberships)]
+pub struct Membership {
+    pub organization_id: String,
+    pub user_id: String,
+    pub source: String,
+    pub source_ref: Option<String>,
+    pub managed: bool,
+    pub created_at: Micros,
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+) -> Result<Option<Membership>, DbError> {
+    Ok(memberships::table
+        .find((org_id, user_id))
+        .select(Membership::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, membership: &Membership) -> Result<(), DbError> {
+    diesel::insert_into(memberships::table)
+        .values(membership)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_source(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    source: &str,
+    source_ref: Option<&str>,
+    managed: bool,
+) -> Result<(), DbError> {
+    diesel::update(memberships::table.find((org_id, user_id)))
+        .set((
+            memberships::source.eq(source),
+            memberships::source_ref.eq(source_ref),
+            memberships::managed.eq(managed),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, org_id: &str, user_id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)? > 0)
+}
+
+pub fn for_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Membership>, DbError> {
+    Ok(memberships::table
+        .filter(memberships::user_id.eq(user_id))
+        .select(Membership::as_select())
+        .load(conn)?)
+}

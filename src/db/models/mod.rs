@@ -1,0 +1,10 @@
+//! One file per aggregate: `X` (a row read), `NewX` (a row to insert), `XChanges` (an update),
+//! and the queries that serve them. No HTTP and no protocol here: just rows.
+
+pub mod audit;
+pub mod directory;
+pub mod group;
+pub mod membership;
+pub mod organization;
+pub mod realm;
+pub mod user;

@@ -1,0 +1,225 @@
+//! Users, their indexed email values and attributes.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{user_emails, users};
+use crate::db::{DbBackend, DbConnection, DbError, Micros};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub realm_id: String,
+    pub organization_id: String,
+    pub directory_id: Option<String>,
+    pub username: String,
+    pub username_lower: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub display_name_lower: Option<String>,
+    pub external_id: Option<String>,
+    pub enabled: bool,
+    pub scim_json: Option<String>,
+    pub deprovisioned_at: Option<Micros>,
+    pub version: i64,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+}
+
+/// Everything a SCIM write may change on a user row.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = users, treat_none_as_null = true)]
+pub struct UserChanges {
+    pub username: String,
+    pub username_lower: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+    pub display_name_lower: Option<String>,
+    pub external_id: Option<String>,
+    pub enabled: bool,
+    pub scim_json: Option<String>,
+    pub version: i64,
+    pub updated_at: Micros,
+}
+
+/// Comparisons an index can serve on a timestamp column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+/// One indexed lookup inside an organization. Strings for case-insensitive columns are given
+/// lower-cased already.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserKey {
+    Id(String),
+    UserNameLower(String),
+    ExternalId(String),
+    EmailLower(String),
+    DisplayNameLower(String),
+    Active(bool),
+    UpdatedAt(Cmp, Micros),
+    CreatedAt(Cmp, Micros),
+}
+
+/// The sort orders the listing index serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserOrder {
+    Created,
+    UserName,
+}
+
+fn in_org(org_id: &str) -> users::BoxedQuery<'static, DbBackend> {
+    users::table
+        .filter(users::organization_id.eq(org_id.to_string()))
+        .filter(users::deprovisioned_at.is_null())
+        .into_boxed()
+}
+
+macro_rules! cmp_filter {
+    ($query:expr, $column:expr, $cmp:expr, $value:expr) => {
+        match $cmp {
+            Cmp::Eq => $query.filter($column.eq($value)),
+            Cmp::Gt => $query.filter($column.gt($value)),
+            Cmp::Ge => $query.filter($column.ge($value)),
+            Cmp::Lt => $query.filter($column.lt($value)),
+            Cmp::Le => $query.filter($column.le($value)),
+        }
+    };
+}
+pub(crate) use cmp_filter;
+
+pub fn find_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<User>, DbError> {
+    Ok(in_org(org_id)
+        .filter(users::id.eq(id.to_string()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn lookup(conn: &mut DbConnection, org_id: &str, key: &UserKey) -> Result<Vec<User>, DbError> {
+    let query = in_org(org_id).select(User::as_select());
+    let query = match key.clone() {
+        UserKey::Id(id) => query.filter(users::id.eq(id)),
+        UserKey::UserNameLower(v) => query.filter(users::username_lower.eq(v)),
+        UserKey::ExternalId(v) => query.filter(users::external_id.eq(v)),
+        UserKey::DisplayNameLower(v) => query.filter(users::display_name_lower.eq(v)),
+        UserKey::Active(v) => query.filter(users::enabled.eq(v)),
+        UserKey::UpdatedAt(cmp, v) => cmp_filter!(query, users::updated_at, cmp, v),
+        UserKey::CreatedAt(cmp, v) => cmp_filter!(query, users::created_at, cmp, v),
+        UserKey::EmailLower(v) => query.filter(
+            users::id.eq_any(
+                user_emails::table
+                    .filter(user_emails::organization_id.eq(org_id.to_string()))
+                    .filter(user_emails::value_lower.eq(v))
+                    .select(user_emails::user_id),
+            ),
+        ),
+    };
+    Ok(query.order((users::created_at, users::id)).load(conn)?)
+}
+
+pub fn count_in_org(conn: &mut DbConnection, org_id: &str) -> Result<i64, DbError> {
+    Ok(in_org(org_id).count().get_result(conn)?)
+}
+
+/// One page of the organization's users in index order.
+pub fn page_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    order: UserOrder,
+    descending: bool,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<User>, DbError> {
+    let query = in_org(org_id).select(User::as_select());
+    let query = match (order, descending) {
+        (UserOrder::Created, false) => query.order((users::created_at.asc(), users::id.asc())),
+        (UserOrder::Created, true) => query.order((users::created_at.desc(), users::id.desc())),
+        (UserOrder::UserName, false) => query.order((users::username_lower.asc(), users::id.asc())),
+        (UserOrder::UserName, true) => query.order((users::username_lower.desc(), users::id.desc())),
+    };
+    Ok(query.offset(offset).limit(limit).load(conn)?)
+}
+
+pub fn all_in_org(conn: &mut DbConnection, org_id: &str) -> Result<Vec<User>, DbError> {
+    Ok(in_org(org_id)
+        .select(User::as_select())
+        .order((users::created_at, users::id))
+        .load(conn)?)
+}
+
+/// Which of `ids` are live users of the organization.
+pub fn existing_ids_in_org(
+    conn: &mut DbConnection,
+    org_id: &str,
+    ids: &[String],
+) -> Result<Vec<String>, DbError> {
+    Ok(in_org(org_id)
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select(users::id)
+        .load(conn)?)
+}
+
+pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), DbError> {
+    diesel::insert_into(users::table).values(user).execute(conn)?;
+    Ok(())
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
+    diesel::delete(users::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// The "disable" outcome of a SCIM DELETE: the row stays, disabled, out of SCIM's sight.
+pub fn deprovision(conn: &mut DbConnection, id: &str, now: Micros) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::enabled.eq(false),
+            users::deprovisioned_at.eq(Some(now)),
+            users::updated_at.eq(now),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Makes the indexed email values of a user exactly `values_lower`.
+pub fn set_emails(
+    conn: &mut DbConnection,
+    user_id: &str,
+    org_id: &str,
+    values_lower: &[String],
+) -> Result<(), DbError> {
+    diesel::delete(user_emails::table.filter(user_emails::user_id.eq(user_id))).execute(conn)?;
+    for value in values_lower {
+        diesel::insert_into(user_emails::table)
+            .values((
+                user_emails::user_id.eq(user_id),
+                user_emails::organization_id.eq(org_id),
+                user_emails::value_lower.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

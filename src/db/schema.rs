@@ -1,0 +1,183 @@
+//! Diesel's view of the tables in `migrations/`: one schema for both backends.
+
+diesel::table! {
+    realms (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        realm_id -> Text,
+        alias -> Text,
+        name -> Text,
+        description -> Text,
+        enabled -> Bool,
+        redirect_url -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    organization_domains (organization_id, name) {
+        organization_id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        verified -> Bool,
+    }
+}
+
+diesel::table! {
+    organization_attributes (organization_id, name, value) {
+        organization_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        realm_id -> Text,
+        organization_id -> Text,
+        directory_id -> Nullable<Text>,
+        username -> Text,
+        username_lower -> Text,
+        email -> Nullable<Text>,
+        email_verified -> Bool,
+        first_name -> Nullable<Text>,
+        last_name -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        display_name_lower -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        enabled -> Bool,
+        scim_json -> Nullable<Text>,
+        deprovisioned_at -> Nullable<BigInt>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    user_emails (user_id, value_lower) {
+        user_id -> Text,
+        organization_id -> Text,
+        value_lower -> Text,
+    }
+}
+
+diesel::table! {
+    user_attributes (user_id, name, value) {
+        user_id -> Text,
+        name -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        realm_id -> Text,
+        organization_id -> Text,
+        directory_id -> Nullable<Text>,
+        parent_id -> Text,
+        name -> Text,
+        name_lower -> Text,
+        path -> Text,
+        external_id -> Nullable<Text>,
+        scim_json -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    memberships (organization_id, user_id) {
+        organization_id -> Text,
+        user_id -> Text,
+        source -> Text,
+        source_ref -> Nullable<Text>,
+        managed -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    directories (id) {
+        id -> Text,
+        realm_id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        deprovisioning -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    directory_tokens (id) {
+        id -> Text,
+        directory_id -> Text,
+        token_hash -> Text,
+        label -> Text,
+        source -> Text,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        realm_id -> Text,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Nullable<Text>,
+        operation -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<Text>,
+        outcome -> Text,
+        status -> Integer,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(organizations -> realms (realm_id));
+diesel::joinable!(directories -> organizations (organization_id));
+diesel::joinable!(directories -> realms (realm_id));
+diesel::joinable!(directory_tokens -> directories (directory_id));
+diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(memberships -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    realms,
+    organizations,
+    organization_domains,
+    organization_attributes,
+    users,
+    user_emails,
+    user_attributes,
+    groups,
+    group_members,
+    memberships,
+    directories,
+    directory_tokens,
+    audit_events,
+);

@@ -1,0 +1,27 @@
+//! actix only: the one route table, and each protocol's edge (SCIM here; OAuth, admin and HTML
+//! as they come). Handlers extract and authorize, call a feature module, and render.
+
+pub mod health;
+pub mod scim;
+
+use actix_web::web;
+
+use crate::state::AppState;
+
+/// Mounts every route on an `App`; shared by `serve` and the tests.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::new(state))
+            .app_data(web::QueryConfig::default().error_handler(|err, _req| {
+                let detail = format!("bad query string: {err}");
+                scim::bad_query(detail)
+            }))
+            .service(web::resource("/health/live").route(web::get().to(health::live)))
+            .service(web::resource("/health/ready").route(web::get().to(health::ready)))
+            .service(
+                web::scope("/realms/{realm}/scim/v2")
+                    .configure(scim::routes)
+                    .default_service(web::route().to(scim::unknown_endpoint)),
+            );
+    }
+}

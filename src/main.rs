@@ -1,0 +1,251 @@
+//! The `vestibule` command: serve, migrate, check-config, and the admin commands.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use vestibule::clock::{rfc3339, SystemClock};
+use vestibule::config::{Config, LogFormat};
+use vestibule::db::models::{audit, directory};
+use vestibule::db::Db;
+use vestibule::{declarations, directories};
+
+#[derive(Parser)]
+#[command(name = "vestibule", version, about = "SCIM provisioning, federated login, organizations and an OIDC issuer for multi-tenant apps")]
+struct Cli {
+    /// The TOML config file. Every key can be overridden by VESTIBULE_<SECTION>__<KEY>.
+    #[arg(long, short, global = true, env = "VESTIBULE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log format (overrides log.format).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates and applies the config's declarations first).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and validate the config (secrets included) and print what it declares.
+    CheckConfig,
+    /// SCIM directories.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Benchmarks (figures, not pass/fail).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// SCIM throughput and latency on SQLite and PostgreSQL, against python scim2-server.
+    Scim(vestibule::bench::ScimBenchOptions),
+}
+
+#[derive(Subcommand)]
+enum DirectoryCommand {
+    /// Bearer tokens of a directory.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Args)]
+struct DirectoryRef {
+    /// The realm the directory is in.
+    #[arg(long)]
+    realm: String,
+    /// The directory's name, as declared in the config.
+    #[arg(long)]
+    directory: String,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Mint a new token; it is printed once and only its hash is stored.
+    Create {
+        #[command(flatten)]
+        dir: DirectoryRef,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// List the directory's tokens (ids, labels, state; never the tokens).
+    List {
+        #[command(flatten)]
+        dir: DirectoryRef,
+    },
+    /// Revoke a token by its id; requests with it fail at once.
+    Revoke {
+        #[command(flatten)]
+        dir: DirectoryRef,
+        /// The token id shown by `list`.
+        token_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Show the newest audit events, newest first.
+    List {
+        /// Only this realm.
+        #[arg(long)]
+        realm: Option<String>,
+        /// Only this directory (needs --realm).
+        #[arg(long, requires = "realm")]
+        directory: Option<String>,
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(config: &Config, format: Option<LogFormat>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VESTIBULE_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format.unwrap_or(config.log.format) {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config, cli.log_format);
+    match cli.command {
+        Command::Serve => serve(config),
+        Command::Migrate => {
+            let db = Db::connect(&config.database.url, 1)?;
+            let applied = db.migrate()?;
+            println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+            Ok(())
+        }
+        Command::CheckConfig => {
+            println!("config ok");
+            println!("listen: {}  public url: {}", config.server.listen, config.server.base_url());
+            let realms: Vec<&str> = config.realms.iter().map(|r| r.name.as_str()).collect();
+            println!("realms: {}", if realms.is_empty() { declarations::DEFAULT_REALM.to_string() } else { realms.join(", ") });
+            for o in &config.organizations {
+                let domains: Vec<&str> = o.domains.iter().map(|d| d.name()).collect();
+                println!("organization {}/{}: {:?} domains [{}]{}", o.realm, o.alias, o.name, domains.join(", "), if o.enabled { "" } else { " (disabled)" });
+            }
+            for d in &config.directories {
+                println!("directory {}/{} -> organization {}: deprovisioning {}, token {}", d.realm, d.name, d.organization, d.deprovisioning.as_str(), if d.token.is_some() { "declared" } else { "none (mint one with `directory token create`)" });
+            }
+            Ok(())
+        }
+        Command::Directory { command: DirectoryCommand::Token { command } } => token_command(config, command),
+        Command::Bench { command: BenchCommand::Scim(options) } => vestibule::bench::run_scim(options),
+        Command::Audit { command: AuditCommand::List { realm, directory: dir, limit, json } } => {
+            let state = vestibule::prepare(config, Arc::new(SystemClock))?;
+            let mut conn = state.db.get()?;
+            let realm_id = match &realm {
+                Some(name) => Some(vestibule::db::models::realm::find_by_name(&mut conn, name)?.with_context(|| format!("realm {name:?} does not exist"))?.id),
+                None => None,
+            };
+            let actor_id = match (&realm, &dir) {
+                (Some(r), Some(d)) => Some(directories::find(&mut conn, r, d)?.id),
+                _ => None,
+            };
+            let events = audit::list(&mut conn, realm_id.as_deref(), actor_id.as_deref(), limit)?;
+            for e in events {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    println!(
+                        "{}  {:<9} {:<10} {:<7} {:<6} {:<36} {:<8} {}{}",
+                        rfc3339(e.at),
+                        e.actor_type,
+                        e.actor_name.as_deref().unwrap_or("-"),
+                        e.operation,
+                        e.resource_type,
+                        e.resource_id.as_deref().unwrap_or("-"),
+                        e.outcome,
+                        e.status,
+                        e.detail.map(|d| format!("  {d}")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<()> {
+    let state = vestibule::prepare(config, Arc::new(SystemClock))?;
+    let mut conn = state.db.get()?;
+    let now = state.clock.now();
+    match command {
+        TokenCommand::Create { dir, label } => {
+            let d = directories::find(&mut conn, &dir.realm, &dir.directory)?;
+            let token = directories::mint_token();
+            let row = directories::add_token(&mut conn, &d.id, &token, &label, "cli", now)?;
+            eprintln!("token {} created for directory {}; it is shown once:", row.id, d.name);
+            println!("{token}");
+        }
+        TokenCommand::List { dir } => {
+            let d = directories::find(&mut conn, &dir.realm, &dir.directory)?;
+            let org = directories::organization_alias(&mut conn, &d)?;
+            println!("directory {} (organization {org}, deprovisioning {})", d.name, d.deprovisioning);
+            for t in directory::tokens(&mut conn, &d.id)? {
+                let state = match t.revoked_at {
+                    Some(at) => format!("revoked {}", rfc3339(at)),
+                    None => "active".into(),
+                };
+                println!("{}  {:<10} {:<7} created {}  {}", t.id, t.label, t.source, rfc3339(t.created_at), state);
+            }
+        }
+        TokenCommand::Revoke { dir, token_id } => {
+            let d = directories::find(&mut conn, &dir.realm, &dir.directory)?;
+            if !directory::revoke_token(&mut conn, &d.id, &token_id, now)? {
+                bail!("directory {} has no active token {token_id}", d.name);
+            }
+            println!("token {token_id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let workers = if config.server.workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { config.server.workers };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+    runtime.block_on(async move {
+        let started = std::time::Instant::now();
+        let listen = config.server.listen.clone();
+        let shutdown = config.server.shutdown_timeout_secs;
+        let state = tokio::task::spawn_blocking(move || vestibule::prepare(config, Arc::new(SystemClock))).await??;
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(vestibule::http::configure(state.clone()))
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown)
+        .bind(&listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(%listen, ready_ms = started.elapsed().as_millis() as u64, "vestibule is serving");
+        server.run().await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}

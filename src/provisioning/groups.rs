@@ -1,0 +1,439 @@
+//! `/Groups`: groups owned by the directory's organization, with their members. Member changes
+//! are applied to the member table one row per changed member, never by rewriting the list.
+
+use std::collections::HashSet;
+
+use scim::filter::Filter;
+use scim::patch::{MultiValuedChange, PatchRequest};
+use scim::path::AttrPath;
+use scim::project::Projection;
+use scim::{ScimError, ScimType};
+use serde_json::{json, Value};
+
+use crate::db::models::group::{self as rows, Group, GroupChanges, MemberRow};
+use crate::db::models::user as user_rows;
+use crate::db::DbConnection;
+use crate::provisioning::query::{paginate, ListQuery, Page};
+use crate::provisioning::render;
+use crate::provisioning::{
+    audited_write, check_if_match, plan, uniqueness, ProvisioningError, Resource, Result,
+    ScimContext, WriteOp,
+};
+use crate::state::AppState;
+
+fn schema() -> &'static scim::schema::ResourceSchema {
+    scim::schema::group()
+}
+
+fn not_found(id: &str) -> ProvisioningError {
+    ScimError::not_found(format!("Group {id} not found")).into()
+}
+
+fn taken(name: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("displayName {name:?} is already taken in this organization")
+}
+
+fn display_name(json: &Value) -> Result<String> {
+    json.get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ScimError::bad_request(ScimType::InvalidValue, "displayName is required").into())
+}
+
+fn load(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<Group> {
+    rows::find_in_org(conn, &ctx.organization_id, id)?.ok_or_else(|| not_found(id))
+}
+
+/// Takes `members` out of a body: the member table holds them.
+fn take_members(json: &mut Value) -> Result<Option<Vec<String>>> {
+    let Some(members) = json.as_object_mut().and_then(|m| m.remove("members")) else {
+        return Ok(None);
+    };
+    let items = match members {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        _ => {
+            return Err(ScimError::bad_request(ScimType::InvalidValue, "members must be an array").into())
+        }
+    };
+    items.iter().map(member_id).collect::<Result<Vec<_>>>().map(Some)
+}
+
+fn member_id(item: &Value) -> Result<String> {
+    match item {
+        Value::String(s) => Ok(s.clone()),
+        _ => item
+            .get("value")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ScimError::bad_request(ScimType::InvalidValue, "each member needs a \"value\"").into()
+            }),
+    }
+}
+
+/// Adds the members not yet in the group; costs O(ids), whatever the group's size.
+fn add_members(conn: &mut DbConnection, ctx: &ScimContext, group_id: &str, ids: &[String], now: i64) -> Result<()> {
+    let mut wanted: Vec<String> = Vec::with_capacity(ids.len());
+    let mut seen = HashSet::new();
+    for id in ids {
+        if seen.insert(id.as_str()) {
+            wanted.push(id.clone());
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let existing: HashSet<String> = user_rows::existing_ids_in_org(conn, &ctx.organization_id, &wanted)?
+        .into_iter()
+        .collect();
+    if let Some(missing) = wanted.iter().find(|id| !existing.contains(*id)) {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("member {missing} is not a user of this organization"),
+        )
+        .into());
+    }
+    let already: HashSet<String> = rows::members_among(conn, group_id, &wanted)?.into_iter().collect();
+    for id in wanted.iter().filter(|id| !already.contains(*id)) {
+        rows::add_member(conn, group_id, id, now)?;
+    }
+    Ok(())
+}
+
+fn set_members(conn: &mut DbConnection, ctx: &ScimContext, group_id: &str, ids: &[String], now: i64) -> Result<()> {
+    let wanted: HashSet<&String> = ids.iter().collect();
+    let current = rows::member_ids(conn, group_id)?;
+    let gone: Vec<String> = current.iter().filter(|id| !wanted.contains(id)).cloned().collect();
+    rows::remove_members(conn, group_id, &gone)?;
+    add_members(conn, ctx, group_id, ids, now)
+}
+
+fn member_json(m: &MemberRow) -> Value {
+    json!({
+        "value": m.user_id,
+        "display": m.display_name.as_deref().unwrap_or(&m.username),
+        "type": "User",
+    })
+}
+
+/// Removes the members an arbitrary member filter selects (`members[display eq "x"]`).
+fn remove_where(conn: &mut DbConnection, group_id: &str, filter: &Filter) -> Result<()> {
+    let members = rows::members_of(conn, &[group_id.to_string()])?;
+    let path = AttrPath {
+        urn: None,
+        name: "members".into(),
+        sub_attr: None,
+    };
+    let selector = Filter::ValuePath(path, Box::new(filter.clone()));
+    let gone: Vec<String> = members
+        .iter()
+        .filter(|m| {
+            let probe = json!({ "members": [member_json(m)] });
+            scim::filter::matches(&selector, &probe, schema())
+        })
+        .map(|m| m.user_id.clone())
+        .collect();
+    rows::remove_members(conn, group_id, &gone)?;
+    Ok(())
+}
+
+fn apply_member_change(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    group_id: &str,
+    change: &MultiValuedChange,
+    now: i64,
+) -> Result<()> {
+    match change {
+        MultiValuedChange::Add(items) => {
+            let ids = items.iter().map(member_id).collect::<Result<Vec<_>>>()?;
+            add_members(conn, ctx, group_id, &ids, now)
+        }
+        MultiValuedChange::Remove(ids) => {
+            rows::remove_members(conn, group_id, ids)?;
+            Ok(())
+        }
+        MultiValuedChange::RemoveAll => {
+            rows::remove_all_members(conn, group_id)?;
+            Ok(())
+        }
+        MultiValuedChange::Replace(items) => {
+            let ids = items.iter().map(member_id).collect::<Result<Vec<_>>>()?;
+            set_members(conn, ctx, group_id, &ids, now)
+        }
+        MultiValuedChange::RemoveWhere(filter) => remove_where(conn, group_id, filter),
+    }
+}
+
+fn rendered(conn: &mut DbConnection, ctx: &ScimContext, row: &Group, with_members: bool) -> Result<Resource> {
+    let members = if with_members {
+        Some(rows::members_of(conn, std::slice::from_ref(&row.id))?)
+    } else {
+        None
+    };
+    Ok(Resource {
+        id: row.id.clone(),
+        json: render::group(row, members.as_deref(), &ctx.base_url),
+        version: row.version,
+    })
+}
+
+fn wants_members(projection: &Projection) -> bool {
+    AttrPath::parse("members").is_ok_and(|p| projection.includes(schema(), &p))
+}
+
+pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<Resource> {
+    let mut json = scim::resource::normalize(body, schema())?;
+    let members = take_members(&mut json)?.unwrap_or_default();
+    let name = display_name(&json)?;
+    let ctx2 = ctx.clone();
+    let op = WriteOp {
+        operation: "create",
+        resource_type: "Group",
+        resource_id: None,
+        success_status: 201,
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let ctx = ctx2;
+        let row = Group {
+            id: uuid::Uuid::new_v4().to_string(),
+            realm_id: ctx.realm_id.clone(),
+            organization_id: ctx.organization_id.clone(),
+            directory_id: Some(ctx.directory_id.clone()),
+            parent_id: String::new(),
+            name_lower: name.to_lowercase(),
+            path: format!("/{name}"),
+            external_id: json.get("externalId").and_then(Value::as_str).map(str::to_string),
+            scim_json: Some(render::to_stored(json.clone())),
+            name: name.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&name)))?;
+        add_members(conn, &ctx, &row.id, &members, now)?;
+        let id = row.id.clone();
+        Ok((rendered(conn, &ctx, &row, true)?, Some(id)))
+    })
+    .await
+}
+
+pub async fn get(state: &AppState, ctx: &ScimContext, id: &str, projection: &Projection) -> Result<Resource> {
+    let (ctx, id, with_members) = (ctx.clone(), id.to_string(), wants_members(projection));
+    state
+        .db
+        .run(move |conn| {
+            let row = load(conn, &ctx, &id)?;
+            rendered(conn, &ctx, &row, with_members)
+        })
+        .await
+}
+
+pub async fn list(state: &AppState, ctx: &ScimContext, query: ListQuery) -> Result<Page> {
+    let ctx = ctx.clone();
+    state.db.run(move |conn| list_in(conn, &ctx, &query)).await
+}
+
+fn mentions_members(filter: &Filter) -> bool {
+    let is_members = |p: &AttrPath| p.name.eq_ignore_ascii_case("members");
+    match filter {
+        Filter::And(a, b) | Filter::Or(a, b) => mentions_members(a) || mentions_members(b),
+        Filter::Not(f) => mentions_members(f),
+        Filter::Present(p) | Filter::Compare(p, _, _) | Filter::ValuePath(p, _) => is_members(p),
+    }
+}
+
+fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
+    let org = &ctx.organization_id;
+    let with_members = wants_members(&query.projection);
+    let render_all = |conn: &mut DbConnection, groups: &[Group], with_members: bool| -> Result<Vec<Value>> {
+        let members = if with_members {
+            let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+            rows::members_of(conn, &ids)?
+        } else {
+            Vec::new()
+        };
+        Ok(groups
+            .iter()
+            .map(|g| {
+                let mine: Option<Vec<MemberRow>> =
+                    with_members.then(|| members.iter().filter(|m| m.group_id == g.id).cloned().collect());
+                render::group(g, mine.as_deref(), &ctx.base_url)
+            })
+            .collect())
+    };
+
+    let Some(filter) = &query.filter else {
+        let by_name = match &query.sort_by {
+            None => Some(false),
+            Some(p) if p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("displayName") => Some(true),
+            Some(_) => None,
+        };
+        if let Some(by_name) = by_name {
+            let total = rows::count_in_org(conn, org)? as usize;
+            let page = rows::page_in_org(
+                conn,
+                org,
+                by_name,
+                query.descending,
+                (query.start_index - 1) as i64,
+                query.count as i64,
+            )?;
+            return Ok(Page {
+                total_results: total,
+                start_index: query.start_index,
+                resources: render_all(conn, &page, with_members)?,
+            });
+        }
+        let all = rows::all_in_org(conn, org)?;
+        let (total, page) = paginate(render_all(conn, &all, with_members)?, query, schema());
+        return Ok(Page {
+            total_results: total,
+            start_index: query.start_index,
+            resources: page,
+        });
+    };
+
+    scim::filter::validate(filter, schema())?;
+    let candidates = match plan::group_plan(filter) {
+        Some(keys) => {
+            let mut seen = HashSet::new();
+            let mut found = Vec::new();
+            for key in &keys {
+                for row in rows::lookup(conn, org, key)? {
+                    if seen.insert(row.id.clone()) {
+                        found.push(row);
+                    }
+                }
+            }
+            found
+        }
+        None => rows::all_in_org(conn, org)?,
+    };
+    let need_members = with_members || mentions_members(filter);
+    let matched: Vec<Value> = render_all(conn, &candidates, need_members)?
+        .into_iter()
+        .filter(|json| scim::filter::matches(filter, json, schema()))
+        .collect();
+    let (total, page) = paginate(matched, query, schema());
+    Ok(Page {
+        total_results: total,
+        start_index: query.start_index,
+        resources: page,
+    })
+}
+
+/// PUT: replaces the representation and the member list (RFC 7644 §3.5.1).
+pub async fn replace(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    body: Value,
+    if_match: Option<String>,
+) -> Result<Resource> {
+    let mut json = scim::resource::normalize(body, schema())?;
+    let members = take_members(&mut json)?.unwrap_or_default();
+    let name = display_name(&json)?;
+    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let op = WriteOp {
+        operation: "replace",
+        resource_type: "Group",
+        resource_id: Some(id),
+        success_status: 200,
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let (ctx, id) = (ctx2, id2);
+        let row = load(conn, &ctx, &id)?;
+        check_if_match(if_match.as_deref(), row.version)?;
+        save(conn, &row, &name, &json, now)?;
+        set_members(conn, &ctx, &row.id, &members, now)?;
+        let row = load(conn, &ctx, &id)?;
+        Ok((rendered(conn, &ctx, &row, true)?, None))
+    })
+    .await
+}
+
+fn save(conn: &mut DbConnection, row: &Group, name: &str, json: &Value, now: i64) -> Result<()> {
+    let changes = GroupChanges {
+        name: name.to_string(),
+        name_lower: name.to_lowercase(),
+        path: format!("/{name}"),
+        external_id: json.get("externalId").and_then(Value::as_str).map(str::to_string),
+        scim_json: Some(render::to_stored(json.clone())),
+        version: row.version + 1,
+        updated_at: now,
+    };
+    rows::update(conn, &row.id, &changes).map_err(|e| uniqueness(e, taken(name)))
+}
+
+/// PATCH: attribute operations on the JSON, member operations on the member table. Returns the
+/// resource when `projection` asks for it (so the caller may answer 204 otherwise).
+pub async fn patch(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    body: Value,
+    if_match: Option<String>,
+    projection: Option<Projection>,
+) -> Result<Option<Resource>> {
+    let (request, member_changes) = PatchRequest::from_json(&body)?.extract_multi_valued("members");
+    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let op = WriteOp {
+        operation: "patch",
+        resource_type: "Group",
+        resource_id: Some(id),
+        success_status: if projection.is_some() { 200 } else { 204 },
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let (ctx, id) = (ctx2, id2);
+        let row = load(conn, &ctx, &id)?;
+        check_if_match(if_match.as_deref(), row.version)?;
+        if !request.operations.is_empty() {
+            let mut json = render::group(&row, None, &ctx.base_url);
+            scim::patch::apply(&mut json, &request, schema())?;
+            scim::resource::refresh_schemas(&mut json, schema());
+            let name = display_name(&json)?;
+            save(conn, &row, &name, &json, now)?;
+        } else if !member_changes.is_empty() {
+            // Members changed: the group's version and lastModified move too.
+            let json = render::group(&row, None, &ctx.base_url);
+            save(conn, &row, &row.name, &json, now)?;
+        }
+        for change in &member_changes {
+            apply_member_change(conn, &ctx, &row.id, change, now)?;
+        }
+        let resource = match &projection {
+            Some(p) => {
+                let row = load(conn, &ctx, &id)?;
+                Some(rendered(conn, &ctx, &row, wants_members(p))?)
+            }
+            None => None,
+        };
+        Ok((resource, None))
+    })
+    .await
+}
+
+pub async fn delete(state: &AppState, ctx: &ScimContext, id: &str, if_match: Option<String>) -> Result<()> {
+    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let op = WriteOp {
+        operation: "delete",
+        resource_type: "Group",
+        resource_id: Some(id),
+        success_status: 204,
+    };
+    audited_write(state, ctx, op, move |conn, _now| {
+        let (ctx, id) = (ctx2, id2);
+        let row = load(conn, &ctx, &id)?;
+        check_if_match(if_match.as_deref(), row.version)?;
+        rows::delete(conn, &row.id)?;
+        Ok(((), None))
+    })
+    .await
+}
+
+pub fn project(resource: &Value, projection: &Projection) -> Value {
+    scim::project::apply(resource, projection, schema())
+}

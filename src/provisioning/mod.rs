@@ -1,0 +1,196 @@
+//! SCIM operations turned into users, groups and memberships. Everything here is scoped by the
+//! authenticated directory's organization: an id from another organization is simply not found.
+//! HTTP lives in `http::scim`; SCIM's own rules (filters, PATCH, projections) in `crates/scim`.
+
+pub mod discovery;
+pub mod groups;
+pub mod plan;
+pub mod query;
+pub mod render;
+pub mod users;
+
+use scim::ScimError;
+use serde_json::Value;
+
+use crate::audit::{self, Actor};
+use crate::config::Deprovisioning;
+use crate::db::{write_transaction, DbConnection, DbError};
+use crate::directories::AuthenticatedDirectory;
+use crate::state::AppState;
+
+/// Who is asking, and what they may see: one directory, one organization.
+#[derive(Debug, Clone)]
+pub struct ScimContext {
+    pub realm_id: String,
+    pub organization_id: String,
+    pub directory_id: String,
+    pub directory_name: String,
+    pub deprovisioning: Deprovisioning,
+    /// `{public_url}/realms/{realm}/scim/v2`, the base of `meta.location`.
+    pub base_url: String,
+}
+
+impl ScimContext {
+    pub fn new(auth: AuthenticatedDirectory, base_url: String) -> Self {
+        ScimContext {
+            realm_id: auth.directory.realm_id,
+            organization_id: auth.directory.organization_id,
+            directory_id: auth.directory.id,
+            directory_name: auth.directory.name,
+            deprovisioning: auth.deprovisioning,
+            base_url,
+        }
+    }
+
+    fn actor(&self) -> Actor {
+        Actor {
+            kind: "directory",
+            id: Some(self.directory_id.clone()),
+            name: Some(self.directory_name.clone()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisioningError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl ProvisioningError {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ProvisioningError::Scim(e) => e.status,
+            ProvisioningError::Db(_) => 500,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ProvisioningError>;
+
+/// A resource as stored, ready to project and send.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    pub json: Value,
+    pub version: i64,
+}
+
+impl Resource {
+    /// The weak entity tag, equal to `meta.version` (RFC 7644 §3.14).
+    pub fn etag(&self) -> String {
+        etag(self.version)
+    }
+}
+
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// RFC 7644 §3.14: a write carrying `If-Match` must target the version it names.
+fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
+    let Some(header) = if_match else {
+        return Ok(());
+    };
+    let current = etag(version);
+    let strong = current.trim_start_matches("W/");
+    let matched = header.split(',').map(str::trim).any(|tag| {
+        tag == "*" || tag == current || tag.trim_start_matches("W/") == strong
+    });
+    if matched {
+        Ok(())
+    } else {
+        Err(ScimError {
+            status: 412,
+            scim_type: None,
+            detail: format!("If-Match {header} does not match the current version {current}"),
+        }
+        .into())
+    }
+}
+
+/// Describes one SCIM write for the audit trail.
+pub struct WriteOp<'a> {
+    pub operation: &'static str,
+    pub resource_type: &'static str,
+    pub resource_id: Option<&'a str>,
+    /// The status a success answers with (201, 200, 204), recorded as the outcome.
+    pub success_status: u16,
+}
+
+/// Runs a SCIM write in one transaction together with its audit record. When it fails, nothing
+/// it did remains, and the refusal is recorded on its own.
+pub async fn audited_write<T, F>(
+    state: &AppState,
+    ctx: &ScimContext,
+    op: WriteOp<'_>,
+    f: F,
+) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, i64) -> Result<(T, Option<String>)> + Send + 'static,
+{
+    let now = state.clock.now();
+    let realm_id = ctx.realm_id.clone();
+    let actor = ctx.actor();
+    let operation = op.operation;
+    let resource_type = op.resource_type;
+    let resource_id = op.resource_id.map(str::to_string);
+    let success_status = op.success_status;
+    let outcome: Result<T> = {
+        let (realm_id, actor, resource_id) = (realm_id.clone(), actor.clone(), resource_id.clone());
+        state
+            .db
+            .run(move |conn| {
+                write_transaction(conn, |conn| {
+                    let (value, created_id) = f(conn, now)?;
+                    let entry = audit::Entry {
+                        realm_id: &realm_id,
+                        actor: &actor,
+                        operation,
+                        resource_type,
+                        resource_id: created_id.as_deref().or(resource_id.as_deref()),
+                        status: success_status,
+                        detail: None,
+                    };
+                    audit::record(conn, &entry, now)?;
+                    Ok(value)
+                })
+            })
+            .await
+    };
+    if let Err(err) = &outcome {
+        let detail = err.to_string();
+        let status = err.status();
+        let recorded = state
+            .db
+            .run(move |conn| {
+                let entry = audit::Entry {
+                    realm_id: &realm_id,
+                    actor: &actor,
+                    operation,
+                    resource_type,
+                    resource_id: resource_id.as_deref(),
+                    status,
+                    detail: Some(detail),
+                };
+                audit::record(conn, &entry, now)
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record a refused SCIM write in the audit trail");
+        }
+    }
+    outcome
+}
+
+/// Maps a unique-index violation to SCIM's 409 with a message Entra shows in its logs.
+fn uniqueness(err: DbError, detail: impl FnOnce() -> String) -> ProvisioningError {
+    match err {
+        DbError::UniqueViolation(_) => ScimError::conflict_uniqueness(detail()).into(),
+        other => other.into(),
+    }
+}

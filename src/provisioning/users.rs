@@ -1,0 +1,377 @@
+//! `/Users`: create, read, list, replace, patch, delete (RFC 7644 §3.3–§3.6), and what each does
+//! to the model: a pushed user is a managed member of the directory's organization; `active`
+//! is the user's `enabled`; DELETE ends the membership and disables or deletes per policy.
+
+use std::collections::HashMap;
+
+use scim::patch::PatchRequest;
+use scim::project::Projection;
+use scim::{ScimError, ScimType};
+use serde_json::Value;
+
+use crate::db::models::group as group_rows;
+use crate::db::models::user::{self as rows, User, UserChanges, UserOrder};
+use crate::db::{DbConnection, DbError};
+use crate::membership::{self, Source};
+use crate::provisioning::query::{paginate, ListQuery, Page};
+use crate::provisioning::render::{self, UserGroups};
+use crate::provisioning::{
+    audited_write, check_if_match, plan, uniqueness, ProvisioningError, Resource, Result,
+    ScimContext, WriteOp,
+};
+use crate::state::AppState;
+
+fn schema() -> &'static scim::schema::ResourceSchema {
+    scim::schema::user()
+}
+
+/// The columns a user row keeps beside its JSON, for indexes and for the rest of Vestibule.
+struct Fields {
+    username: String,
+    email: Option<String>,
+    emails_lower: Vec<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+    external_id: Option<String>,
+    enabled: bool,
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str).map(str::to_string)
+}
+
+fn fields(json: &Value) -> Result<Fields> {
+    let username = text(json.get("userName"))
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| ScimError::bad_request(ScimType::InvalidValue, "userName is required"))?;
+    let emails: Vec<&Value> = json
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    let email_of = |e: &&Value| e.get("value").and_then(Value::as_str).map(str::to_string);
+    // The login email: the primary one, else the work one, else the first.
+    let email = emails
+        .iter()
+        .find(|e| e.get("primary") == Some(&Value::Bool(true)))
+        .or_else(|| emails.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("work")))
+        .or(emails.first())
+        .and_then(email_of);
+    let mut emails_lower: Vec<String> = emails
+        .iter()
+        .filter_map(email_of)
+        .map(|e| e.to_lowercase())
+        .collect();
+    emails_lower.sort();
+    emails_lower.dedup();
+    let name = json.get("name");
+    Ok(Fields {
+        username,
+        email,
+        emails_lower,
+        first_name: text(name.and_then(|n| n.get("givenName"))),
+        last_name: text(name.and_then(|n| n.get("familyName"))),
+        display_name: text(json.get("displayName")),
+        external_id: text(json.get("externalId")),
+        enabled: json.get("active").and_then(Value::as_bool).unwrap_or(true),
+    })
+}
+
+fn changes(f: &Fields, json: &Value, version: i64, now: i64) -> UserChanges {
+    UserChanges {
+        username: f.username.clone(),
+        username_lower: f.username.to_lowercase(),
+        email: f.email.clone(),
+        first_name: f.first_name.clone(),
+        last_name: f.last_name.clone(),
+        display_name: f.display_name.clone(),
+        display_name_lower: f.display_name.as_ref().map(|d| d.to_lowercase()),
+        external_id: f.external_id.clone(),
+        enabled: f.enabled,
+        scim_json: Some(render::to_stored(json.clone())),
+        version,
+        updated_at: now,
+    }
+}
+
+fn taken(username: &str) -> impl FnOnce() -> String + '_ {
+    move || format!("userName {username:?} is already taken in this organization")
+}
+
+fn not_found(id: &str) -> ProvisioningError {
+    ScimError::not_found(format!("User {id} not found")).into()
+}
+
+fn groups_of(conn: &mut DbConnection, ids: &[String]) -> std::result::Result<UserGroups, DbError> {
+    let mut map: UserGroups = HashMap::new();
+    for (user_id, group_id, name) in group_rows::groups_of_users(conn, ids)? {
+        map.entry(user_id).or_default().push((group_id, name));
+    }
+    Ok(map)
+}
+
+fn load(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<User> {
+    rows::find_in_org(conn, &ctx.organization_id, id)?.ok_or_else(|| not_found(id))
+}
+
+fn rendered(conn: &mut DbConnection, ctx: &ScimContext, row: &User) -> Result<Resource> {
+    let groups = groups_of(conn, std::slice::from_ref(&row.id))?;
+    Ok(Resource {
+        id: row.id.clone(),
+        json: render::user(row, groups.get(&row.id).map(Vec::as_slice), &ctx.base_url),
+        version: row.version,
+    })
+}
+
+pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<Resource> {
+    let json = scim::resource::normalize(body, schema())?;
+    let f = fields(&json)?;
+    let ctx2 = ctx.clone();
+    let op = WriteOp {
+        operation: "create",
+        resource_type: "User",
+        resource_id: None,
+        success_status: 201,
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let ctx = ctx2;
+        let c = changes(&f, &json, 1, now);
+        let row = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            realm_id: ctx.realm_id.clone(),
+            organization_id: ctx.organization_id.clone(),
+            directory_id: Some(ctx.directory_id.clone()),
+            username: c.username,
+            username_lower: c.username_lower,
+            email: c.email,
+            email_verified: false,
+            first_name: c.first_name,
+            last_name: c.last_name,
+            display_name: c.display_name,
+            display_name_lower: c.display_name_lower,
+            external_id: c.external_id,
+            enabled: c.enabled,
+            scim_json: c.scim_json,
+            deprovisioned_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&f.username)))?;
+        rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        let source = Source::Scim {
+            directory_id: ctx.directory_id.clone(),
+        };
+        membership::ensure_member(conn, &ctx.organization_id, &row.id, &source, now)?;
+        let id = row.id.clone();
+        Ok((
+            Resource {
+                id: row.id.clone(),
+                json: render::user(&row, None, &ctx.base_url),
+                version: row.version,
+            },
+            Some(id),
+        ))
+    })
+    .await
+}
+
+pub async fn get(state: &AppState, ctx: &ScimContext, id: &str) -> Result<Resource> {
+    let (ctx, id) = (ctx.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let row = load(conn, &ctx, &id)?;
+            rendered(conn, &ctx, &row)
+        })
+        .await
+}
+
+pub async fn list(state: &AppState, ctx: &ScimContext, query: ListQuery) -> Result<Page> {
+    let ctx = ctx.clone();
+    state
+        .db
+        .run(move |conn| list_in(conn, &ctx, &query))
+        .await
+}
+
+fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
+    let org = &ctx.organization_id;
+    let wants_groups = query
+        .projection
+        .includes(schema(), &scim::path::AttrPath::parse("groups")?);
+    let render_all = |conn: &mut DbConnection, rows: &[User]| -> Result<Vec<Value>> {
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let groups = if wants_groups {
+            groups_of(conn, &ids)?
+        } else {
+            UserGroups::new()
+        };
+        Ok(rows
+            .iter()
+            .map(|r| render::user(r, groups.get(&r.id).map(Vec::as_slice), &ctx.base_url))
+            .collect())
+    };
+
+    let Some(filter) = &query.filter else {
+        // No filter: the listing index pages in the database.
+        let order = match &query.sort_by {
+            None => Some(UserOrder::Created),
+            Some(p) if p.urn.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("userName") => {
+                Some(UserOrder::UserName)
+            }
+            Some(_) => None,
+        };
+        if let Some(order) = order {
+            let total = rows::count_in_org(conn, org)? as usize;
+            let page = rows::page_in_org(
+                conn,
+                org,
+                order,
+                query.descending,
+                (query.start_index - 1) as i64,
+                query.count as i64,
+            )?;
+            return Ok(Page {
+                total_results: total,
+                start_index: query.start_index,
+                resources: render_all(conn, &page)?,
+            });
+        }
+        let all = rows::all_in_org(conn, org)?;
+        let (total, page) = paginate(render_all(conn, &all)?, query, schema());
+        return Ok(Page {
+            total_results: total,
+            start_index: query.start_index,
+            resources: page,
+        });
+    };
+
+    scim::filter::validate(filter, schema())?;
+    let candidates = match plan::user_plan(filter) {
+        Some(keys) => {
+            let mut seen = std::collections::HashSet::new();
+            let mut found = Vec::new();
+            for key in &keys {
+                for row in rows::lookup(conn, org, key)? {
+                    if seen.insert(row.id.clone()) {
+                        found.push(row);
+                    }
+                }
+            }
+            found
+        }
+        None => rows::all_in_org(conn, org)?,
+    };
+    let matched: Vec<Value> = render_all(conn, &candidates)?
+        .into_iter()
+        .filter(|json| scim::filter::matches(filter, json, schema()))
+        .collect();
+    let (total, page) = paginate(matched, query, schema());
+    Ok(Page {
+        total_results: total,
+        start_index: query.start_index,
+        resources: page,
+    })
+}
+
+/// PUT: the body replaces the representation (RFC 7644 §3.5.1).
+pub async fn replace(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    body: Value,
+    if_match: Option<String>,
+) -> Result<Resource> {
+    let json = scim::resource::normalize(body, schema())?;
+    update_with(state, ctx, id, "replace", if_match, move |_current| Ok(json)).await
+}
+
+/// PATCH (RFC 7644 §3.5.2), in either Entra dialect; applied atomically.
+pub async fn patch(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    body: Value,
+    if_match: Option<String>,
+) -> Result<Resource> {
+    let request = PatchRequest::from_json(&body)?;
+    update_with(state, ctx, id, "patch", if_match, move |mut current| {
+        scim::patch::apply(&mut current, &request, schema())?;
+        scim::resource::refresh_schemas(&mut current, schema());
+        Ok(current)
+    })
+    .await
+}
+
+async fn update_with<F>(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    operation: &'static str,
+    if_match: Option<String>,
+    change: F,
+) -> Result<Resource>
+where
+    F: FnOnce(Value) -> Result<Value> + Send + 'static,
+{
+    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let op = WriteOp {
+        operation,
+        resource_type: "User",
+        resource_id: Some(id),
+        success_status: 200,
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let (ctx, id) = (ctx2, id2);
+        let row = load(conn, &ctx, &id)?;
+        check_if_match(if_match.as_deref(), row.version)?;
+        let current = render::user(&row, None, &ctx.base_url);
+        let next = change(current.clone())?;
+        let f = fields(&next)?;
+        if next == current {
+            return Ok((rendered(conn, &ctx, &row)?, None));
+        }
+        let c = changes(&f, &next, row.version + 1, now);
+        rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
+        rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        let row = load(conn, &ctx, &id)?;
+        Ok((rendered(conn, &ctx, &row)?, None))
+    })
+    .await
+}
+
+/// DELETE: the membership ends; the user is disabled or deleted per the directory's policy.
+pub async fn delete(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<String>,
+) -> Result<()> {
+    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let op = WriteOp {
+        operation: "delete",
+        resource_type: "User",
+        resource_id: Some(id),
+        success_status: 204,
+    };
+    audited_write(state, ctx, op, move |conn, now| {
+        let (ctx, id) = (ctx2, id2);
+        let row = load(conn, &ctx, &id)?;
+        check_if_match(if_match.as_deref(), row.version)?;
+        membership::end(conn, &ctx.organization_id, &row.id)?;
+        group_rows::remove_user_from_org_groups(conn, &ctx.organization_id, &row.id)?;
+        match ctx.deprovisioning {
+            crate::config::Deprovisioning::Delete => rows::delete(conn, &row.id)?,
+            crate::config::Deprovisioning::Disable => rows::deprovision(conn, &row.id, now)?,
+        }
+        Ok(((), None))
+    })
+    .await
+}
+
+/// Projection applied to a resource, for callers that render.
+pub fn project(resource: &Value, projection: &Projection) -> Value {
+    scim::project::apply(resource, projection, schema())
+}
