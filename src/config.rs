@@ -214,13 +214,22 @@ pub struct SecretRef {
 }
 
 impl SecretRef {
-    fn resolve(&mut self, base_dir: &Path, what: &str) -> Result<(), ConfigError> {
+    fn resolve(
+        &mut self,
+        base_dir: &Path,
+        env: &[(String, String)],
+        what: &str,
+    ) -> Result<(), ConfigError> {
         let value = match (&self.env, &self.file) {
-            (Some(var), None) => std::env::var(var).map_err(|_| {
-                ConfigError::Invalid(format!(
-                    "{what}: environment variable {var} is not set (the secret is read from it)"
-                ))
-            })?,
+            (Some(var), None) => env
+                .iter()
+                .find(|(k, _)| k == var)
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "{what}: environment variable {var} is not set (the secret is read from it)"
+                    ))
+                })?,
             (None, Some(file)) => {
                 let path = base_dir.join(file);
                 std::fs::read_to_string(&path)
@@ -332,15 +341,19 @@ impl Config {
                     message: e.message().to_string(),
                 })?;
         }
-        config.resolve_secrets(&base_dir)?;
+        config.resolve_secrets(&base_dir, env)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn resolve_secrets(&mut self, base_dir: &Path) -> Result<(), ConfigError> {
+    fn resolve_secrets(
+        &mut self,
+        base_dir: &Path,
+        env: &[(String, String)],
+    ) -> Result<(), ConfigError> {
         for d in &mut self.directories {
             if let Some(token) = &mut d.token {
-                token.resolve(base_dir, &format!("directory {:?} token", d.name))?;
+                token.resolve(base_dir, env, &format!("directory {:?} token", d.name))?;
             }
         }
         Ok(())

@@ -28,6 +28,8 @@ def main() -> int:
             failed += 1
         where = f"[{result.resource_type}] " if result.resource_type else ""
         print(f"{mark} {result.status.name:<10} {where}{result.title}: {result.reason}")
+        if result.status in FAILING and result.data is not None:
+            print(f"     data: {result.data!r}"[:2000])
     summary = ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items()))
     print(f"scim2-tester: {len(results)} checks: {summary}")
     return 1 if failed or not results else 0

@@ -22,7 +22,8 @@ use crate::{ScimError, ScimType};
 ///
 /// Objects under unknown URN keys and unknown attributes are kept unchanged, so they
 /// round-trip. Group `members` stay in the result; the server strips them into its
-/// side table. `password` also stays: take it out with [`take_password`].
+/// side table. The writeOnly `password` is dropped, so cleartext never reaches
+/// storage; call [`take_password`] on the raw body first to use it.
 pub fn normalize(body: Value, schema: &ResourceSchema) -> Result<Value, ScimError> {
     let Value::Object(input) = body else {
         return Err(ScimError::bad_request(
@@ -116,8 +117,10 @@ fn place_attribute(
     sub: Option<&str>,
     value: Value,
 ) -> Result<(), ScimError> {
-    // RFC 7644 §3.3 and §3.5.1: readOnly values in the body are ignored.
-    if def.mutability == Mutability::ReadOnly {
+    // RFC 7644 §3.3 and §3.5.1: readOnly values in the body are ignored. writeOnly
+    // values (`password`) are never stored in the resource JSON either: a server that
+    // supports passwords takes them from the raw body with `take_password`.
+    if matches!(def.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
         return Ok(());
     }
     let container = match location {
@@ -182,8 +185,9 @@ pub fn refresh_schemas(resource: &mut Value, schema: &ResourceSchema) {
     map.insert("schemas".to_owned(), Value::Array(schemas));
 }
 
-/// Takes the writeOnly `password` out of a normalised User, for the server to hash
-/// or reject; it must never be stored in the resource JSON (RFC 7643 §4.1.1).
+/// Takes the writeOnly `password` out of a raw User body (before [`normalize`],
+/// which drops it), for a server that hashes or rejects passwords. It must never be
+/// stored in the resource JSON (RFC 7643 §4.1.1, `returned: never`).
 pub fn take_password(resource: &mut Value) -> Option<String> {
     let map = resource.as_object_mut()?;
     match remove_ci(map, "password")? {

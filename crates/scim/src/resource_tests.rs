@@ -101,7 +101,8 @@ fn rfc_example_drops_read_only_and_keeps_the_rest() {
         stored["schemas"],
         json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])
     );
-    assert_eq!(stored["password"], "t1meMa$heen");
+    // writeOnly: never stored.
+    assert!(stored.get("password").is_none());
     // manager.displayName is readOnly (RFC 7643 §4.3).
     assert_eq!(
         stored[ENTERPRISE_USER_SCHEMA]["manager"],
@@ -111,9 +112,10 @@ fn rfc_example_drops_read_only_and_keeps_the_rest() {
         })
     );
     assert_eq!(stored["emails"], bjensen()["emails"]);
-    let mut stored = stored;
-    assert_eq!(take_password(&mut stored).as_deref(), Some("t1meMa$heen"));
-    assert!(stored.get("password").is_none());
+    let mut raw = bjensen();
+    raw["PassWord"] = raw["password"].take();
+    assert_eq!(take_password(&mut raw).as_deref(), Some("t1meMa$heen"));
+    assert!(raw.get("PassWord").is_none() && raw.get("password").is_none());
 }
 
 #[test]
@@ -221,4 +223,19 @@ fn refresh_schemas_follows_extension_objects() {
     user[ENTERPRISE_USER_SCHEMA] = json!({});
     refresh_schemas(&mut user, schema::user());
     assert_eq!(user, json!({"schemas": [USER_SCHEMA], "userName": "a"}));
+}
+
+#[test]
+fn unqualified_manager_moves_to_the_enterprise_extension() {
+    // Entra's older docs put `manager` at the top level.
+    let body = json!({"userName": "a", "manager": [{"$ref": "../Users/M", "value": "M"}]});
+    let stored = normalize(body, schema::user()).expect("normalizes");
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "a",
+            ENTERPRISE_USER_SCHEMA: {"manager": {"$ref": "../Users/M", "value": "M"}}
+        })
+    );
 }

@@ -21,7 +21,8 @@
 //!   single-valued attribute -> `invalidPath`;
 //! - attributes under an unknown schema URN are kept under that URN key: an object
 //!   value for `urn:acme:x:1.0:User` is the whole extension, a scalar for
-//!   `urn:acme:x:1.0:User:badge` is an attribute inside it.
+//!   `urn:acme:x:1.0:User:badge` is an attribute inside it;
+//! - writeOnly attributes (`password`) are accepted and ignored: never stored.
 
 use serde_json::{Map, Value};
 
@@ -190,6 +191,10 @@ fn apply_path(
     };
     if def.mutability == Mutability::ReadOnly {
         return Err(mutability(format!("Attribute '{path}' is readOnly")));
+    }
+    if def.mutability == Mutability::WriteOnly {
+        // `password`: never stored in the resource JSON (see resource::normalize).
+        return Ok(());
     }
     let ext = match location {
         ResolvedIn::Core => None,

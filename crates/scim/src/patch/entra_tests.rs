@@ -455,6 +455,18 @@ fn filter_without_equalities_and_no_match_is_no_target() {
 }
 
 #[test]
+fn passwords_are_never_stored() {
+    let out = patch(
+        &plain_user(),
+        json!([{"op": "replace", "path": "password", "value": "s3cret"},
+                                          {"op": "add", "value": {"password": "s3cret"}}]),
+        schema::user(),
+    )
+    .expect("accepted");
+    assert!(out.get("password").is_none());
+}
+
+#[test]
 fn atomic_on_error() {
     let start = plain_user();
     let mut resource = start.clone();

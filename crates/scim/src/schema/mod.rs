@@ -1,6 +1,6 @@
 //! The resource schemas Vestibule serves (RFC 7643 §4, §8.7): attribute
 //! characteristics as static data, case-insensitive name resolution, and the JSON
-//! for the discovery endpoints `/Schemas` and `/ResourceTypes` (in [`discovery`]).
+//! for the discovery endpoints `/Schemas` and `/ResourceTypes` (in `discovery`).
 //!
 //! The common attributes `id`, `externalId` and `meta` (RFC 7643 §3.1) are listed
 //! first in each core schema, so that a single lookup finds them and so that
