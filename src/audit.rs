@@ -37,7 +37,12 @@ pub fn record(conn: &mut DbConnection, entry: &Entry<'_>, now: Micros) -> Result
             operation: entry.operation.to_string(),
             resource_type: entry.resource_type.to_string(),
             resource_id: entry.resource_id.map(str::to_string),
-            outcome: if entry.status < 400 { "success" } else { "failure" }.to_string(),
+            outcome: if entry.status < 400 {
+                "success"
+            } else {
+                "failure"
+            }
+            .to_string(),
             status: i32::from(entry.status),
             detail: entry.detail.clone(),
         },

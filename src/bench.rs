@@ -18,7 +18,11 @@ pub struct ScimBenchOptions {
     #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
     pub databases: Vec<String>,
     /// A PostgreSQL server on which a scratch database is created and dropped.
-    #[arg(long, env = "VESTIBULE_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "VESTIBULE_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     pub postgres_url: String,
     /// Users created in the timed POST /Users phase.
     #[arg(long, default_value_t = 20_000)]
@@ -46,7 +50,9 @@ pub struct ScimBenchOptions {
 const TOKEN: &str = "bench-token";
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 struct Process(Child);
@@ -96,7 +102,12 @@ async fn create_users(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, next, url, end) = (client.clone(), next.clone(), format!("{base}/Users"), range.end);
+        let (client, next, url, end) = (
+            client.clone(),
+            next.clone(),
+            format!("{base}/Users"),
+            range.end,
+        );
         tasks.push(tokio::spawn(async move {
             let mut made = Vec::new();
             loop {
@@ -112,7 +123,11 @@ async fn create_users(
                     .send()
                     .await?;
                 if resp.status() != 201 {
-                    bail!("POST /Users answered {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+                    bail!(
+                        "POST /Users answered {}: {}",
+                        resp.status(),
+                        resp.text().await.unwrap_or_default()
+                    );
                 }
                 let body: Value = resp.json().await?;
                 made.push((i, body["id"].as_str().unwrap_or_default().to_string()));
@@ -180,15 +195,26 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
     let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
     let port = free_port()?;
     let _daemon = spawn_vestibule(dir.path(), &scratch.url, port)?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(opts.concurrency * 2).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.concurrency * 2)
+        .build()?;
     let base = format!("http://127.0.0.1:{port}/realms/bench/scim/v2");
     wait_ready(&client, &format!("{base}/ServiceProviderConfig")).await?;
 
-    let (mut ids, elapsed) = create_users(&client, &base, 0..opts.creates, opts.concurrency).await?;
+    let (mut ids, elapsed) =
+        create_users(&client, &base, 0..opts.creates, opts.concurrency).await?;
     let creates_per_sec = opts.creates as f64 / elapsed.as_secs_f64();
-    eprintln!("[{database}] {} creates in {:.1}s", opts.creates, elapsed.as_secs_f64());
-    let fill_target = opts.users.max(opts.creates).max(opts.members + opts.member_patches);
-    let (more, fill_elapsed) = create_users(&client, &base, opts.creates..fill_target, opts.concurrency).await?;
+    eprintln!(
+        "[{database}] {} creates in {:.1}s",
+        opts.creates,
+        elapsed.as_secs_f64()
+    );
+    let fill_target = opts
+        .users
+        .max(opts.creates)
+        .max(opts.members + opts.member_patches);
+    let (more, fill_elapsed) =
+        create_users(&client, &base, opts.creates..fill_target, opts.concurrency).await?;
     let fill_per_sec = more.len() as f64 / fill_elapsed.as_secs_f64().max(1e-9);
     ids.extend(more);
     eprintln!("[{database}] organization holds {} users", ids.len());
@@ -198,7 +224,12 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
         let i = (k * 7919) % ids.len();
         let filter = format!("userName eq \"bench.user.{i}@acme.test\"");
         let started = Instant::now();
-        let resp = client.get(format!("{base}/Users")).query(&[("filter", filter.as_str())]).bearer_auth(TOKEN).send().await?;
+        let resp = client
+            .get(format!("{base}/Users"))
+            .query(&[("filter", filter.as_str())])
+            .bearer_auth(TOKEN)
+            .send()
+            .await?;
         let body: Value = resp.json().await?;
         latencies.push(started.elapsed());
         if body["totalResults"] != 1 {
@@ -220,13 +251,25 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
     let started = Instant::now();
     for chunk in ids[..opts.members].chunks(1000) {
         let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
-        patch_group(&client, &base, &gid, json!([{"op": "add", "path": "members", "value": members}])).await?;
+        patch_group(
+            &client,
+            &base,
+            &gid,
+            json!([{"op": "add", "path": "members", "value": members}]),
+        )
+        .await?;
     }
     let group_fill_secs = started.elapsed().as_secs_f64();
     let mut adds = Vec::with_capacity(opts.member_patches);
     for id in &ids[opts.members..opts.members + opts.member_patches] {
         let started = Instant::now();
-        patch_group(&client, &base, &gid, json!([{"op": "add", "path": "members", "value": [{"value": id}]}])).await?;
+        patch_group(
+            &client,
+            &base,
+            &gid,
+            json!([{"op": "add", "path": "members", "value": [{"value": id}]}]),
+        )
+        .await?;
         adds.push(started.elapsed());
     }
     adds.sort();
@@ -237,9 +280,15 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
         .await?
         .json()
         .await?;
-    let members = count["members"].as_array().map(Vec::len).unwrap_or_default();
+    let members = count["members"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or_default();
     if members != opts.members + opts.member_patches {
-        bail!("the group holds {members} members, expected {}", opts.members + opts.member_patches);
+        bail!(
+            "the group holds {members} members, expected {}",
+            opts.members + opts.member_patches
+        );
     }
     Ok(Figures {
         database: database.to_string(),
@@ -253,7 +302,12 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
     })
 }
 
-async fn patch_group(client: &reqwest::Client, base: &str, gid: &str, ops: Value) -> anyhow::Result<()> {
+async fn patch_group(
+    client: &reqwest::Client,
+    base: &str,
+    gid: &str,
+    ops: Value,
+) -> anyhow::Result<()> {
     let resp = client
         .patch(format!("{base}/Groups/{gid}"))
         .bearer_auth(TOKEN)
@@ -267,7 +321,11 @@ async fn patch_group(client: &reqwest::Client, base: &str, gid: &str, ops: Value
     Ok(())
 }
 
-async fn measure_scim2_server(exe: &Path, creates: usize, concurrency: usize) -> anyhow::Result<f64> {
+async fn measure_scim2_server(
+    exe: &Path,
+    creates: usize,
+    concurrency: usize,
+) -> anyhow::Result<f64> {
     let port = free_port()?;
     let _server = Process(
         Command::new(exe)
@@ -277,7 +335,9 @@ async fn measure_scim2_server(exe: &Path, creates: usize, concurrency: usize) ->
             .spawn()
             .with_context(|| format!("spawn {}", exe.display()))?,
     );
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency * 2)
+        .build()?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&client, &format!("{base}/ServiceProviderConfig")).await?;
     let (_, elapsed) = create_users(&client, &base, 0..creates, concurrency).await?;
@@ -294,13 +354,23 @@ impl ScratchDb {
     fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
         use diesel::{Connection, RunQueryDsl};
         match kind {
-            "sqlite" => Ok(ScratchDb { url: format!("sqlite://{}", dir.join("bench.db").display()), admin: None }),
+            "sqlite" => Ok(ScratchDb {
+                url: format!("sqlite://{}", dir.join("bench.db").display()),
+                admin: None,
+            }),
             "postgres" => {
                 let name = format!("vbench_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(postgres_url).with_context(|| format!("connect {postgres_url}"))?;
+                let mut conn = diesel::PgConnection::establish(postgres_url)
+                    .with_context(|| format!("connect {postgres_url}"))?;
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-                let base = postgres_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(postgres_url);
-                Ok(ScratchDb { url: format!("{base}/{name}"), admin: Some((postgres_url.to_string(), name)) })
+                let base = postgres_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(postgres_url);
+                Ok(ScratchDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((postgres_url.to_string(), name)),
+                })
             }
             other => bail!("unknown database {other:?}: use sqlite or postgres"),
         }
@@ -312,7 +382,8 @@ impl Drop for ScratchDb {
         use diesel::{Connection, RunQueryDsl};
         if let Some((admin, name)) = &self.admin {
             if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
             }
         }
     }
@@ -323,7 +394,9 @@ pub fn run_scim(opts: ScimBenchOptions) -> anyhow::Result<()> {
     if opts.members + opts.member_patches > opts.users.max(opts.creates) {
         bail!("--members plus --member-patches must not exceed --users");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let mut rows = Vec::new();
         for database in &opts.databases {

@@ -513,7 +513,7 @@ token = { env = "SCIM_TOKEN" }
         assert!(!c.organizations[0].domains[1].verified());
         let token = c.directories[0].token.as_ref().unwrap();
         assert_eq!(token.resolved.as_ref().unwrap().expose(), "s3cret");
-        assert_eq!(format!("{token:?}").contains("s3cret"), false);
+        assert!(!format!("{token:?}").contains("s3cret"));
         assert_eq!(c.directories[0].deprovisioning, Deprovisioning::Disable);
     }
 
@@ -546,9 +546,12 @@ token = { env = "SCIM_TOKEN" }
 
     #[test]
     fn unknown_env_key_is_named() {
-        let err = load(QUICK, &[("SCIM_TOKEN", "x"), ("VESTIBULE_SERVER__LISTN", "1")])
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            QUICK,
+            &[("SCIM_TOKEN", "x"), ("VESTIBULE_SERVER__LISTN", "1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("VESTIBULE_SERVER__LISTN"), "{err}");
         assert!(err.contains("listn"), "{err}");
     }
@@ -557,9 +560,12 @@ token = { env = "SCIM_TOKEN" }
     fn missing_secret_and_dangling_references_are_refused() {
         let err = load(QUICK, &[]).unwrap_err().to_string();
         assert!(err.contains("SCIM_TOKEN"), "{err}");
-        let err = load(&QUICK.replace("organization = \"acme\"", "organization = \"x\""), &[("SCIM_TOKEN", "x")])
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            &QUICK.replace("organization = \"acme\"", "organization = \"x\""),
+            &[("SCIM_TOKEN", "x")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("\"x\""), "{err}");
     }
 
@@ -568,9 +574,19 @@ token = { env = "SCIM_TOKEN" }
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("tok"), "from-file\n").unwrap();
         let path = dir.path().join("v.toml");
-        std::fs::write(&path, QUICK.replace("{ env = \"SCIM_TOKEN\" }", "{ file = \"tok\" }")).unwrap();
+        std::fs::write(
+            &path,
+            QUICK.replace("{ env = \"SCIM_TOKEN\" }", "{ file = \"tok\" }"),
+        )
+        .unwrap();
         let c = Config::load_with_env(Some(&path), &[]).unwrap();
-        let t = c.directories[0].token.as_ref().unwrap().resolved.as_ref().unwrap();
+        let t = c.directories[0]
+            .token
+            .as_ref()
+            .unwrap()
+            .resolved
+            .as_ref()
+            .unwrap();
         assert_eq!(t.expose(), "from-file");
     }
 }

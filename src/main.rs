@@ -12,7 +12,11 @@ use vestibule::db::Db;
 use vestibule::{declarations, directories};
 
 #[derive(Parser)]
-#[command(name = "vestibule", version, about = "SCIM provisioning, federated login, organizations and an OIDC issuer for multi-tenant apps")]
+#[command(
+    name = "vestibule",
+    version,
+    about = "SCIM provisioning, federated login, organizations and an OIDC issuer for multi-tenant apps"
+)]
 struct Cli {
     /// The TOML config file. Every key can be overridden by VESTIBULE_<SECTION>__<KEY>.
     #[arg(long, short, global = true, env = "VESTIBULE_CONFIG")]
@@ -121,7 +125,9 @@ fn init_logging(config: &Config, format: Option<LogFormat>) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VESTIBULE_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format.unwrap_or(config.log.format) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -137,30 +143,83 @@ fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let db = Db::connect(&config.database.url, 1)?;
             let applied = db.migrate()?;
-            println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+            println!(
+                "applied {} migration(s){}",
+                applied.len(),
+                if applied.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", applied.join(", "))
+                }
+            );
             Ok(())
         }
         Command::CheckConfig => {
             println!("config ok");
-            println!("listen: {}  public url: {}", config.server.listen, config.server.base_url());
+            println!(
+                "listen: {}  public url: {}",
+                config.server.listen,
+                config.server.base_url()
+            );
             let realms: Vec<&str> = config.realms.iter().map(|r| r.name.as_str()).collect();
-            println!("realms: {}", if realms.is_empty() { declarations::DEFAULT_REALM.to_string() } else { realms.join(", ") });
+            println!(
+                "realms: {}",
+                if realms.is_empty() {
+                    declarations::DEFAULT_REALM.to_string()
+                } else {
+                    realms.join(", ")
+                }
+            );
             for o in &config.organizations {
                 let domains: Vec<&str> = o.domains.iter().map(|d| d.name()).collect();
-                println!("organization {}/{}: {:?} domains [{}]{}", o.realm, o.alias, o.name, domains.join(", "), if o.enabled { "" } else { " (disabled)" });
+                println!(
+                    "organization {}/{}: {:?} domains [{}]{}",
+                    o.realm,
+                    o.alias,
+                    o.name,
+                    domains.join(", "),
+                    if o.enabled { "" } else { " (disabled)" }
+                );
             }
             for d in &config.directories {
-                println!("directory {}/{} -> organization {}: deprovisioning {}, token {}", d.realm, d.name, d.organization, d.deprovisioning.as_str(), if d.token.is_some() { "declared" } else { "none (mint one with `directory token create`)" });
+                println!(
+                    "directory {}/{} -> organization {}: deprovisioning {}, token {}",
+                    d.realm,
+                    d.name,
+                    d.organization,
+                    d.deprovisioning.as_str(),
+                    if d.token.is_some() {
+                        "declared"
+                    } else {
+                        "none (mint one with `directory token create`)"
+                    }
+                );
             }
             Ok(())
         }
-        Command::Directory { command: DirectoryCommand::Token { command } } => token_command(config, command),
-        Command::Bench { command: BenchCommand::Scim(options) } => vestibule::bench::run_scim(options),
-        Command::Audit { command: AuditCommand::List { realm, directory: dir, limit, json } } => {
+        Command::Directory {
+            command: DirectoryCommand::Token { command },
+        } => token_command(config, command),
+        Command::Bench {
+            command: BenchCommand::Scim(options),
+        } => vestibule::bench::run_scim(options),
+        Command::Audit {
+            command:
+                AuditCommand::List {
+                    realm,
+                    directory: dir,
+                    limit,
+                    json,
+                },
+        } => {
             let state = vestibule::prepare(config, Arc::new(SystemClock))?;
             let mut conn = state.db.get()?;
             let realm_id = match &realm {
-                Some(name) => Some(vestibule::db::models::realm::find_by_name(&mut conn, name)?.with_context(|| format!("realm {name:?} does not exist"))?.id),
+                Some(name) => Some(
+                    vestibule::db::models::realm::find_by_name(&mut conn, name)?
+                        .with_context(|| format!("realm {name:?} does not exist"))?
+                        .id,
+                ),
                 None => None,
             };
             let actor_id = match (&realm, &dir) {
@@ -200,19 +259,32 @@ fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<()> {
             let d = directories::find(&mut conn, &dir.realm, &dir.directory)?;
             let token = directories::mint_token();
             let row = directories::add_token(&mut conn, &d.id, &token, &label, "cli", now)?;
-            eprintln!("token {} created for directory {}; it is shown once:", row.id, d.name);
+            eprintln!(
+                "token {} created for directory {}; it is shown once:",
+                row.id, d.name
+            );
             println!("{token}");
         }
         TokenCommand::List { dir } => {
             let d = directories::find(&mut conn, &dir.realm, &dir.directory)?;
             let org = directories::organization_alias(&mut conn, &d)?;
-            println!("directory {} (organization {org}, deprovisioning {})", d.name, d.deprovisioning);
+            println!(
+                "directory {} (organization {org}, deprovisioning {})",
+                d.name, d.deprovisioning
+            );
             for t in directory::tokens(&mut conn, &d.id)? {
                 let state = match t.revoked_at {
                     Some(at) => format!("revoked {}", rfc3339(at)),
                     None => "active".into(),
                 };
-                println!("{}  {:<10} {:<7} created {}  {}", t.id, t.label, t.source, rfc3339(t.created_at), state);
+                println!(
+                    "{}  {:<10} {:<7} created {}  {}",
+                    t.id,
+                    t.label,
+                    t.source,
+                    rfc3339(t.created_at),
+                    state
+                );
             }
         }
         TokenCommand::Revoke { dir, token_id } => {
@@ -227,8 +299,17 @@ fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<()> {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    let workers = if config.server.workers == 0 { std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) } else { config.server.workers };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build()?;
+    let workers = if config.server.workers == 0 {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    } else {
+        config.server.workers
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let started = std::time::Instant::now();
         let listen = config.server.listen.clone();

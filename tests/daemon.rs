@@ -14,7 +14,11 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A config file for the daemon in `dir`, with the directory token in `SCIM_TOKEN`.
@@ -56,7 +60,10 @@ impl Daemon {
             .arg(config)
             .env("SCIM_TOKEN", token)
             .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("VESTIBULE_SERVER__PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+            .env(
+                "VESTIBULE_SERVER__PUBLIC_URL",
+                format!("http://127.0.0.1:{port}"),
+            )
             .env("VESTIBULE_DATABASE__URL", db_url)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -97,14 +104,19 @@ impl Drop for Daemon {
 }
 
 fn http() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 fn scim_call(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = http().request(method, url).bearer_auth(token);
     if let Some(body) = body {
-        req = req.header("content-type", "application/scim+json; charset=utf-8").body(body.to_string());
+        req = req
+            .header("content-type", "application/scim+json; charset=utf-8")
+            .body(body.to_string());
     }
     let resp = req.send().expect("request");
     let status = resp.status().as_u16();
@@ -134,17 +146,35 @@ fn durability(backend: Backend) {
     let daemon = Daemon::start(&config, &db.url, "t0ken");
     let mut ids = Vec::new();
     for i in 0..50 {
-        let (status, body) = scim_call("POST", &format!("{}/Users", daemon.scim()), "t0ken", Some(&entra_user(&format!("d{i}@acme.test"))));
+        let (status, body) = scim_call(
+            "POST",
+            &format!("{}/Users", daemon.scim()),
+            "t0ken",
+            Some(&entra_user(&format!("d{i}@acme.test"))),
+        );
         assert_eq!(status, 201, "{body}");
         ids.push(body["id"].as_str().unwrap().to_string());
     }
     daemon.kill9();
     let daemon = Daemon::start(&config, &db.url, "t0ken");
     for id in &ids {
-        let (status, _) = scim_call("GET", &format!("{}/Users/{id}", daemon.scim()), "t0ken", None);
-        assert_eq!(status, 200, "user {id} answered 201 before kill -9 must survive it");
+        let (status, _) = scim_call(
+            "GET",
+            &format!("{}/Users/{id}", daemon.scim()),
+            "t0ken",
+            None,
+        );
+        assert_eq!(
+            status, 200,
+            "user {id} answered 201 before kill -9 must survive it"
+        );
     }
-    let (_, list) = scim_call("GET", &format!("{}/Users?count=0", daemon.scim()), "t0ken", None);
+    let (_, list) = scim_call(
+        "GET",
+        &format!("{}/Users?count=0", daemon.scim()),
+        "t0ken",
+        None,
+    );
     assert_eq!(list["totalResults"], 50);
 }
 
@@ -166,36 +196,129 @@ fn admin_commands(backend: Backend) {
     let (ok, out, err) = vestibule(&config, &db.url, &["check-config"]);
     assert!(ok, "{err}");
     assert!(out.contains("organization quickstart/acme"), "{out}");
-    assert!(!out.contains("config-token") && !err.contains("config-token"), "secrets never print");
+    assert!(
+        !out.contains("config-token") && !err.contains("config-token"),
+        "secrets never print"
+    );
 
     let (ok, _, err) = vestibule(&config, &db.url, &["migrate"]);
     assert!(ok, "{err}");
-    let (ok, token, err) = vestibule(&config, &db.url, &["directory", "token", "create", "--realm", "quickstart", "--directory", "acme-entra", "--label", "entra-prod"]);
+    let (ok, token, err) = vestibule(
+        &config,
+        &db.url,
+        &[
+            "directory",
+            "token",
+            "create",
+            "--realm",
+            "quickstart",
+            "--directory",
+            "acme-entra",
+            "--label",
+            "entra-prod",
+        ],
+    );
     assert!(ok, "{err}");
     let token = token.trim().to_string();
     assert!(token.starts_with("vst_") && token.len() > 60, "{token}");
 
     let daemon = Daemon::start(&config, &db.url, "config-token");
-    let (status, created) = scim_call("POST", &format!("{}/Users", daemon.scim()), &token, Some(&entra_user("cli@acme.test")));
+    let (status, created) = scim_call(
+        "POST",
+        &format!("{}/Users", daemon.scim()),
+        &token,
+        Some(&entra_user("cli@acme.test")),
+    );
     assert_eq!(status, 201);
     // The config token works too; a wrong one does not.
-    assert_eq!(scim_call("GET", &format!("{}/Users", daemon.scim()), "config-token", None).0, 200);
-    assert_eq!(scim_call("GET", &format!("{}/Users", daemon.scim()), "wrong", None).0, 401);
-    let duplicate = scim_call("POST", &format!("{}/Users", daemon.scim()), &token, Some(&entra_user("cli@acme.test")));
+    assert_eq!(
+        scim_call(
+            "GET",
+            &format!("{}/Users", daemon.scim()),
+            "config-token",
+            None
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        scim_call("GET", &format!("{}/Users", daemon.scim()), "wrong", None).0,
+        401
+    );
+    let duplicate = scim_call(
+        "POST",
+        &format!("{}/Users", daemon.scim()),
+        &token,
+        Some(&entra_user("cli@acme.test")),
+    );
     assert_eq!(duplicate.0, 409);
 
-    let (ok, listing, _) = vestibule(&config, &db.url, &["directory", "token", "list", "--realm", "quickstart", "--directory", "acme-entra"]);
+    let (ok, listing, _) = vestibule(
+        &config,
+        &db.url,
+        &[
+            "directory",
+            "token",
+            "list",
+            "--realm",
+            "quickstart",
+            "--directory",
+            "acme-entra",
+        ],
+    );
     assert!(ok);
-    assert!(listing.contains("entra-prod") && listing.contains("active"), "{listing}");
+    assert!(
+        listing.contains("entra-prod") && listing.contains("active"),
+        "{listing}"
+    );
     assert!(!listing.contains(&token), "tokens are never shown again");
-    let token_id = listing.lines().find(|l| l.contains("entra-prod")).unwrap().split_whitespace().next().unwrap().to_string();
-    let (ok, _, err) = vestibule(&config, &db.url, &["directory", "token", "revoke", "--realm", "quickstart", "--directory", "acme-entra", &token_id]);
+    let token_id = listing
+        .lines()
+        .find(|l| l.contains("entra-prod"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let (ok, _, err) = vestibule(
+        &config,
+        &db.url,
+        &[
+            "directory",
+            "token",
+            "revoke",
+            "--realm",
+            "quickstart",
+            "--directory",
+            "acme-entra",
+            &token_id,
+        ],
+    );
     assert!(ok, "{err}");
-    assert_eq!(scim_call("GET", &format!("{}/Users", daemon.scim()), &token, None).0, 401, "revocation is immediate");
+    assert_eq!(
+        scim_call("GET", &format!("{}/Users", daemon.scim()), &token, None).0,
+        401,
+        "revocation is immediate"
+    );
 
-    let (ok, audit, err) = vestibule(&config, &db.url, &["audit", "list", "--realm", "quickstart", "--directory", "acme-entra", "--json"]);
+    let (ok, audit, err) = vestibule(
+        &config,
+        &db.url,
+        &[
+            "audit",
+            "list",
+            "--realm",
+            "quickstart",
+            "--directory",
+            "acme-entra",
+            "--json",
+        ],
+    );
     assert!(ok, "{err}");
-    let events: Vec<Value> = audit.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.len(), 2, "{audit}");
     assert_eq!(events[0]["outcome"], "failure");
     assert_eq!(events[0]["status"], 409);
@@ -204,7 +327,10 @@ fn admin_commands(backend: Backend) {
     assert_eq!(events[1]["resource_id"], created["id"]);
     assert_eq!(events[1]["actor_name"], "acme-entra");
     let (ok, table, _) = vestibule(&config, &db.url, &["audit", "list"]);
-    assert!(ok && table.contains("acme-entra") && table.contains("create"), "{table}");
+    assert!(
+        ok && table.contains("acme-entra") && table.contains("create"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -222,11 +348,19 @@ fn bad_config_is_refused_with_the_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
     std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:1\"\nlistn = \"x\"\n").unwrap();
-    let out = Command::new(BIN).arg("--config").arg(&path).arg("check-config").output().unwrap();
+    let out = Command::new(BIN)
+        .arg("--config")
+        .arg(&path)
+        .arg("check-config")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("listn") && err.contains("line 3"), "{err}");
-    let help = Command::new(BIN).args(["directory", "token", "create", "--help"]).output().unwrap();
+    let help = Command::new(BIN)
+        .args(["directory", "token", "create", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("--directory"));
 }
 
@@ -239,10 +373,19 @@ fn scim2_tester(backend: Backend) {
     let config = write_config(dir.path());
     let daemon = Daemon::start(&config, &db.url, "tester-token");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/scim2_tester_check.py");
-    let out = Command::new(python).arg(script).arg(daemon.scim()).arg("tester-token").output().expect("run scim2-tester");
+    let out = Command::new(python)
+        .arg(script)
+        .arg(daemon.scim())
+        .arg("tester-token")
+        .output()
+        .expect("run scim2-tester");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
-    assert!(out.status.success(), "scim2-tester reported failures:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scim2-tester reported failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("scim2-tester:"), "{stdout}");
 }
 

@@ -143,8 +143,8 @@ impl Db {
         let backend = url.backend();
         let manager = Manager { url };
         // Fail fast on the first connection, with the backend's own message.
-        let mut probe = r2d2::ManageConnection::connect(&manager)
-            .map_err(|e| DbError::Pool(e.to_string()))?;
+        let mut probe =
+            r2d2::ManageConnection::connect(&manager).map_err(|e| DbError::Pool(e.to_string()))?;
         drop(probe.batch_execute("SELECT 1"));
         drop(probe);
         let pool = r2d2::Pool::builder()
@@ -174,7 +174,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| E::from(DbError::Pool(e.to_string())))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| E::from(DbError::Pool(e.to_string())))?;
             f(&mut conn)
         })
         .await
@@ -218,7 +220,9 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
 {
     let begun = match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c),
     };
     begun.map_err(|e| E::from(DbError::from(e)))?;

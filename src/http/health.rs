@@ -13,11 +13,13 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
     let outcome = tokio::task::spawn_blocking(move || db.is_ready()).await;
     match outcome {
-        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "UP", "checks": [{"name": "database", "status": "UP"}] })),
+        Ok(Ok(())) => HttpResponse::Ok()
+            .json(json!({ "status": "UP", "checks": [{"name": "database", "status": "UP"}] })),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");
             HttpResponse::ServiceUnavailable().json(json!({ "status": "DOWN", "checks": [{"name": "database", "status": "DOWN", "detail": e.to_string()}] }))
         }
-        Err(e) => HttpResponse::ServiceUnavailable().json(json!({ "status": "DOWN", "detail": e.to_string() })),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "DOWN", "detail": e.to_string() })),
     }
 }

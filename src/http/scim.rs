@@ -83,14 +83,20 @@ fn scim_error(status: u16, detail: impl Into<String>) -> ScimResponseError {
 }
 
 /// Authenticates the bearer token of a directory in the realm named by the path.
-async fn context(state: &AppState, realm: &str, req: &HttpRequest) -> Result<ScimContext, ScimResponseError> {
+async fn context(
+    state: &AppState,
+    realm: &str,
+    req: &HttpRequest,
+) -> Result<ScimContext, ScimResponseError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
             let (scheme, rest) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim().to_string())
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_string())
         })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| scim_error(401, "a directory bearer token is required"))?;
@@ -100,25 +106,37 @@ async fn context(state: &AppState, realm: &str, req: &HttpRequest) -> Result<Sci
         .run(move |conn| directories::authenticate(conn, &realm_name, &token))
         .await
         .map_err(ProvisioningError::from)?;
-    let auth = found.ok_or_else(|| scim_error(401, "the bearer token is not valid for this realm"))?;
+    let auth =
+        found.ok_or_else(|| scim_error(401, "the bearer token is not valid for this realm"))?;
     let base = format!("{}/realms/{realm}/scim/v2", state.base_url());
     Ok(ScimContext::new(auth, base))
 }
 
 /// Reads a JSON body, whatever `+json` or `json` media type labels it (Entra sends
 /// `application/scim+json; charset=utf-8`).
-async fn json_body(state: &AppState, mut payload: web::Payload) -> Result<Value, ScimResponseError> {
+async fn json_body(
+    state: &AppState,
+    mut payload: web::Payload,
+) -> Result<Value, ScimResponseError> {
     let limit = state.config.server.max_body_bytes;
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| scim_error(400, format!("cannot read the request body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| scim_error(400, format!("cannot read the request body: {e}")))?;
         if bytes.len() + chunk.len() > limit {
-            return Err(scim_error(413, format!("the request body exceeds {limit} bytes")));
+            return Err(scim_error(
+                413,
+                format!("the request body exceeds {limit} bytes"),
+            ));
         }
         bytes.extend_from_slice(&chunk);
     }
     serde_json::from_slice(&bytes).map_err(|e| {
-        ScimError::bad_request(ScimType::InvalidSyntax, format!("the body is not valid JSON: {e}")).into()
+        ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("the body is not valid JSON: {e}"),
+        )
+        .into()
     })
 }
 
@@ -132,7 +150,10 @@ fn param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> 
 }
 
 fn projection(query: &HashMap<String, String>) -> Result<Projection, ScimError> {
-    Projection::parse(param(query, "attributes"), param(query, "excludedAttributes"))
+    Projection::parse(
+        param(query, "attributes"),
+        param(query, "excludedAttributes"),
+    )
 }
 
 fn list_query(query: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
@@ -155,7 +176,9 @@ fn if_match(req: &HttpRequest) -> Option<String> {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
-    HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
+    HttpResponse::build(status)
+        .content_type(SCIM_JSON)
+        .body(body.to_string())
 }
 
 fn resource_response(status: StatusCode, resource: &Resource, body: Value) -> HttpResponse {
@@ -164,7 +187,11 @@ fn resource_response(status: StatusCode, resource: &Resource, body: Value) -> Ht
         response.headers_mut().insert(header::ETAG, tag);
     }
     if status == StatusCode::CREATED {
-        if let Some(location) = resource.json.pointer("/meta/location").and_then(Value::as_str) {
+        if let Some(location) = resource
+            .json
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+        {
             if let Ok(v) = HeaderValue::from_str(location) {
                 response.headers_mut().insert(header::LOCATION, v);
             }
@@ -189,7 +216,14 @@ impl Kind {
     }
 }
 
-async fn create(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<String>, query: Query, payload: web::Payload) -> ScimResult {
+async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<String>,
+    query: Query,
+    payload: web::Payload,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     let p = projection(&query)?;
     let body = json_body(&state, payload).await?;
@@ -197,10 +231,20 @@ async fn create(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: 
         Kind::Users => users::create(&state, &ctx, body).await?,
         Kind::Groups => groups::create(&state, &ctx, body).await?,
     };
-    Ok(resource_response(StatusCode::CREATED, &resource, kind.project(&resource.json, &p)))
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &resource,
+        kind.project(&resource.json, &p),
+    ))
 }
 
-async fn get(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<(String, String)>, query: Query) -> ScimResult {
+async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+    query: Query,
+) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
     let p = projection(&query)?;
@@ -209,38 +253,80 @@ async fn get(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web
         Kind::Groups => groups::get(&state, &ctx, &id, &p).await?,
     };
     // RFC 7644 §3.14: a matching If-None-Match on GET is 304.
-    let none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    if none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == resource.etag() || t.trim() == "*")) {
+    let none_match = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == resource.etag() || t.trim() == "*")
+    }) {
         return Ok(HttpResponse::NotModified().finish());
     }
-    Ok(resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p)))
+    Ok(resource_response(
+        StatusCode::OK,
+        &resource,
+        kind.project(&resource.json, &p),
+    ))
 }
 
-async fn list_page(state: &AppState, ctx: &ScimContext, kind: Kind, query: ListQuery) -> Result<Value, ScimResponseError> {
+async fn list_page(
+    state: &AppState,
+    ctx: &ScimContext,
+    kind: Kind,
+    query: ListQuery,
+) -> Result<Value, ScimResponseError> {
     let projection = query.projection.clone();
     let mut page = match kind {
         Kind::Users => users::list(state, ctx, query).await?,
         Kind::Groups => groups::list(state, ctx, query).await?,
     };
-    page.resources = page.resources.iter().map(|r| kind.project(r, &projection)).collect();
+    page.resources = page
+        .resources
+        .iter()
+        .map(|r| kind.project(r, &projection))
+        .collect();
     Ok(page.to_json())
 }
 
-async fn list(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<String>, query: Query) -> ScimResult {
+async fn list(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<String>,
+    query: Query,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     let query = list_query(&query)?;
-    Ok(json_response(StatusCode::OK, &list_page(&state, &ctx, kind, query).await?))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_page(&state, &ctx, kind, query).await?,
+    ))
 }
 
-async fn search(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<String>, payload: web::Payload) -> ScimResult {
+async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     let body = json_body(&state, payload).await?;
     let query = ListQuery::from_search_request(&body)?;
-    Ok(json_response(StatusCode::OK, &list_page(&state, &ctx, kind, query).await?))
+    Ok(json_response(
+        StatusCode::OK,
+        &list_page(&state, &ctx, kind, query).await?,
+    ))
 }
 
 /// `POST /.search` at the root: users and groups that match, users first (RFC 7644 §3.4.3).
-async fn search_root(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, payload: web::Payload) -> ScimResult {
+async fn search_root(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     let body = json_body(&state, payload).await?;
     let query = ListQuery::from_search_request(&body)?;
@@ -250,13 +336,19 @@ async fn search_root(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
         sort_by: None,
         ..query.clone()
     };
-    let mut all = users::list(&state, &ctx, everything.clone()).await?.resources;
+    let mut all = users::list(&state, &ctx, everything.clone())
+        .await?
+        .resources;
     all.extend(groups::list(&state, &ctx, everything).await?.resources);
     let (total, resources) = paginate(all, &query, scim::schema::user());
     let resources = resources
         .into_iter()
         .map(|r| {
-            let kind = if r.pointer("/meta/resourceType") == Some(&Value::from("Group")) { Kind::Groups } else { Kind::Users };
+            let kind = if r.pointer("/meta/resourceType") == Some(&Value::from("Group")) {
+                Kind::Groups
+            } else {
+                Kind::Users
+            };
             kind.project(&r, &query.projection)
         })
         .collect();
@@ -268,7 +360,14 @@ async fn search_root(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
     Ok(json_response(StatusCode::OK, &page.to_json()))
 }
 
-async fn replace(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<(String, String)>, query: Query, payload: web::Payload) -> ScimResult {
+async fn replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+    query: Query,
+    payload: web::Payload,
+) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
     let p = projection(&query)?;
@@ -277,10 +376,21 @@ async fn replace(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path:
         Kind::Users => users::replace(&state, &ctx, &id, body, if_match(&req)).await?,
         Kind::Groups => groups::replace(&state, &ctx, &id, body, if_match(&req)).await?,
     };
-    Ok(resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p)))
+    Ok(resource_response(
+        StatusCode::OK,
+        &resource,
+        kind.project(&resource.json, &p),
+    ))
 }
 
-async fn patch(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<(String, String)>, query: Query, payload: web::Payload) -> ScimResult {
+async fn patch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+    query: Query,
+    payload: web::Payload,
+) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
     let p = projection(&query)?;
@@ -288,22 +398,42 @@ async fn patch(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: w
     match kind {
         Kind::Users => {
             let resource = users::patch(&state, &ctx, &id, body, if_match(&req)).await?;
-            Ok(resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p)))
+            Ok(resource_response(
+                StatusCode::OK,
+                &resource,
+                kind.project(&resource.json, &p),
+            ))
         }
         Kind::Groups => {
             // Entra: group PATCH "should yield 204"; a body listing every member is not advisable.
             // A client that names attributes gets the resource back.
-            let asked = param(&query, "attributes").is_some() || param(&query, "excludedAttributes").is_some();
-            let resource = groups::patch(&state, &ctx, &id, body, if_match(&req), asked.then(|| p.clone())).await?;
+            let asked = param(&query, "attributes").is_some()
+                || param(&query, "excludedAttributes").is_some();
+            let resource = groups::patch(
+                &state,
+                &ctx,
+                &id,
+                body,
+                if_match(&req),
+                asked.then(|| p.clone()),
+            )
+            .await?;
             Ok(match resource {
-                Some(resource) => resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p)),
+                Some(resource) => {
+                    resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p))
+                }
                 None => HttpResponse::NoContent().finish(),
             })
         }
     }
 }
 
-async fn delete(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: web::Path<(String, String)>) -> ScimResult {
+async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    kind: Kind,
+    path: web::Path<(String, String)>,
+) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
     match kind {
@@ -316,37 +446,73 @@ async fn delete(state: web::Data<AppState>, req: HttpRequest, kind: Kind, path: 
 /// RFC 7644 §4: discovery endpoints ignore paging, and SHOULD answer a filter with 403.
 fn refuse_filter(query: &HashMap<String, String>) -> Result<(), ScimResponseError> {
     if param(query, "filter").is_some() {
-        return Err(scim_error(403, "filtering is not supported on discovery endpoints"));
+        return Err(scim_error(
+            403,
+            "filtering is not supported on discovery endpoints",
+        ));
     }
     Ok(())
 }
 
-async fn service_provider_config(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, query: Query) -> ScimResult {
+async fn service_provider_config(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     refuse_filter(&query)?;
-    Ok(json_response(StatusCode::OK, &discovery::service_provider_config(&ctx.base_url)))
+    Ok(json_response(
+        StatusCode::OK,
+        &discovery::service_provider_config(&ctx.base_url),
+    ))
 }
 
-async fn schemas(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, query: Query) -> ScimResult {
+async fn schemas(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     refuse_filter(&query)?;
-    Ok(json_response(StatusCode::OK, &scim::schema::schemas_json(&ctx.base_url)))
+    Ok(json_response(
+        StatusCode::OK,
+        &scim::schema::schemas_json(&ctx.base_url),
+    ))
 }
 
-async fn schema(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ScimResult {
+async fn schema(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
-    let found = scim::schema::schema_json(&id, &ctx.base_url).ok_or_else(|| scim_error(404, format!("Schema {id} not found")))?;
+    let found = scim::schema::schema_json(&id, &ctx.base_url)
+        .ok_or_else(|| scim_error(404, format!("Schema {id} not found")))?;
     Ok(json_response(StatusCode::OK, &found))
 }
 
-async fn resource_types(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>, query: Query) -> ScimResult {
+async fn resource_types(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: Query,
+) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     refuse_filter(&query)?;
-    Ok(json_response(StatusCode::OK, &scim::schema::resource_types_json(&ctx.base_url)))
+    Ok(json_response(
+        StatusCode::OK,
+        &scim::schema::resource_types_json(&ctx.base_url),
+    ))
 }
 
-async fn resource_type(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> ScimResult {
+async fn resource_type(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> ScimResult {
     let (realm, name) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
     let found = scim::schema::resource_type_json(&name, &ctx.base_url)
@@ -354,20 +520,37 @@ async fn resource_type(state: web::Data<AppState>, req: HttpRequest, path: web::
     Ok(json_response(StatusCode::OK, &found))
 }
 
-async fn not_implemented(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> ScimResult {
+async fn not_implemented(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> ScimResult {
     context(&state, &path, &req).await?;
-    Err(scim_error(501, "this endpoint is not implemented (see /ServiceProviderConfig)"))
+    Err(scim_error(
+        501,
+        "this endpoint is not implemented (see /ServiceProviderConfig)",
+    ))
 }
 
 /// Any other path under the SCIM base: a SCIM 404, once the caller is known.
 pub async fn unknown_endpoint(state: web::Data<AppState>, req: HttpRequest) -> ScimResult {
-    let realm = req.match_info().get("realm").unwrap_or_default().to_string();
+    let realm = req
+        .match_info()
+        .get("realm")
+        .unwrap_or_default()
+        .to_string();
     context(&state, &realm, &req).await?;
-    Err(scim_error(404, format!("no SCIM endpoint at {}", req.path())))
+    Err(scim_error(
+        404,
+        format!("no SCIM endpoint at {}", req.path()),
+    ))
 }
 
 async fn method_not_allowed(req: HttpRequest) -> ScimResult {
-    Err(scim_error(405, format!("{} is not allowed on {}", req.method(), req.path())))
+    Err(scim_error(
+        405,
+        format!("{} is not allowed on {}", req.method(), req.path()),
+    ))
 }
 
 /// The SCIM routes, mounted under `/realms/{realm}/scim/v2`.
@@ -390,7 +573,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::resource(concat!("/", $segment, "/{id}"))
                     .route(web::get().to(|s, r, p, q| get(s, r, $kind, p, q)))
                     .route(web::put().to(|s, r, p, q, b| replace(s, r, $kind, p, q, b)))
-                    .route(web::method(Method::PATCH).to(|s, r, p, q, b| patch(s, r, $kind, p, q, b)))
+                    .route(
+                        web::method(Method::PATCH).to(|s, r, p, q, b| patch(s, r, $kind, p, q, b)),
+                    )
                     .route(web::delete().to(|s, r, p| delete(s, r, $kind, p)))
                     .default_service(read_only()),
             )
@@ -401,11 +586,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(service_provider_config))
             .default_service(read_only()),
     )
-    .service(web::resource("/Schemas").route(web::get().to(schemas)).default_service(read_only()))
-    .service(web::resource("/Schemas/{id}").route(web::get().to(schema)).default_service(read_only()))
-    .service(web::resource("/ResourceTypes").route(web::get().to(resource_types)).default_service(read_only()))
-    .service(web::resource("/ResourceTypes/{id}").route(web::get().to(resource_type)).default_service(read_only()))
-    .service(web::resource("/.search").route(web::post().to(search_root)).default_service(read_only()))
+    .service(
+        web::resource("/Schemas")
+            .route(web::get().to(schemas))
+            .default_service(read_only()),
+    )
+    .service(
+        web::resource("/Schemas/{id}")
+            .route(web::get().to(schema))
+            .default_service(read_only()),
+    )
+    .service(
+        web::resource("/ResourceTypes")
+            .route(web::get().to(resource_types))
+            .default_service(read_only()),
+    )
+    .service(
+        web::resource("/ResourceTypes/{id}")
+            .route(web::get().to(resource_type))
+            .default_service(read_only()),
+    )
+    .service(
+        web::resource("/.search")
+            .route(web::post().to(search_root))
+            .default_service(read_only()),
+    )
     .service(web::resource("/Bulk").route(web::route().to(not_implemented)))
     .service(web::resource("/Me").route(web::route().to(not_implemented)));
     kind_routes!(cfg, "Users", Kind::Users);

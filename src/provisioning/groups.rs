@@ -1,7 +1,7 @@
 //! `/Groups`: groups owned by the directory's organization, with their members. Member changes
 //! are applied to the member table one row per changed member, never by rewriting the list.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use scim::filter::Filter;
 use scim::patch::{MultiValuedChange, PatchRequest};
@@ -38,15 +38,24 @@ fn display_name(json: &Value) -> Result<String> {
         .and_then(Value::as_str)
         .filter(|n| !n.trim().is_empty())
         .map(str::to_string)
-        .ok_or_else(|| ScimError::bad_request(ScimType::InvalidValue, "displayName is required").into())
+        .ok_or_else(|| {
+            ScimError::bad_request(ScimType::InvalidValue, "displayName is required").into()
+        })
 }
 
 fn load(conn: &mut DbConnection, ctx: &ScimContext, id: &str) -> Result<Group> {
     rows::find_in_org(conn, &ctx.organization_id, id)?.ok_or_else(|| not_found(id))
 }
 
+/// A member as a request names it: the user id and, optionally, the `display` to show.
+#[derive(Debug, Clone)]
+struct MemberRef {
+    id: String,
+    display: Option<String>,
+}
+
 /// Takes `members` out of a body: the member table holds them.
-fn take_members(json: &mut Value) -> Result<Option<Vec<String>>> {
+fn take_members(json: &mut Value) -> Result<Option<Vec<MemberRef>>> {
     let Some(members) = json.as_object_mut().and_then(|m| m.remove("members")) else {
         return Ok(None);
     };
@@ -54,40 +63,62 @@ fn take_members(json: &mut Value) -> Result<Option<Vec<String>>> {
         Value::Array(items) => items,
         Value::Null => Vec::new(),
         _ => {
-            return Err(ScimError::bad_request(ScimType::InvalidValue, "members must be an array").into())
+            return Err(
+                ScimError::bad_request(ScimType::InvalidValue, "members must be an array").into(),
+            )
         }
     };
-    items.iter().map(member_id).collect::<Result<Vec<_>>>().map(Some)
+    member_refs(&items).map(Some)
 }
 
-fn member_id(item: &Value) -> Result<String> {
-    match item {
-        Value::String(s) => Ok(s.clone()),
+fn member_refs(items: &[Value]) -> Result<Vec<MemberRef>> {
+    items.iter().map(member_ref).collect()
+}
+
+fn member_ref(item: &Value) -> Result<MemberRef> {
+    let id = match item {
+        Value::String(s) => Some(s.clone()),
         _ => item
             .get("value")
             .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ScimError::bad_request(ScimType::InvalidValue, "each member needs a \"value\"").into()
-            }),
-    }
+            .map(str::to_string),
+    };
+    let id = id.ok_or_else(|| {
+        ScimError::bad_request(ScimType::InvalidValue, "each member needs a \"value\"")
+    })?;
+    let display = item
+        .get("display")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok(MemberRef { id, display })
 }
 
-/// Adds the members not yet in the group; costs O(ids), whatever the group's size.
-fn add_members(conn: &mut DbConnection, ctx: &ScimContext, group_id: &str, ids: &[String], now: i64) -> Result<()> {
-    let mut wanted: Vec<String> = Vec::with_capacity(ids.len());
-    let mut seen = HashSet::new();
-    for id in ids {
-        if seen.insert(id.as_str()) {
-            wanted.push(id.clone());
+/// Adds the members not yet in the group (and updates the `display` of those that are, when
+/// one is sent); costs O(members named), whatever the group's size.
+fn add_members(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    group_id: &str,
+    refs: &[MemberRef],
+    now: i64,
+) -> Result<()> {
+    let mut wanted: Vec<String> = Vec::with_capacity(refs.len());
+    let mut displays: HashMap<&str, Option<&str>> = HashMap::new();
+    for r in refs {
+        if displays
+            .insert(r.id.as_str(), r.display.as_deref())
+            .is_none()
+        {
+            wanted.push(r.id.clone());
         }
     }
     if wanted.is_empty() {
         return Ok(());
     }
-    let existing: HashSet<String> = user_rows::existing_ids_in_org(conn, &ctx.organization_id, &wanted)?
-        .into_iter()
-        .collect();
+    let existing: HashSet<String> =
+        user_rows::existing_ids_in_org(conn, &ctx.organization_id, &wanted)?
+            .into_iter()
+            .collect();
     if let Some(missing) = wanted.iter().find(|id| !existing.contains(*id)) {
         return Err(ScimError::bad_request(
             ScimType::InvalidValue,
@@ -95,25 +126,41 @@ fn add_members(conn: &mut DbConnection, ctx: &ScimContext, group_id: &str, ids: 
         )
         .into());
     }
-    let already: HashSet<String> = rows::members_among(conn, group_id, &wanted)?.into_iter().collect();
-    for id in wanted.iter().filter(|id| !already.contains(*id)) {
-        rows::add_member(conn, group_id, id, now)?;
+    let already: HashSet<String> = rows::members_among(conn, group_id, &wanted)?
+        .into_iter()
+        .collect();
+    for id in &wanted {
+        let display = displays.get(id.as_str()).copied().flatten();
+        if !already.contains(id) {
+            rows::add_member(conn, group_id, id, display, now)?;
+        } else if display.is_some() {
+            rows::set_member_display(conn, group_id, id, display)?;
+        }
     }
     Ok(())
 }
 
-fn set_members(conn: &mut DbConnection, ctx: &ScimContext, group_id: &str, ids: &[String], now: i64) -> Result<()> {
-    let wanted: HashSet<&String> = ids.iter().collect();
+fn set_members(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    group_id: &str,
+    refs: &[MemberRef],
+    now: i64,
+) -> Result<()> {
+    let wanted: HashSet<&str> = refs.iter().map(|r| r.id.as_str()).collect();
     let current = rows::member_ids(conn, group_id)?;
-    let gone: Vec<String> = current.iter().filter(|id| !wanted.contains(id)).cloned().collect();
+    let gone: Vec<String> = current
+        .into_iter()
+        .filter(|id| !wanted.contains(id.as_str()))
+        .collect();
     rows::remove_members(conn, group_id, &gone)?;
-    add_members(conn, ctx, group_id, ids, now)
+    add_members(conn, ctx, group_id, refs, now)
 }
 
 fn member_json(m: &MemberRow) -> Value {
     json!({
         "value": m.user_id,
-        "display": m.display_name.as_deref().unwrap_or(&m.username),
+        "display": m.display(),
         "type": "User",
     })
 }
@@ -148,8 +195,7 @@ fn apply_member_change(
 ) -> Result<()> {
     match change {
         MultiValuedChange::Add(items) => {
-            let ids = items.iter().map(member_id).collect::<Result<Vec<_>>>()?;
-            add_members(conn, ctx, group_id, &ids, now)
+            add_members(conn, ctx, group_id, &member_refs(items)?, now)
         }
         MultiValuedChange::Remove(ids) => {
             rows::remove_members(conn, group_id, ids)?;
@@ -160,14 +206,18 @@ fn apply_member_change(
             Ok(())
         }
         MultiValuedChange::Replace(items) => {
-            let ids = items.iter().map(member_id).collect::<Result<Vec<_>>>()?;
-            set_members(conn, ctx, group_id, &ids, now)
+            set_members(conn, ctx, group_id, &member_refs(items)?, now)
         }
         MultiValuedChange::RemoveWhere(filter) => remove_where(conn, group_id, filter),
     }
 }
 
-fn rendered(conn: &mut DbConnection, ctx: &ScimContext, row: &Group, with_members: bool) -> Result<Resource> {
+fn rendered(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    row: &Group,
+    with_members: bool,
+) -> Result<Resource> {
     let members = if with_members {
         Some(rows::members_of(conn, std::slice::from_ref(&row.id))?)
     } else {
@@ -205,7 +255,10 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
             parent_id: String::new(),
             name_lower: name.to_lowercase(),
             path: format!("/{name}"),
-            external_id: json.get("externalId").and_then(Value::as_str).map(str::to_string),
+            external_id: json
+                .get("externalId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             scim_json: Some(render::to_stored(json.clone())),
             name: name.clone(),
             version: 1,
@@ -220,7 +273,12 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
     .await
 }
 
-pub async fn get(state: &AppState, ctx: &ScimContext, id: &str, projection: &Projection) -> Result<Resource> {
+pub async fn get(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    projection: &Projection,
+) -> Result<Resource> {
     let (ctx, id, with_members) = (ctx.clone(), id.to_string(), wants_members(projection));
     state
         .db
@@ -248,27 +306,35 @@ fn mentions_members(filter: &Filter) -> bool {
 fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
     let org = &ctx.organization_id;
     let with_members = wants_members(&query.projection);
-    let render_all = |conn: &mut DbConnection, groups: &[Group], with_members: bool| -> Result<Vec<Value>> {
-        let members = if with_members {
-            let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
-            rows::members_of(conn, &ids)?
-        } else {
-            Vec::new()
+    let render_all =
+        |conn: &mut DbConnection, groups: &[Group], with_members: bool| -> Result<Vec<Value>> {
+            let members = if with_members {
+                let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+                rows::members_of(conn, &ids)?
+            } else {
+                Vec::new()
+            };
+            Ok(groups
+                .iter()
+                .map(|g| {
+                    let mine: Option<Vec<MemberRow>> = with_members.then(|| {
+                        members
+                            .iter()
+                            .filter(|m| m.group_id == g.id)
+                            .cloned()
+                            .collect()
+                    });
+                    render::group(g, mine.as_deref(), &ctx.base_url)
+                })
+                .collect())
         };
-        Ok(groups
-            .iter()
-            .map(|g| {
-                let mine: Option<Vec<MemberRow>> =
-                    with_members.then(|| members.iter().filter(|m| m.group_id == g.id).cloned().collect());
-                render::group(g, mine.as_deref(), &ctx.base_url)
-            })
-            .collect())
-    };
 
     let Some(filter) = &query.filter else {
         let by_name = match &query.sort_by {
             None => Some(false),
-            Some(p) if p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("displayName") => Some(true),
+            Some(p) if p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("displayName") => {
+                Some(true)
+            }
             Some(_) => None,
         };
         if let Some(by_name) = by_name {
@@ -279,7 +345,8 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
                 by_name,
                 query.descending,
                 (query.start_index - 1) as i64,
-                query.count as i64,
+                // PostgreSQL refuses a negative LIMIT: keep usize::MAX ("everything") in range.
+                query.count.min(i64::MAX as usize) as i64,
             )?;
             return Ok(Page {
                 total_results: total,
@@ -360,7 +427,10 @@ fn save(conn: &mut DbConnection, row: &Group, name: &str, json: &Value, now: i64
         name: name.to_string(),
         name_lower: name.to_lowercase(),
         path: format!("/{name}"),
-        external_id: json.get("externalId").and_then(Value::as_str).map(str::to_string),
+        external_id: json
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         scim_json: Some(render::to_stored(json.clone())),
         version: row.version + 1,
         updated_at: now,
@@ -393,7 +463,11 @@ pub async fn patch(
         if !request.operations.is_empty() {
             let mut json = render::group(&row, None, &ctx.base_url);
             scim::patch::apply(&mut json, &request, schema())?;
-            scim::resource::refresh_schemas(&mut json, schema());
+            // A `members[...].display` op left in the request may have written a members array
+            // into the JSON; the member table is the only place members live.
+            if let Some(map) = json.as_object_mut() {
+                map.remove("members");
+            }
             let name = display_name(&json)?;
             save(conn, &row, &name, &json, now)?;
         } else if !member_changes.is_empty() {
@@ -416,7 +490,12 @@ pub async fn patch(
     .await
 }
 
-pub async fn delete(state: &AppState, ctx: &ScimContext, id: &str, if_match: Option<String>) -> Result<()> {
+pub async fn delete(
+    state: &AppState,
+    ctx: &ScimContext,
+    id: &str,
+    if_match: Option<String>,
+) -> Result<()> {
     let (ctx2, id2) = (ctx.clone(), id.to_string());
     let op = WriteOp {
         operation: "delete",

@@ -97,9 +97,10 @@ fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
     };
     let current = etag(version);
     let strong = current.trim_start_matches("W/");
-    let matched = header.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag == current || tag.trim_start_matches("W/") == strong
-    });
+    let matched = header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current || tag.trim_start_matches("W/") == strong);
     if matched {
         Ok(())
     } else {

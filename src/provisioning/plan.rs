@@ -160,7 +160,9 @@ fn value_eq(inner: &Filter) -> Option<&str> {
 }
 
 fn core_or_unqualified(path: &AttrPath, core: &str) -> bool {
-    path.urn.as_deref().is_none_or(|urn| urn.eq_ignore_ascii_case(core))
+    path.urn
+        .as_deref()
+        .is_none_or(|urn| urn.eq_ignore_ascii_case(core))
 }
 
 fn is(path: &AttrPath, name: &str) -> bool {
@@ -220,7 +222,10 @@ mod tests {
         assert_eq!(users(r#"userName eq "a" or title eq "b""#), None);
         assert_eq!(users(r#"not (userName eq "a")"#), None);
         assert_eq!(users(r#"userName sw "a""#), None);
-        assert_eq!(users(r#"title eq "x" and userName eq "a""#), Some(vec![UserKey::UserNameLower("a".into())]));
+        assert_eq!(
+            users(r#"title eq "x" and userName eq "a""#),
+            Some(vec![UserKey::UserNameLower("a".into())])
+        );
     }
 
     #[test]
@@ -232,7 +237,8 @@ mod tests {
         ] {
             let keys = group_plan(&scim::filter::parse(f).unwrap()).unwrap();
             assert!(
-                keys == vec![GroupKey::Member("u1".into())] || keys == vec![GroupKey::Id("g1".into())],
+                keys == vec![GroupKey::Member("u1".into())]
+                    || keys == vec![GroupKey::Id("g1".into())],
                 "{f}: {keys:?}"
             );
         }

@@ -78,7 +78,10 @@ impl ListQuery {
     /// A SearchRequest body (RFC 7644 §3.4.3): the same parameters as JSON members.
     pub fn from_search_request(body: &Value) -> Result<ListQuery, ScimError> {
         let object = body.as_object().ok_or_else(|| {
-            ScimError::bad_request(ScimType::InvalidSyntax, "a SearchRequest must be a JSON object")
+            ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "a SearchRequest must be a JSON object",
+            )
         })?;
         let get = |name: &str| {
             object

@@ -41,8 +41,13 @@ pub fn user(row: &User, groups: Option<&[(String, String)]>, base_url: &str) -> 
         map.insert("userName".into(), Value::String(row.username.clone()));
     }
     map.insert("id".into(), Value::String(row.id.clone()));
-    // `enabled` is the truth: an admin's or a directory's disable both show here.
-    map.insert("active".into(), Value::Bool(row.enabled));
+    // `enabled` is the truth: a disabled user always shows `active: false`, whoever disabled
+    // them; an enabled one shows `active` when the directory asserted it (it may remove it).
+    if !row.enabled {
+        map.insert("active".into(), Value::Bool(false));
+    } else if map.contains_key("active") {
+        map.insert("active".into(), Value::Bool(true));
+    }
     if let Some(groups) = groups.filter(|g| !g.is_empty()) {
         let items = groups
             .iter()
@@ -84,7 +89,7 @@ pub fn group(row: &Group, members: Option<&[MemberRow]>, base_url: &str) -> Valu
                 json!({
                     "value": m.user_id,
                     "$ref": format!("{base_url}/Users/{}", m.user_id),
-                    "display": m.display_name.as_deref().unwrap_or(&m.username),
+                    "display": m.display(),
                     "type": "User",
                 })
             })
@@ -107,7 +112,7 @@ pub fn group(row: &Group, members: Option<&[MemberRow]>, base_url: &str) -> Valu
 /// The representation to keep: the client's JSON minus what the server owns.
 pub fn to_stored(mut resource: Value) -> String {
     if let Value::Object(map) = &mut resource {
-        for owned in ["id", "meta", "active", "groups", "members"] {
+        for owned in ["id", "meta", "groups", "members"] {
             map.remove(owned);
         }
     }

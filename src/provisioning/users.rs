@@ -55,7 +55,11 @@ fn fields(json: &Value) -> Result<Fields> {
     let email = emails
         .iter()
         .find(|e| e.get("primary") == Some(&Value::Bool(true)))
-        .or_else(|| emails.iter().find(|e| e.get("type").and_then(Value::as_str) == Some("work")))
+        .or_else(|| {
+            emails
+                .iter()
+                .find(|e| e.get("type").and_then(Value::as_str) == Some("work"))
+        })
         .or(emails.first())
         .and_then(email_of);
     let mut emails_lower: Vec<String> = emails
@@ -190,10 +194,7 @@ pub async fn get(state: &AppState, ctx: &ScimContext, id: &str) -> Result<Resour
 
 pub async fn list(state: &AppState, ctx: &ScimContext, query: ListQuery) -> Result<Page> {
     let ctx = ctx.clone();
-    state
-        .db
-        .run(move |conn| list_in(conn, &ctx, &query))
-        .await
+    state.db.run(move |conn| list_in(conn, &ctx, &query)).await
 }
 
 fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
@@ -218,7 +219,11 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
         // No filter: the listing index pages in the database.
         let order = match &query.sort_by {
             None => Some(UserOrder::Created),
-            Some(p) if p.urn.is_none() && p.sub_attr.is_none() && p.name.eq_ignore_ascii_case("userName") => {
+            Some(p)
+                if p.urn.is_none()
+                    && p.sub_attr.is_none()
+                    && p.name.eq_ignore_ascii_case("userName") =>
+            {
                 Some(UserOrder::UserName)
             }
             Some(_) => None,
@@ -231,7 +236,8 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
                 order,
                 query.descending,
                 (query.start_index - 1) as i64,
-                query.count as i64,
+                // PostgreSQL refuses a negative LIMIT: keep usize::MAX ("everything") in range.
+                query.count.min(i64::MAX as usize) as i64,
             )?;
             return Ok(Page {
                 total_results: total,
@@ -285,7 +291,10 @@ pub async fn replace(
     if_match: Option<String>,
 ) -> Result<Resource> {
     let json = scim::resource::normalize(body, schema())?;
-    update_with(state, ctx, id, "replace", if_match, move |_current| Ok(json)).await
+    update_with(state, ctx, id, "replace", if_match, move |_current| {
+        Ok(json)
+    })
+    .await
 }
 
 /// PATCH (RFC 7644 §3.5.2), in either Entra dialect; applied atomically.
@@ -299,7 +308,6 @@ pub async fn patch(
     let request = PatchRequest::from_json(&body)?;
     update_with(state, ctx, id, "patch", if_match, move |mut current| {
         scim::patch::apply(&mut current, &request, schema())?;
-        scim::resource::refresh_schemas(&mut current, schema());
         Ok(current)
     })
     .await

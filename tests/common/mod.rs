@@ -49,8 +49,11 @@ impl TestDb {
                 let admin = postgres_admin_url();
                 let name = format!("vt_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = postgres_admin(&admin);
-                diesel::RunQueryDsl::execute(diesel::sql_query(format!("CREATE DATABASE {name}")), &mut conn)
-                    .expect("create test database");
+                diesel::RunQueryDsl::execute(
+                    diesel::sql_query(format!("CREATE DATABASE {name}")),
+                    &mut conn,
+                )
+                .expect("create test database");
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
                 TestDb {
                     url: format!("{base}/{name}"),
@@ -189,7 +192,10 @@ impl TestServer {
     }
 
     pub fn anonymous(&self) -> Scim<'_> {
-        Scim { server: self, token: None }
+        Scim {
+            server: self,
+            token: None,
+        }
     }
 
     pub async fn stop(self) {
@@ -224,9 +230,18 @@ pub struct Scim<'a> {
 }
 
 impl Scim<'_> {
-    pub async fn send(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.server.client.request(method, self.server.scim_url(path));
+        let mut req = self
+            .server
+            .client
+            .request(method, self.server.scim_url(path));
         if let Some(token) = &self.token {
             req = req.bearer_auth(token);
         }
@@ -247,7 +262,11 @@ impl Scim<'_> {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
     pub async fn get(&self, path: &str) -> Reply {
         self.send("GET", path, None, &[]).await

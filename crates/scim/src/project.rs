@@ -1,7 +1,7 @@
 //! `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9): which attributes a
 //! response carries.
 //!
-//! - `returned: always` (`id`, and `schemas`) is always sent; `returned: never`
+//! - `returned: always` (`id`, and `schemas`) is always sent, and so is `meta`; `returned: never`
 //!   (`password`) and writeOnly attributes never are;
 //! - `returned: request` only when named in `attributes`;
 //! - `attributes=name.givenName` keeps `name` with only `givenName`;
@@ -232,7 +232,10 @@ pub fn apply(resource: &Value, projection: &Projection, schema: &ResourceSchema)
     };
     let mut out = Map::new();
     for (key, value) in map {
-        if key.eq_ignore_ascii_case("schemas") {
+        // `meta` goes with every resource, like `id` and `schemas`: the ETag header is mandatory
+        // (RFC 7644 §3.14) and SHOULD equal `meta.version`, and clients such as scim2-client
+        // rebuild `meta` from that header when the body has none.
+        if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
             out.insert(key.clone(), value.clone());
             continue;
         }

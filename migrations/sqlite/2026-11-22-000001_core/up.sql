@@ -110,6 +110,8 @@ CREATE INDEX groups_org_updated ON groups (organization_id, updated_at);
 CREATE TABLE group_members (
     group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- The member's `display` as the directory sent it; NULL shows the user's own name.
+    display TEXT,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (group_id, user_id)
 );

@@ -55,6 +55,18 @@ pub struct MemberRow {
     pub user_id: String,
     pub username: String,
     pub display_name: Option<String>,
+    /// What the directory sent as the member's `display`, if anything.
+    pub member_display: Option<String>,
+}
+
+impl MemberRow {
+    /// The member's `display`: as sent, else the user's display name, else the user name.
+    pub fn display(&self) -> &str {
+        self.member_display
+            .as_deref()
+            .or(self.display_name.as_deref())
+            .unwrap_or(&self.username)
+    }
 }
 
 fn in_org(org_id: &str) -> groups::BoxedQuery<'static, DbBackend> {
@@ -75,7 +87,11 @@ pub fn find_in_org(
         .optional()?)
 }
 
-pub fn lookup(conn: &mut DbConnection, org_id: &str, key: &GroupKey) -> Result<Vec<Group>, DbError> {
+pub fn lookup(
+    conn: &mut DbConnection,
+    org_id: &str,
+    key: &GroupKey,
+) -> Result<Vec<Group>, DbError> {
     let query = in_org(org_id).select(Group::as_select());
     let query = match key.clone() {
         GroupKey::Id(id) => query.filter(groups::id.eq(id)),
@@ -124,7 +140,9 @@ pub fn all_in_org(conn: &mut DbConnection, org_id: &str) -> Result<Vec<Group>, D
 }
 
 pub fn insert(conn: &mut DbConnection, group: &Group) -> Result<(), DbError> {
-    diesel::insert_into(groups::table).values(group).execute(conn)?;
+    diesel::insert_into(groups::table)
+        .values(group)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -141,7 +159,10 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
 }
 
 /// Members of the given groups, in the order they joined.
-pub fn members_of(conn: &mut DbConnection, group_ids: &[String]) -> Result<Vec<MemberRow>, DbError> {
+pub fn members_of(
+    conn: &mut DbConnection,
+    group_ids: &[String],
+) -> Result<Vec<MemberRow>, DbError> {
     Ok(group_members::table
         .inner_join(users::table)
         .filter(group_members::group_id.eq_any(group_ids.to_vec()))
@@ -151,6 +172,7 @@ pub fn members_of(conn: &mut DbConnection, group_ids: &[String]) -> Result<Vec<M
             group_members::user_id,
             users::username,
             users::display_name,
+            group_members::display,
         ))
         .load(conn)?)
 }
@@ -192,14 +214,28 @@ pub fn add_member(
     conn: &mut DbConnection,
     group_id: &str,
     user_id: &str,
+    display: Option<&str>,
     now: Micros,
 ) -> Result<(), DbError> {
     diesel::insert_into(group_members::table)
         .values((
             group_members::group_id.eq(group_id),
             group_members::user_id.eq(user_id),
+            group_members::display.eq(display),
             group_members::created_at.eq(now),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_member_display(
+    conn: &mut DbConnection,
+    group_id: &str,
+    user_id: &str,
+    display: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::update(group_members::table.find((group_id, user_id)))
+        .set(group_members::display.eq(display))
         .execute(conn)?;
     Ok(())
 }

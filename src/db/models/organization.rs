@@ -103,14 +103,17 @@ pub fn set_domains(
     Ok(())
 }
 
-pub fn attributes(
-    conn: &mut DbConnection,
-    org_id: &str,
-) -> Result<Vec<(String, String)>, DbError> {
+pub fn attributes(conn: &mut DbConnection, org_id: &str) -> Result<Vec<(String, String)>, DbError> {
     Ok(organization_attributes::table
         .filter(organization_attributes::organization_id.eq(org_id))
-        .order((organization_attributes::name, organization_attributes::value))
-        .select((organization_attributes::name, organization_attributes::value))
+        .order((
+            organization_attributes::name,
+            organization_attributes::value,
+        ))
+        .select((
+            organization_attributes::name,
+            organization_attributes::value,
+        ))
         .load(conn)?)
 }
 

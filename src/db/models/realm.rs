@@ -31,6 +31,8 @@ pub fn ensure(conn: &mut DbConnection, name: &str, now: Micros) -> Result<Realm,
         name: name.to_string(),
         created_at: now,
     };
-    diesel::insert_into(realms::table).values(&realm).execute(conn)?;
+    diesel::insert_into(realms::table)
+        .values(&realm)
+        .execute(conn)?;
     Ok(realm)
 }

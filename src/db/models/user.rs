@@ -150,7 +150,9 @@ pub fn page_in_org(
         (UserOrder::Created, false) => query.order((users::created_at.asc(), users::id.asc())),
         (UserOrder::Created, true) => query.order((users::created_at.desc(), users::id.desc())),
         (UserOrder::UserName, false) => query.order((users::username_lower.asc(), users::id.asc())),
-        (UserOrder::UserName, true) => query.order((users::username_lower.desc(), users::id.desc())),
+        (UserOrder::UserName, true) => {
+            query.order((users::username_lower.desc(), users::id.desc()))
+        }
     };
     Ok(query.offset(offset).limit(limit).load(conn)?)
 }
@@ -175,7 +177,9 @@ pub fn existing_ids_in_org(
 }
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), DbError> {
-    diesel::insert_into(users::table).values(user).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(user)
+        .execute(conn)?;
     Ok(())
 }
 
