@@ -28,7 +28,7 @@ pub fn record(conn: &mut DbConnection, entry: &Entry<'_>, now: Micros) -> Result
     rows::insert(
         conn,
         &AuditEvent {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_id(),
             at: now,
             realm_id: entry.realm_id.to_string(),
             actor_type: entry.actor.kind.to_string(),

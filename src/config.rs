@@ -383,7 +383,18 @@ impl Config {
             }
         }
         let mut orgs = std::collections::HashSet::new();
+        let mut domains = std::collections::HashMap::new();
         for o in &self.organizations {
+            for d in &o.domains {
+                let key = (o.realm.as_str(), d.name().to_ascii_lowercase());
+                if let Some(other) = domains.insert(key, o.alias.as_str()) {
+                    return invalid(format!(
+                        "domain {:?} is declared by organizations {other:?} and {:?}; a domain belongs to one organization",
+                        d.name(),
+                        o.alias
+                    ));
+                }
+            }
             if !realms.contains(o.realm.as_str()) {
                 return invalid(format!(
                     "organization {:?} names realm {:?}, which is not declared",
@@ -567,6 +578,20 @@ token = { env = "SCIM_TOKEN" }
         .unwrap_err()
         .to_string();
         assert!(err.contains("\"x\""), "{err}");
+    }
+
+    #[test]
+    fn a_domain_belongs_to_one_organization() {
+        let twice = format!(
+            "{QUICK}\n[[organization]]\nrealm = \"quickstart\"\nalias = \"other\"\nname = \"O\"\ndomains = [\"ACME.test\"]\n"
+        );
+        let err = load(&twice, &[("SCIM_TOKEN", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"acme\"") && err.contains("\"other\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn apply_in_transaction(
             }
             None => {
                 let org = Organization {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: crate::db::new_id(),
                     realm_id: realm_id.clone(),
                     alias: decl.alias.clone(),
                     name: decl.name.clone(),
@@ -120,7 +120,7 @@ fn apply_in_transaction(
             }
             None => {
                 let dir = Directory {
-                    id: uuid::Uuid::new_v4().to_string(),
+                    id: crate::db::new_id(),
                     realm_id: realm_id.clone(),
                     organization_id: org_id.clone(),
                     name: decl.name.clone(),

@@ -85,7 +85,7 @@ pub fn add_token(
     now: Micros,
 ) -> Result<DirectoryToken, DbError> {
     let row = DirectoryToken {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::db::new_id(),
         directory_id: directory_id.to_string(),
         token_hash: hash_token(token),
         label: label.to_string(),

@@ -34,22 +34,34 @@ pub fn ensure_member(
 ) -> Result<(), DbError> {
     let (kind, source_ref, managed) = source.parts();
     match rows::find(conn, org_id, user_id)? {
-        None => rows::insert(
-            conn,
-            &Membership {
-                organization_id: org_id.to_string(),
-                user_id: user_id.to_string(),
-                source: kind.to_string(),
-                source_ref: source_ref.map(str::to_string),
-                managed,
-                created_at: now,
-            },
-        ),
+        None => add_new_user(conn, org_id, user_id, source, now),
         Some(existing) if managed && !existing.managed => {
             rows::set_source(conn, org_id, user_id, kind, source_ref, managed)
         }
         Some(_) => Ok(()),
     }
+}
+
+/// Makes a user created just now a member: nothing can exist to reconcile with.
+pub fn add_new_user(
+    conn: &mut DbConnection,
+    org_id: &str,
+    user_id: &str,
+    source: &Source,
+    now: Micros,
+) -> Result<(), DbError> {
+    let (kind, source_ref, managed) = source.parts();
+    rows::insert(
+        conn,
+        &Membership {
+            organization_id: org_id.to_string(),
+            user_id: user_id.to_string(),
+            source: kind.to_string(),
+            source_ref: source_ref.map(str::to_string),
+            managed,
+            created_at: now,
+        },
+    )
 }
 
 /// Ends the membership, whatever its source. True when there was one.

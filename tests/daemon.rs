@@ -6,6 +6,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{entra_user, Backend, TestDb};
@@ -50,12 +51,18 @@ token = { env = "SCIM_TOKEN" }
 struct Daemon {
     child: Child,
     base: String,
+    log: Arc<Mutex<String>>,
 }
 
 impl Daemon {
     fn start(config: &Path, db_url: &str, token: &str) -> Daemon {
+        Self::start_with(config, db_url, token, &[])
+    }
+
+    fn start_with(config: &Path, db_url: &str, token: &str, extra: &[&str]) -> Daemon {
         let port = free_port();
         let mut child = Command::new(BIN)
+            .args(extra)
             .args(["serve", "--config"])
             .arg(config)
             .env("SCIM_TOKEN", token)
@@ -69,9 +76,17 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn vestibule");
-        // Drain the log so the daemon never blocks on a full pipe.
+        // Keep the log (and drain it, so the daemon never blocks on a full pipe).
         let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || for _ in BufReader::new(stderr).lines() {});
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -83,7 +98,11 @@ impl Daemon {
             assert!(Instant::now() < deadline, "daemon did not become ready");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Daemon { child, base }
+        Daemon { child, base, log }
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     fn scim(&self) -> String {
@@ -341,6 +360,84 @@ fn admin_commands_sqlite() {
 #[test]
 fn admin_commands_postgres() {
     admin_commands(Backend::Postgres);
+}
+
+#[test]
+fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
+    let db = TestDb::new(Backend::Sqlite);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let mut daemon = Daemon::start_with(
+        &config,
+        &db.url,
+        "very-secret-token",
+        &["--log-format", "json"],
+    );
+    let (status, _) = scim_call(
+        "POST",
+        &format!("{}/Users", daemon.scim()),
+        "very-secret-token",
+        Some(&entra_user("log@acme.test")),
+    );
+    assert_eq!(status, 201);
+    assert_eq!(
+        scim_call(
+            "GET",
+            &format!("{}/Users", daemon.scim()),
+            "wrong-token-value",
+            None
+        )
+        .0,
+        401
+    );
+    // A body over server.max_body_bytes is refused in SCIM's dialect.
+    let big =
+        serde_json::json!({"userName": "big@acme.test", "nickName": "x".repeat(2 * 1024 * 1024)});
+    let (status, body) = scim_call(
+        "POST",
+        &format!("{}/Users", daemon.scim()),
+        "very-secret-token",
+        Some(&big),
+    );
+    assert_eq!(status, 413);
+    assert_eq!(body["status"], "413");
+    assert_eq!(
+        http()
+            .get(format!("{}/health/live", daemon.base))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let pid = daemon.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "SIGTERM did not stop the daemon");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful exit: {exit:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    let log = daemon.log();
+    assert!(!log.is_empty());
+    for line in log.lines() {
+        let parsed: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(parsed.get("level").is_some(), "{line}");
+    }
+    assert!(log.contains("vestibule is serving"));
+    assert!(
+        !log.contains("very-secret-token") && !log.contains("wrong-token-value"),
+        "tokens never reach the log"
+    );
 }
 
 #[test]

@@ -454,69 +454,49 @@ fn refuse_filter(query: &HashMap<String, String>) -> Result<(), ScimResponseErro
     Ok(())
 }
 
-async fn service_provider_config(
+/// The discovery collections (RFC 7644 §4).
+#[derive(Clone, Copy)]
+enum Discovery {
+    ServiceProviderConfig,
+    Schemas,
+    ResourceTypes,
+}
+
+async fn discovery(
     state: web::Data<AppState>,
     req: HttpRequest,
+    what: Discovery,
     path: web::Path<String>,
     query: Query,
 ) -> ScimResult {
     let ctx = context(&state, &path, &req).await?;
     refuse_filter(&query)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &discovery::service_provider_config(&ctx.base_url),
-    ))
+    let body = match what {
+        Discovery::ServiceProviderConfig => discovery::service_provider_config(&ctx.base_url),
+        Discovery::Schemas => scim::schema::schemas_json(&ctx.base_url),
+        Discovery::ResourceTypes => scim::schema::resource_types_json(&ctx.base_url),
+    };
+    Ok(json_response(StatusCode::OK, &body))
 }
 
-async fn schemas(
+/// One schema or resource type, by its id.
+async fn discovery_item(
     state: web::Data<AppState>,
     req: HttpRequest,
-    path: web::Path<String>,
-    query: Query,
-) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
-    refuse_filter(&query)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &scim::schema::schemas_json(&ctx.base_url),
-    ))
-}
-
-async fn schema(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+    what: Discovery,
     path: web::Path<(String, String)>,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = context(&state, &realm, &req).await?;
-    let found = scim::schema::schema_json(&id, &ctx.base_url)
-        .ok_or_else(|| scim_error(404, format!("Schema {id} not found")))?;
-    Ok(json_response(StatusCode::OK, &found))
-}
-
-async fn resource_types(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: Query,
-) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
-    refuse_filter(&query)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &scim::schema::resource_types_json(&ctx.base_url),
-    ))
-}
-
-async fn resource_type(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> ScimResult {
-    let (realm, name) = path.into_inner();
-    let ctx = context(&state, &realm, &req).await?;
-    let found = scim::schema::resource_type_json(&name, &ctx.base_url)
-        .ok_or_else(|| scim_error(404, format!("ResourceType {name} not found")))?;
+    let (found, noun) = match what {
+        Discovery::Schemas => (scim::schema::schema_json(&id, &ctx.base_url), "Schema"),
+        Discovery::ResourceTypes => (
+            scim::schema::resource_type_json(&id, &ctx.base_url),
+            "ResourceType",
+        ),
+        Discovery::ServiceProviderConfig => (None, "ServiceProviderConfig"),
+    };
+    let found = found.ok_or_else(|| scim_error(404, format!("{noun} {id} not found")))?;
     Ok(json_response(StatusCode::OK, &found))
 }
 
@@ -581,29 +561,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
         };
     }
+    use Discovery::{ResourceTypes, Schemas, ServiceProviderConfig};
     cfg.service(
         web::resource("/ServiceProviderConfig")
-            .route(web::get().to(service_provider_config))
+            .route(web::get().to(|s, r, p, q| discovery(s, r, ServiceProviderConfig, p, q)))
             .default_service(read_only()),
     )
     .service(
         web::resource("/Schemas")
-            .route(web::get().to(schemas))
+            .route(web::get().to(|s, r, p, q| discovery(s, r, Schemas, p, q)))
             .default_service(read_only()),
     )
     .service(
         web::resource("/Schemas/{id}")
-            .route(web::get().to(schema))
+            .route(web::get().to(|s, r, p| discovery_item(s, r, Schemas, p)))
             .default_service(read_only()),
     )
     .service(
         web::resource("/ResourceTypes")
-            .route(web::get().to(resource_types))
+            .route(web::get().to(|s, r, p, q| discovery(s, r, ResourceTypes, p, q)))
             .default_service(read_only()),
     )
     .service(
         web::resource("/ResourceTypes/{id}")
-            .route(web::get().to(resource_type))
+            .route(web::get().to(|s, r, p| discovery_item(s, r, ResourceTypes, p)))
             .default_service(read_only()),
     )
     .service(

@@ -16,7 +16,7 @@ use crate::db::DbConnection;
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render;
 use crate::provisioning::{
-    audited_write, check_if_match, plan, uniqueness, ProvisioningError, Resource, Result,
+    audited_write, check_if_match, plan, union_of, uniqueness, ProvisioningError, Resource, Result,
     ScimContext, WriteOp,
 };
 use crate::state::AppState;
@@ -248,7 +248,7 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
     audited_write(state, ctx, op, move |conn, now| {
         let ctx = ctx2;
         let row = Group {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_id(),
             realm_id: ctx.realm_id.clone(),
             organization_id: ctx.organization_id.clone(),
             directory_id: Some(ctx.directory_id.clone()),
@@ -365,18 +365,7 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 
     scim::filter::validate(filter, schema())?;
     let candidates = match plan::group_plan(filter) {
-        Some(keys) => {
-            let mut seen = HashSet::new();
-            let mut found = Vec::new();
-            for key in &keys {
-                for row in rows::lookup(conn, org, key)? {
-                    if seen.insert(row.id.clone()) {
-                        found.push(row);
-                    }
-                }
-            }
-            found
-        }
+        Some(keys) => union_of(&keys, |k| rows::lookup(conn, org, k), |r| &r.id)?,
         None => rows::all_in_org(conn, org)?,
     };
     let need_members = with_members || mentions_members(filter);

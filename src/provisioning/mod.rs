@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::audit::{self, Actor};
 use crate::config::Deprovisioning;
-use crate::db::{write_transaction, DbConnection, DbError};
+use crate::db::{DbConnection, DbError};
 use crate::directories::AuthenticatedDirectory;
 use crate::state::AppState;
 
@@ -145,21 +145,19 @@ where
         let (realm_id, actor, resource_id) = (realm_id.clone(), actor.clone(), resource_id.clone());
         state
             .db
-            .run(move |conn| {
-                write_transaction(conn, |conn| {
-                    let (value, created_id) = f(conn, now)?;
-                    let entry = audit::Entry {
-                        realm_id: &realm_id,
-                        actor: &actor,
-                        operation,
-                        resource_type,
-                        resource_id: created_id.as_deref().or(resource_id.as_deref()),
-                        status: success_status,
-                        detail: None,
-                    };
-                    audit::record(conn, &entry, now)?;
-                    Ok(value)
-                })
+            .write(move |conn| {
+                let (value, created_id) = f(conn, now)?;
+                let entry = audit::Entry {
+                    realm_id: &realm_id,
+                    actor: &actor,
+                    operation,
+                    resource_type,
+                    resource_id: created_id.as_deref().or(resource_id.as_deref()),
+                    status: success_status,
+                    detail: None,
+                };
+                audit::record(conn, &entry, now)?;
+                Ok(value)
             })
             .await
     };
@@ -168,7 +166,7 @@ where
         let status = err.status();
         let recorded = state
             .db
-            .run(move |conn| {
+            .write(move |conn| {
                 let entry = audit::Entry {
                     realm_id: &realm_id,
                     actor: &actor,
@@ -186,6 +184,24 @@ where
         }
     }
     outcome
+}
+
+/// The rows any of `keys` finds, each once, in the order found: a filter plan's candidates.
+fn union_of<K, R>(
+    keys: &[K],
+    mut lookup: impl FnMut(&K) -> std::result::Result<Vec<R>, DbError>,
+    id: impl Fn(&R) -> &str,
+) -> Result<Vec<R>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
+    for key in keys {
+        for row in lookup(key)? {
+            if seen.insert(id(&row).to_string()) {
+                found.push(row);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Maps a unique-index violation to SCIM's 409 with a message Entra shows in its logs.

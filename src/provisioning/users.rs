@@ -16,7 +16,7 @@ use crate::membership::{self, Source};
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render::{self, UserGroups};
 use crate::provisioning::{
-    audited_write, check_if_match, plan, uniqueness, ProvisioningError, Resource, Result,
+    audited_write, check_if_match, plan, union_of, uniqueness, ProvisioningError, Resource, Result,
     ScimContext, WriteOp,
 };
 use crate::state::AppState;
@@ -142,7 +142,7 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
         let ctx = ctx2;
         let c = changes(&f, &json, 1, now);
         let row = User {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::db::new_id(),
             realm_id: ctx.realm_id.clone(),
             organization_id: ctx.organization_id.clone(),
             directory_id: Some(ctx.directory_id.clone()),
@@ -163,11 +163,11 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
             updated_at: now,
         };
         rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&f.username)))?;
-        rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        rows::insert_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
         let source = Source::Scim {
             directory_id: ctx.directory_id.clone(),
         };
-        membership::ensure_member(conn, &ctx.organization_id, &row.id, &source, now)?;
+        membership::add_new_user(conn, &ctx.organization_id, &row.id, &source, now)?;
         let id = row.id.clone();
         Ok((
             Resource {
@@ -256,18 +256,7 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 
     scim::filter::validate(filter, schema())?;
     let candidates = match plan::user_plan(filter) {
-        Some(keys) => {
-            let mut seen = std::collections::HashSet::new();
-            let mut found = Vec::new();
-            for key in &keys {
-                for row in rows::lookup(conn, org, key)? {
-                    if seen.insert(row.id.clone()) {
-                        found.push(row);
-                    }
-                }
-            }
-            found
-        }
+        Some(keys) => union_of(&keys, |k| rows::lookup(conn, org, k), |r| &r.id)?,
         None => rows::all_in_org(conn, org)?,
     };
     let matched: Vec<Value> = render_all(conn, &candidates)?
@@ -343,7 +332,9 @@ where
         }
         let c = changes(&f, &next, row.version + 1, now);
         rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
-        rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        if next.get("emails") != current.get("emails") {
+            rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        }
         let row = load(conn, &ctx, &id)?;
         Ok((rendered(conn, &ctx, &row)?, None))
     })

@@ -62,7 +62,8 @@ CREATE TABLE users (
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
-CREATE UNIQUE INDEX users_unique_username ON users (realm_id, organization_id, username_lower)
+-- Lookups are always within one organization, so the organization leads every index.
+CREATE UNIQUE INDEX users_unique_username ON users (organization_id, username_lower, realm_id)
     WHERE deprovisioned_at IS NULL;
 CREATE INDEX users_org_created ON users (organization_id, created_at, id);
 CREATE INDEX users_org_external_id ON users (organization_id, external_id);
@@ -104,6 +105,7 @@ CREATE TABLE groups (
     UNIQUE (realm_id, organization_id, parent_id, name_lower)
 );
 CREATE INDEX groups_org_created ON groups (organization_id, created_at, id);
+CREATE INDEX groups_org_name ON groups (organization_id, name_lower);
 CREATE INDEX groups_org_external_id ON groups (organization_id, external_id);
 CREATE INDEX groups_org_updated ON groups (organization_id, updated_at);
 

@@ -80,13 +80,23 @@ pub fn find_in_org(
     org_id: &str,
     id: &str,
 ) -> Result<Option<Group>, DbError> {
-    Ok(in_org(org_id)
-        .filter(groups::id.eq(id.to_string()))
-        .select(Group::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(of_org(by_ids(conn, vec![id.to_string()])?, org_id).next())
 }
 
+/// Rows by primary key alone, the organization checked on the rows (see `user::by_ids`).
+fn by_ids(conn: &mut DbConnection, ids: Vec<String>) -> Result<Vec<Group>, DbError> {
+    Ok(groups::table
+        .filter(groups::id.eq_any(ids))
+        .select(Group::as_select())
+        .load(conn)?)
+}
+
+fn of_org(rows: Vec<Group>, org_id: &str) -> impl Iterator<Item = Group> + '_ {
+    rows.into_iter()
+        .filter(move |g| g.organization_id == org_id)
+}
+
+/// The organization's groups a key finds, oldest first (sorted here; see `user::lookup`).
 pub fn lookup(
     conn: &mut DbConnection,
     org_id: &str,
@@ -94,20 +104,24 @@ pub fn lookup(
 ) -> Result<Vec<Group>, DbError> {
     let query = in_org(org_id).select(Group::as_select());
     let query = match key.clone() {
-        GroupKey::Id(id) => query.filter(groups::id.eq(id)),
+        GroupKey::Id(id) => return Ok(of_org(by_ids(conn, vec![id])?, org_id).collect()),
         GroupKey::NameLower(v) => query.filter(groups::name_lower.eq(v)),
         GroupKey::ExternalId(v) => query.filter(groups::external_id.eq(v)),
         GroupKey::UpdatedAt(cmp, v) => cmp_filter!(query, groups::updated_at, cmp, v),
         GroupKey::CreatedAt(cmp, v) => cmp_filter!(query, groups::created_at, cmp, v),
-        GroupKey::Member(user_id) => query.filter(
-            groups::id.eq_any(
-                group_members::table
-                    .filter(group_members::user_id.eq(user_id))
-                    .select(group_members::group_id),
-            ),
-        ),
+        GroupKey::Member(user_id) => {
+            let ids: Vec<String> = group_members::table
+                .filter(group_members::user_id.eq(user_id))
+                .select(group_members::group_id)
+                .load(conn)?;
+            let mut rows: Vec<Group> = of_org(by_ids(conn, ids)?, org_id).collect();
+            rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            return Ok(rows);
+        }
     };
-    Ok(query.order((groups::created_at, groups::id)).load(conn)?)
+    let mut rows: Vec<Group> = query.load(conn)?;
+    rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(rows)
 }
 
 pub fn count_in_org(conn: &mut DbConnection, org_id: &str) -> Result<i64, DbError> {

@@ -27,7 +27,7 @@ pub fn ensure(conn: &mut DbConnection, name: &str, now: Micros) -> Result<Realm,
         return Ok(realm);
     }
     let realm = Realm {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: crate::db::new_id(),
         name: name.to_string(),
         created_at: now,
     };
