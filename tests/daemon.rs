@@ -345,10 +345,10 @@ fn admin_commands(backend: Backend) {
     assert_eq!(events[1]["operation"], "create");
     assert_eq!(events[1]["resource_id"], created["id"]);
     assert_eq!(events[1]["actor_name"], "acme-entra");
-    let (ok, table, _) = vestibule(&config, &db.url, &["audit", "list"]);
+    let (ok, table, err) = vestibule(&config, &db.url, &["audit", "list"]);
     assert!(
         ok && table.contains("acme-entra") && table.contains("create"),
-        "{table}"
+        "{table}\n{err}"
     );
 }
 

@@ -11,9 +11,10 @@ use scim::project::Projection;
 use scim::{ScimError, ScimType};
 use serde_json::Value;
 
-use crate::directories;
 use crate::provisioning::query::{paginate, ListParams, ListQuery, Page};
-use crate::provisioning::{discovery, groups, users, ProvisioningError, Resource, ScimContext};
+use crate::provisioning::{
+    self, discovery, groups, users, Caller, ProvisioningError, Resource, ScimContext,
+};
 use crate::state::AppState;
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -82,12 +83,9 @@ fn scim_error(status: u16, detail: impl Into<String>) -> ScimResponseError {
     .into()
 }
 
-/// Authenticates the bearer token of a directory in the realm named by the path.
-async fn context(
-    state: &AppState,
-    realm: &str,
-    req: &HttpRequest,
-) -> Result<ScimContext, ScimResponseError> {
+/// The caller a request claims to be: its realm and bearer token, checked later, in the same
+/// database job as the work.
+fn caller(state: &AppState, realm: &str, req: &HttpRequest) -> Result<Caller, ScimResponseError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -100,16 +98,21 @@ async fn context(
         })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| scim_error(401, "a directory bearer token is required"))?;
-    let realm_name = realm.to_string();
-    let found = state
-        .db
-        .run(move |conn| directories::authenticate(conn, &realm_name, &token))
-        .await
-        .map_err(ProvisioningError::from)?;
-    let auth =
-        found.ok_or_else(|| scim_error(401, "the bearer token is not valid for this realm"))?;
-    let base = format!("{}/realms/{realm}/scim/v2", state.base_url());
-    Ok(ScimContext::new(auth, base))
+    Ok(Caller {
+        realm: realm.to_string(),
+        token,
+        base_url: format!("{}/realms/{realm}/scim/v2", state.base_url()),
+    })
+}
+
+/// Authenticates now, for endpoints that touch no resource (discovery, errors).
+async fn context(
+    state: &AppState,
+    realm: &str,
+    req: &HttpRequest,
+) -> Result<ScimContext, ScimResponseError> {
+    let caller = caller(state, realm, req)?;
+    Ok(provisioning::read(state, &caller, |_, ctx| Ok(ctx.clone())).await?)
 }
 
 /// Reads a JSON body, whatever `+json` or `json` media type labels it (Entra sends
@@ -224,7 +227,7 @@ async fn create(
     query: Query,
     payload: web::Payload,
 ) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
+    let ctx = caller(&state, &path, &req)?;
     let p = projection(&query)?;
     let body = json_body(&state, payload).await?;
     let resource = match kind {
@@ -246,7 +249,7 @@ async fn get(
     query: Query,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = context(&state, &realm, &req).await?;
+    let ctx = caller(&state, &realm, &req)?;
     let p = projection(&query)?;
     let resource = match kind {
         Kind::Users => users::get(&state, &ctx, &id).await?,
@@ -272,7 +275,7 @@ async fn get(
 
 async fn list_page(
     state: &AppState,
-    ctx: &ScimContext,
+    ctx: &Caller,
     kind: Kind,
     query: ListQuery,
 ) -> Result<Value, ScimResponseError> {
@@ -296,7 +299,7 @@ async fn list(
     path: web::Path<String>,
     query: Query,
 ) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
+    let ctx = caller(&state, &path, &req)?;
     let query = list_query(&query)?;
     Ok(json_response(
         StatusCode::OK,
@@ -311,7 +314,7 @@ async fn search(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
+    let ctx = caller(&state, &path, &req)?;
     let body = json_body(&state, payload).await?;
     let query = ListQuery::from_search_request(&body)?;
     Ok(json_response(
@@ -327,7 +330,7 @@ async fn search_root(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult {
-    let ctx = context(&state, &path, &req).await?;
+    let ctx = caller(&state, &path, &req)?;
     let body = json_body(&state, payload).await?;
     let query = ListQuery::from_search_request(&body)?;
     let everything = ListQuery {
@@ -369,7 +372,7 @@ async fn replace(
     payload: web::Payload,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = context(&state, &realm, &req).await?;
+    let ctx = caller(&state, &realm, &req)?;
     let p = projection(&query)?;
     let body = json_body(&state, payload).await?;
     let resource = match kind {
@@ -392,7 +395,7 @@ async fn patch(
     payload: web::Payload,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = context(&state, &realm, &req).await?;
+    let ctx = caller(&state, &realm, &req)?;
     let p = projection(&query)?;
     let body = json_body(&state, payload).await?;
     match kind {
@@ -435,7 +438,7 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = context(&state, &realm, &req).await?;
+    let ctx = caller(&state, &realm, &req)?;
     match kind {
         Kind::Users => users::delete(&state, &ctx, &id, if_match(&req)).await?,
         Kind::Groups => groups::delete(&state, &ctx, &id, if_match(&req)).await?,

@@ -16,8 +16,8 @@ use crate::db::DbConnection;
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render;
 use crate::provisioning::{
-    audited_write, check_if_match, plan, union_of, uniqueness, ProvisioningError, Resource, Result,
-    ScimContext, WriteOp,
+    audited_write, check_if_match, plan, read, union_of, uniqueness, Caller, ProvisioningError,
+    Resource, Result, ScimContext, WriteOp,
 };
 use crate::state::AppState;
 
@@ -234,19 +234,17 @@ fn wants_members(projection: &Projection) -> bool {
     AttrPath::parse("members").is_ok_and(|p| projection.includes(schema(), &p))
 }
 
-pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<Resource> {
+pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Resource> {
     let mut json = scim::resource::normalize(body, schema())?;
     let members = take_members(&mut json)?.unwrap_or_default();
     let name = display_name(&json)?;
-    let ctx2 = ctx.clone();
     let op = WriteOp {
         operation: "create",
         resource_type: "Group",
         resource_id: None,
         success_status: 201,
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let ctx = ctx2;
+    audited_write(state, caller, op, move |conn, ctx, now| {
         let row = Group {
             id: crate::db::new_id(),
             realm_id: ctx.realm_id.clone(),
@@ -266,32 +264,29 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
             updated_at: now,
         };
         rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&name)))?;
-        add_members(conn, &ctx, &row.id, &members, now)?;
+        add_members(conn, ctx, &row.id, &members, now)?;
         let id = row.id.clone();
-        Ok((rendered(conn, &ctx, &row, true)?, Some(id)))
+        Ok((rendered(conn, ctx, &row, true)?, Some(id)))
     })
     .await
 }
 
 pub async fn get(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     projection: &Projection,
 ) -> Result<Resource> {
-    let (ctx, id, with_members) = (ctx.clone(), id.to_string(), wants_members(projection));
-    state
-        .db
-        .run(move |conn| {
-            let row = load(conn, &ctx, &id)?;
-            rendered(conn, &ctx, &row, with_members)
-        })
-        .await
+    let (id, with_members) = (id.to_string(), wants_members(projection));
+    read(state, caller, move |conn, ctx| {
+        let row = load(conn, ctx, &id)?;
+        rendered(conn, ctx, &row, with_members)
+    })
+    .await
 }
 
-pub async fn list(state: &AppState, ctx: &ScimContext, query: ListQuery) -> Result<Page> {
-    let ctx = ctx.clone();
-    state.db.run(move |conn| list_in(conn, &ctx, &query)).await
+pub async fn list(state: &AppState, caller: &Caller, query: ListQuery) -> Result<Page> {
+    read(state, caller, move |conn, ctx| list_in(conn, ctx, &query)).await
 }
 
 fn mentions_members(filter: &Filter) -> bool {
@@ -384,7 +379,7 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 /// PUT: replaces the representation and the member list (RFC 7644 §3.5.1).
 pub async fn replace(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     body: Value,
     if_match: Option<String>,
@@ -392,21 +387,21 @@ pub async fn replace(
     let mut json = scim::resource::normalize(body, schema())?;
     let members = take_members(&mut json)?.unwrap_or_default();
     let name = display_name(&json)?;
-    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let id2 = id.to_string();
     let op = WriteOp {
         operation: "replace",
         resource_type: "Group",
         resource_id: Some(id),
         success_status: 200,
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let (ctx, id) = (ctx2, id2);
-        let row = load(conn, &ctx, &id)?;
+    audited_write(state, caller, op, move |conn, ctx, now| {
+        let id = id2;
+        let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         save(conn, &row, &name, &json, now)?;
-        set_members(conn, &ctx, &row.id, &members, now)?;
-        let row = load(conn, &ctx, &id)?;
-        Ok((rendered(conn, &ctx, &row, true)?, None))
+        set_members(conn, ctx, &row.id, &members, now)?;
+        let row = load(conn, ctx, &id)?;
+        Ok((rendered(conn, ctx, &row, true)?, None))
     })
     .await
 }
@@ -431,23 +426,23 @@ fn save(conn: &mut DbConnection, row: &Group, name: &str, json: &Value, now: i64
 /// resource when `projection` asks for it (so the caller may answer 204 otherwise).
 pub async fn patch(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     body: Value,
     if_match: Option<String>,
     projection: Option<Projection>,
 ) -> Result<Option<Resource>> {
     let (request, member_changes) = PatchRequest::from_json(&body)?.extract_multi_valued("members");
-    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let id2 = id.to_string();
     let op = WriteOp {
         operation: "patch",
         resource_type: "Group",
         resource_id: Some(id),
         success_status: if projection.is_some() { 200 } else { 204 },
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let (ctx, id) = (ctx2, id2);
-        let row = load(conn, &ctx, &id)?;
+    audited_write(state, caller, op, move |conn, ctx, now| {
+        let id = id2;
+        let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         if !request.operations.is_empty() {
             let mut json = render::group(&row, None, &ctx.base_url);
@@ -465,12 +460,12 @@ pub async fn patch(
             save(conn, &row, &row.name, &json, now)?;
         }
         for change in &member_changes {
-            apply_member_change(conn, &ctx, &row.id, change, now)?;
+            apply_member_change(conn, ctx, &row.id, change, now)?;
         }
         let resource = match &projection {
             Some(p) => {
-                let row = load(conn, &ctx, &id)?;
-                Some(rendered(conn, &ctx, &row, wants_members(p))?)
+                let row = load(conn, ctx, &id)?;
+                Some(rendered(conn, ctx, &row, wants_members(p))?)
             }
             None => None,
         };
@@ -481,20 +476,20 @@ pub async fn patch(
 
 pub async fn delete(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     if_match: Option<String>,
 ) -> Result<()> {
-    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let id2 = id.to_string();
     let op = WriteOp {
         operation: "delete",
         resource_type: "Group",
         resource_id: Some(id),
         success_status: 204,
     };
-    audited_write(state, ctx, op, move |conn, _now| {
-        let (ctx, id) = (ctx2, id2);
-        let row = load(conn, &ctx, &id)?;
+    audited_write(state, caller, op, move |conn, ctx, _now| {
+        let id = id2;
+        let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         rows::delete(conn, &row.id)?;
         Ok(((), None))

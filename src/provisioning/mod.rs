@@ -30,6 +30,48 @@ pub struct ScimContext {
     pub base_url: String,
 }
 
+/// What a request claims to be before anything is looked up: the realm of its URL and its
+/// bearer token. Authentication happens inside the same database job as the work it guards, so
+/// a request costs one trip to the database's threads, not two.
+#[derive(Clone)]
+pub struct Caller {
+    pub realm: String,
+    pub token: String,
+    /// `{public_url}/realms/{realm}/scim/v2`.
+    pub base_url: String,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The directory behind a caller's token, or 401.
+pub fn authenticate(conn: &mut DbConnection, caller: &Caller) -> Result<ScimContext> {
+    let auth = crate::directories::authenticate(conn, &caller.realm, &caller.token)?
+        .ok_or_else(|| ScimError::new(401, None, "the bearer token is not valid for this realm"))?;
+    Ok(ScimContext::new(auth, caller.base_url.clone()))
+}
+
+/// Runs a read as the authenticated directory.
+pub async fn read<T, F>(state: &AppState, caller: &Caller, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &ScimContext) -> Result<T> + Send + 'static,
+{
+    let caller = caller.clone();
+    state
+        .db
+        .run(move |conn| {
+            let ctx = authenticate(conn, &caller)?;
+            f(conn, &ctx)
+        })
+        .await
+}
+
 impl ScimContext {
     pub fn new(auth: AuthenticatedDirectory, base_url: String) -> Self {
         ScimContext {
@@ -122,68 +164,54 @@ pub struct WriteOp<'a> {
     pub success_status: u16,
 }
 
-/// Runs a SCIM write in one transaction together with its audit record. When it fails, nothing
-/// it did remains, and the refusal is recorded on its own.
+/// Runs a SCIM write as the authenticated directory, in one transaction with its audit record.
+/// When the write fails, what it did is rolled back to a savepoint and the refusal is recorded
+/// in the same transaction instead.
 pub async fn audited_write<T, F>(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     op: WriteOp<'_>,
     f: F,
 ) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection, i64) -> Result<(T, Option<String>)> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &ScimContext, i64) -> Result<(T, Option<String>)> + Send + 'static,
 {
     let now = state.clock.now();
-    let realm_id = ctx.realm_id.clone();
-    let actor = ctx.actor();
-    let operation = op.operation;
-    let resource_type = op.resource_type;
-    let resource_id = op.resource_id.map(str::to_string);
-    let success_status = op.success_status;
-    let outcome: Result<T> = {
-        let (realm_id, actor, resource_id) = (realm_id.clone(), actor.clone(), resource_id.clone());
-        state
-            .db
-            .write(move |conn| {
-                let (value, created_id) = f(conn, now)?;
-                let entry = audit::Entry {
-                    realm_id: &realm_id,
-                    actor: &actor,
-                    operation,
-                    resource_type,
-                    resource_id: created_id.as_deref().or(resource_id.as_deref()),
-                    status: success_status,
-                    detail: None,
-                };
-                audit::record(conn, &entry, now)?;
-                Ok(value)
-            })
-            .await
-    };
-    if let Err(err) = &outcome {
-        let detail = err.to_string();
-        let status = err.status();
-        let recorded = state
-            .db
-            .write(move |conn| {
-                let entry = audit::Entry {
-                    realm_id: &realm_id,
-                    actor: &actor,
-                    operation,
-                    resource_type,
-                    resource_id: resource_id.as_deref(),
-                    status,
-                    detail: Some(detail),
-                };
-                audit::record(conn, &entry, now)
-            })
-            .await;
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record a refused SCIM write in the audit trail");
-        }
-    }
-    outcome
+    let caller = caller.clone();
+    let WriteOp {
+        operation,
+        resource_type,
+        resource_id,
+        success_status,
+    } = op;
+    let resource_id = resource_id.map(str::to_string);
+    // The outer Result rolls everything back (including the audit); the inner one is the
+    // write's own outcome, committed with its audit record either way.
+    let outcome: Result<Result<T>> = state
+        .db
+        .write(move |conn| {
+            let ctx = authenticate(conn, &caller)?;
+            let actor = ctx.actor();
+            let done = crate::db::savepoint(conn, |conn| f(conn, &ctx, now));
+            let (status, detail, id) = match &done {
+                Ok((_, created)) => (success_status, None, created.clone().or(resource_id)),
+                Err(e) => (e.status(), Some(e.to_string()), resource_id),
+            };
+            let entry = audit::Entry {
+                realm_id: &ctx.realm_id,
+                actor: &actor,
+                operation,
+                resource_type,
+                resource_id: id.as_deref(),
+                status,
+                detail,
+            };
+            audit::record(conn, &entry, now)?;
+            Ok(done.map(|(value, _)| value))
+        })
+        .await;
+    outcome?
 }
 
 /// The rows any of `keys` finds, each once, in the order found: a filter plan's candidates.

@@ -33,7 +33,29 @@ fn meta(resource_type: &str, location: String, created: i64, modified: i64, vers
 pub type UserGroups = HashMap<String, Vec<(String, String)>>;
 
 pub fn user(row: &User, groups: Option<&[(String, String)]>, base_url: &str) -> Value {
-    let mut map = stored(row.scim_json.as_deref());
+    user_with(stored(row.scim_json.as_deref()), row, groups, base_url)
+}
+
+/// [`user`] for a row whose representation is already parsed (`json` is what was stored).
+pub fn user_from(
+    json: Value,
+    row: &User,
+    groups: Option<&[(String, String)]>,
+    base_url: &str,
+) -> Value {
+    let map = match json {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    user_with(map, row, groups, base_url)
+}
+
+fn user_with(
+    mut map: Map<String, Value>,
+    row: &User,
+    groups: Option<&[(String, String)]>,
+    base_url: &str,
+) -> Value {
     if !map.contains_key("schemas") {
         map.insert("schemas".into(), json!([scim::USER_SCHEMA]));
     }

@@ -16,8 +16,8 @@ use crate::membership::{self, Source};
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render::{self, UserGroups};
 use crate::provisioning::{
-    audited_write, check_if_match, plan, union_of, uniqueness, ProvisioningError, Resource, Result,
-    ScimContext, WriteOp,
+    audited_write, check_if_match, plan, read, union_of, uniqueness, Caller, ProvisioningError,
+    Resource, Result, ScimContext, WriteOp,
 };
 use crate::state::AppState;
 
@@ -128,18 +128,16 @@ fn rendered(conn: &mut DbConnection, ctx: &ScimContext, row: &User) -> Result<Re
     })
 }
 
-pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<Resource> {
+pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Resource> {
     let json = scim::resource::normalize(body, schema())?;
     let f = fields(&json)?;
-    let ctx2 = ctx.clone();
     let op = WriteOp {
         operation: "create",
         resource_type: "User",
         resource_id: None,
         success_status: 201,
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let ctx = ctx2;
+    audited_write(state, caller, op, move |conn, ctx, now| {
         let c = changes(&f, &json, 1, now);
         let row = User {
             id: crate::db::new_id(),
@@ -169,10 +167,12 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
         };
         membership::add_new_user(conn, &ctx.organization_id, &row.id, &source, now)?;
         let id = row.id.clone();
+        // Rendered from the value in hand rather than re-parsed from the stored text.
+        let json = render::user_from(json, &row, None, &ctx.base_url);
         Ok((
             Resource {
                 id: row.id.clone(),
-                json: render::user(&row, None, &ctx.base_url),
+                json,
                 version: row.version,
             },
             Some(id),
@@ -181,20 +181,17 @@ pub async fn create(state: &AppState, ctx: &ScimContext, body: Value) -> Result<
     .await
 }
 
-pub async fn get(state: &AppState, ctx: &ScimContext, id: &str) -> Result<Resource> {
-    let (ctx, id) = (ctx.clone(), id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let row = load(conn, &ctx, &id)?;
-            rendered(conn, &ctx, &row)
-        })
-        .await
+pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Resource> {
+    let id = id.to_string();
+    read(state, caller, move |conn, ctx| {
+        let row = load(conn, ctx, &id)?;
+        rendered(conn, ctx, &row)
+    })
+    .await
 }
 
-pub async fn list(state: &AppState, ctx: &ScimContext, query: ListQuery) -> Result<Page> {
-    let ctx = ctx.clone();
-    state.db.run(move |conn| list_in(conn, &ctx, &query)).await
+pub async fn list(state: &AppState, caller: &Caller, query: ListQuery) -> Result<Page> {
+    read(state, caller, move |conn, ctx| list_in(conn, ctx, &query)).await
 }
 
 fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
@@ -274,13 +271,13 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 /// PUT: the body replaces the representation (RFC 7644 §3.5.1).
 pub async fn replace(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     body: Value,
     if_match: Option<String>,
 ) -> Result<Resource> {
     let json = scim::resource::normalize(body, schema())?;
-    update_with(state, ctx, id, "replace", if_match, move |_current| {
+    update_with(state, caller, id, "replace", if_match, move |_current| {
         Ok(json)
     })
     .await
@@ -289,13 +286,13 @@ pub async fn replace(
 /// PATCH (RFC 7644 §3.5.2), in either Entra dialect; applied atomically.
 pub async fn patch(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     body: Value,
     if_match: Option<String>,
 ) -> Result<Resource> {
     let request = PatchRequest::from_json(&body)?;
-    update_with(state, ctx, id, "patch", if_match, move |mut current| {
+    update_with(state, caller, id, "patch", if_match, move |mut current| {
         scim::patch::apply(&mut current, &request, schema())?;
         Ok(current)
     })
@@ -304,7 +301,7 @@ pub async fn patch(
 
 async fn update_with<F>(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     operation: &'static str,
     if_match: Option<String>,
@@ -313,30 +310,30 @@ async fn update_with<F>(
 where
     F: FnOnce(Value) -> Result<Value> + Send + 'static,
 {
-    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let id2 = id.to_string();
     let op = WriteOp {
         operation,
         resource_type: "User",
         resource_id: Some(id),
         success_status: 200,
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let (ctx, id) = (ctx2, id2);
-        let row = load(conn, &ctx, &id)?;
+    audited_write(state, caller, op, move |conn, ctx, now| {
+        let id = id2;
+        let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         let current = render::user(&row, None, &ctx.base_url);
         let next = change(current.clone())?;
         let f = fields(&next)?;
         if next == current {
-            return Ok((rendered(conn, &ctx, &row)?, None));
+            return Ok((rendered(conn, ctx, &row)?, None));
         }
         let c = changes(&f, &next, row.version + 1, now);
         rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
         if next.get("emails") != current.get("emails") {
             rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
         }
-        let row = load(conn, &ctx, &id)?;
-        Ok((rendered(conn, &ctx, &row)?, None))
+        let row = load(conn, ctx, &id)?;
+        Ok((rendered(conn, ctx, &row)?, None))
     })
     .await
 }
@@ -344,20 +341,20 @@ where
 /// DELETE: the membership ends; the user is disabled or deleted per the directory's policy.
 pub async fn delete(
     state: &AppState,
-    ctx: &ScimContext,
+    caller: &Caller,
     id: &str,
     if_match: Option<String>,
 ) -> Result<()> {
-    let (ctx2, id2) = (ctx.clone(), id.to_string());
+    let id2 = id.to_string();
     let op = WriteOp {
         operation: "delete",
         resource_type: "User",
         resource_id: Some(id),
         success_status: 204,
     };
-    audited_write(state, ctx, op, move |conn, now| {
-        let (ctx, id) = (ctx2, id2);
-        let row = load(conn, &ctx, &id)?;
+    audited_write(state, caller, op, move |conn, ctx, now| {
+        let id = id2;
+        let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         membership::end(conn, &ctx.organization_id, &row.id)?;
         group_rows::remove_user_from_org_groups(conn, &ctx.organization_id, &row.id)?;

@@ -1,0 +1,15 @@
+DROP TABLE login_failures;
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE auth_codes;
+DROP TABLE auth_requests;
+DROP TABLE sessions;
+DROP TABLE user_credentials;
+DROP TABLE client_scope_roles;
+DROP TABLE group_role_rules;
+DROP TABLE group_roles;
+DROP TABLE user_roles;
+DROP TABLE role_composites;
+DROP TABLE roles;
+DROP TABLE clients;
+DROP TABLE signing_keys;
