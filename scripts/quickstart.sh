@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
 export SCIM_TOKEN="${SCIM_TOKEN:-quickstart-scim-token}"
+export DEMO_CLIENT_SECRET="${DEMO_CLIENT_SECRET:-demo-app-secret}"
+export DEMO_USER_PASSWORD="${DEMO_USER_PASSWORD:-alice-password}"
 cargo build --release --bin vestibule
 echo "SCIM endpoint: http://127.0.0.1:8080/realms/quickstart/scim/v2  (Authorization: Bearer \$SCIM_TOKEN)"
 exec ./target/release/vestibule serve --config examples/quickstart.toml

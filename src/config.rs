@@ -24,6 +24,219 @@ pub struct Config {
     pub organizations: Vec<OrganizationDecl>,
     #[serde(default, rename = "directory")]
     pub directories: Vec<DirectoryDecl>,
+    #[serde(default, rename = "client")]
+    pub clients: Vec<ClientDecl>,
+    #[serde(default, rename = "user")]
+    pub users: Vec<UserDecl>,
+    #[serde(default, rename = "role")]
+    pub roles: Vec<RoleDecl>,
+    #[serde(default, rename = "group_roles")]
+    pub group_roles: Vec<GroupRolesDecl>,
+    #[serde(default)]
+    pub issuer: IssuerConfig,
+}
+
+/// Realm-wide settings of the OpenID Provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerConfig {
+    /// SSO session lifetime (the browser cookie), seconds.
+    pub sso_session_max_secs: i64,
+    /// How long an authorization code may wait for its exchange, seconds.
+    pub code_lifespan_secs: i64,
+    /// How long the login form may stay open, seconds.
+    pub login_timeout_secs: i64,
+    /// Offline tokens (`offline_access`) live this long, seconds.
+    pub offline_session_max_secs: i64,
+    /// The `organization` claim's shape.
+    pub organization_claim: OrganizationClaimShape,
+    /// Failed logins per user or per address before backoff starts.
+    pub brute_force_max_failures: i32,
+    /// The first lockout; it doubles with each further failure, up to `brute_force_max_wait_secs`.
+    pub brute_force_wait_secs: i64,
+    pub brute_force_max_wait_secs: i64,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        IssuerConfig {
+            sso_session_max_secs: 10 * 3600,
+            code_lifespan_secs: 60,
+            login_timeout_secs: 30 * 60,
+            offline_session_max_secs: 30 * 24 * 3600,
+            organization_claim: OrganizationClaimShape::default(),
+            brute_force_max_failures: 5,
+            brute_force_wait_secs: 2,
+            brute_force_max_wait_secs: 15 * 60,
+        }
+    }
+}
+
+/// Keycloak's Organization Membership mapper shapes, plus seed 000's.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationClaimShape {
+    /// `"organization": ["acme", "globex"]` (Keycloak's default).
+    #[default]
+    Aliases,
+    /// `"organization": {"acme": {"id": "…", "attr": ["v"]}}` (Keycloak with id/attributes on).
+    Map,
+    /// `"organization": [{"alias": "acme", "name": "Acme"}], "organizationId": "…"` (seed 000).
+    Objects,
+}
+
+/// A downstream application.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDecl {
+    pub realm: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "yes")]
+    pub confidential: bool,
+    /// The client secret of a confidential client (stored as an argon2id hash).
+    #[serde(default)]
+    pub secret: Option<SecretRef>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Origins allowed to call token, userinfo and certs from a browser (CORS).
+    #[serde(default)]
+    pub web_origins: Vec<String>,
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<String>,
+    #[serde(default = "yes")]
+    pub full_scope_allowed: bool,
+    #[serde(default = "default_scopes")]
+    pub default_scopes: Vec<String>,
+    #[serde(default = "optional_scopes")]
+    pub optional_scopes: Vec<String>,
+    #[serde(default = "access_lifespan")]
+    pub access_token_lifespan_secs: i64,
+    #[serde(default = "refresh_lifespan")]
+    pub refresh_token_lifespan_secs: i64,
+    #[serde(default = "default_alg")]
+    pub signing_alg: String,
+    /// Ask for the organization slug before login when the request names none.
+    #[serde(default)]
+    pub organization_prompt: bool,
+    /// Roles of the client's service account (client_credentials): `"role"` or `"client:role"`.
+    #[serde(default)]
+    pub service_account_roles: Vec<String>,
+    /// With full_scope_allowed off, the roles tokens may carry.
+    #[serde(default)]
+    pub scope_roles: Vec<String>,
+    /// Extra claims through protocol mappers.
+    #[serde(default)]
+    pub mappers: Vec<MapperDecl>,
+}
+
+/// A protocol mapper: what else goes into tokens.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MapperDecl {
+    /// A user attribute (or `email`, `username`, ... of the user) under `claim`.
+    UserAttribute { attribute: String, claim: String },
+    /// A fixed value.
+    Hardcoded { claim: String, value: toml::Value },
+    /// An extra audience in the access token.
+    Audience { audience: String },
+    /// A session note: `org_id`, `identity_provider`, `identity_provider_identity`.
+    SessionNote { note: String, claim: String },
+}
+
+/// A local user (organizations without an external IdP).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserDecl {
+    pub realm: String,
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub password: Option<SecretRef>,
+    /// Organization aliases the user is a member of.
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    /// `"role"` or `"client:role"`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// A realm role, or a client role when `client` is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleDecl {
+    pub realm: String,
+    pub name: String,
+    #[serde(default)]
+    pub client: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Roles this one includes: `"role"` or `"client:role"`.
+    #[serde(default)]
+    pub composites: Vec<String>,
+}
+
+/// Roles for the members of an organization's directory-pushed group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRolesDecl {
+    pub realm: String,
+    pub organization: String,
+    /// The group's displayName (case-insensitive)...
+    #[serde(default)]
+    pub group: Option<String>,
+    /// ...or its externalId (Entra's object id).
+    #[serde(default)]
+    pub external_id: Option<String>,
+    pub roles: Vec<String>,
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+
+fn default_scopes() -> Vec<String> {
+    [
+        "basic",
+        "profile",
+        "email",
+        "roles",
+        "web-origins",
+        "acr",
+        "groups",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn optional_scopes() -> Vec<String> {
+    ["organization", "offline_access", "address", "phone"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn access_lifespan() -> i64 {
+    300
+}
+
+fn refresh_lifespan() -> i64 {
+    1800
+}
+
+fn default_alg() -> String {
+    "RS256".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -356,6 +569,16 @@ impl Config {
                 token.resolve(base_dir, env, &format!("directory {:?} token", d.name))?;
             }
         }
+        for c in &mut self.clients {
+            if let Some(secret) = &mut c.secret {
+                secret.resolve(base_dir, env, &format!("client {:?} secret", c.client_id))?;
+            }
+        }
+        for u in &mut self.users {
+            if let Some(password) = &mut u.password {
+                password.resolve(base_dir, env, &format!("user {:?} password", u.username))?;
+            }
+        }
         Ok(())
     }
 
@@ -421,6 +644,96 @@ impl Config {
             }
             if !dirs.insert((d.realm.as_str(), d.name.as_str())) {
                 return invalid(format!("directory {:?} is declared twice", d.name));
+            }
+        }
+        self.validate_issuer(&realms, &orgs)
+    }
+
+    fn validate_issuer(
+        &self,
+        realms: &std::collections::HashSet<&str>,
+        orgs: &std::collections::HashSet<(&str, &str)>,
+    ) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let mut clients = std::collections::HashSet::new();
+        for c in &self.clients {
+            if !realms.contains(c.realm.as_str()) {
+                return invalid(format!(
+                    "client {:?} names realm {:?}, which is not declared",
+                    c.client_id, c.realm
+                ));
+            }
+            if !clients.insert((c.realm.as_str(), c.client_id.as_str())) {
+                return invalid(format!("client {:?} is declared twice", c.client_id));
+            }
+            if c.confidential && c.secret.is_none() {
+                return invalid(format!(
+                    "client {:?} is confidential and needs a secret",
+                    c.client_id
+                ));
+            }
+            if !c.confidential && c.secret.is_some() {
+                return invalid(format!(
+                    "client {:?} is public and must not have a secret",
+                    c.client_id
+                ));
+            }
+            for g in &c.grant_types {
+                if !["authorization_code", "refresh_token", "client_credentials"]
+                    .contains(&g.as_str())
+                {
+                    return invalid(format!(
+                        "client {:?}: grant type {g:?} is not supported",
+                        c.client_id
+                    ));
+                }
+            }
+            if !c.confidential && c.grant_types.iter().any(|g| g == "client_credentials") {
+                return invalid(format!(
+                    "client {:?}: client_credentials needs a confidential client",
+                    c.client_id
+                ));
+            }
+            if !["RS256", "ES256", "EdDSA"].contains(&c.signing_alg.as_str()) {
+                return invalid(format!(
+                    "client {:?}: signing_alg must be RS256, ES256 or EdDSA",
+                    c.client_id
+                ));
+            }
+            for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+                if url::Url::parse(uri).is_err() {
+                    return invalid(format!(
+                        "client {:?}: {uri:?} is not an absolute URI",
+                        c.client_id
+                    ));
+                }
+            }
+        }
+        for u in &self.users {
+            if !realms.contains(u.realm.as_str()) {
+                return invalid(format!(
+                    "user {:?} names realm {:?}, which is not declared",
+                    u.username, u.realm
+                ));
+            }
+            for o in &u.organizations {
+                if !orgs.contains(&(u.realm.as_str(), o.as_str())) {
+                    return invalid(format!(
+                        "user {:?} names organization {o:?}, which is not declared",
+                        u.username
+                    ));
+                }
+            }
+        }
+        for g in &self.group_roles {
+            if !orgs.contains(&(g.realm.as_str(), g.organization.as_str())) {
+                return invalid(format!(
+                    "group_roles names organization {:?}, which is not declared",
+                    g.organization
+                ));
+            }
+            if g.group.is_some() == g.external_id.is_some() {
+                return invalid("group_roles: give exactly one of `group` or `external_id`".into());
             }
         }
         Ok(())

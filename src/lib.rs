@@ -9,9 +9,11 @@ pub mod db;
 pub mod declarations;
 pub mod directories;
 pub mod http;
+pub mod issuer;
 pub mod membership;
 pub mod provisioning;
 pub mod state;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ pub fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState
     }
     let mut conn = db.get()?;
     let declared = declarations::apply(&mut conn, &config, clock.now())?;
+    issuer::declare::apply(&mut conn, &config, clock.now())?;
     for name in &declared.revoked_config_tokens {
         tracing::warn!(directory = %name, "the config token of this directory was revoked; set a new one");
     }

@@ -5,12 +5,22 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::issuer::clients::SecretCache;
+use crate::issuer::keys::KeyRing;
 
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    pub issuer: Arc<IssuerRuntime>,
+}
+
+/// The issuer's in-memory caches: keys loaded from the database, verified client secrets.
+#[derive(Default)]
+pub struct IssuerRuntime {
+    pub keys: KeyRing,
+    pub secrets: SecretCache,
 }
 
 impl AppState {
@@ -19,6 +29,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             clock,
+            issuer: Arc::new(IssuerRuntime::default()),
         }
     }
 

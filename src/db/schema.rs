@@ -167,6 +167,176 @@ diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(memberships -> organizations (organization_id));
 
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        realm_id -> Text,
+        algorithm -> Text,
+        private_pem -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        expires_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        enabled -> Bool,
+        confidential -> Bool,
+        secret_hash -> Nullable<Text>,
+        settings -> Text,
+        service_account_user_id -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    role_composites (role_id, child_id) {
+        role_id -> Text,
+        child_id -> Text,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    group_roles (group_id, role_id) {
+        group_id -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    group_role_rules (id) {
+        id -> Text,
+        realm_id -> Text,
+        organization_id -> Text,
+        match_kind -> Text,
+        match_value -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    client_scope_roles (client_pk, role_id) {
+        client_pk -> Text,
+        role_id -> Text,
+    }
+}
+
+diesel::table! {
+    user_credentials (user_id) {
+        user_id -> Text,
+        password_hash -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        realm_id -> Text,
+        user_id -> Text,
+        organization_id -> Nullable<Text>,
+        cookie_hash -> Text,
+        auth_time -> BigInt,
+        notes -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    auth_requests (id) {
+        id -> Text,
+        realm_id -> Text,
+        client_pk -> Text,
+        params -> Text,
+        csrf_token -> Text,
+        organization_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    auth_codes (code_hash) {
+        code_hash -> Text,
+        realm_id -> Text,
+        client_pk -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        params -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        realm_id -> Text,
+        client_pk -> Text,
+        user_id -> Text,
+        session_id -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        scope -> Text,
+        organization_id -> Nullable<Text>,
+        offline -> Bool,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
+diesel::joinable!(role_composites -> roles (child_id));
+diesel::joinable!(user_roles -> roles (role_id));
+diesel::joinable!(group_roles -> roles (role_id));
+diesel::joinable!(group_role_rules -> roles (role_id));
+diesel::joinable!(client_scope_roles -> roles (role_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     realms,
     organizations,
@@ -181,4 +351,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     directories,
     directory_tokens,
     audit_events,
+    signing_keys,
+    clients,
+    roles,
+    role_composites,
+    user_roles,
+    group_roles,
+    group_role_rules,
+    client_scope_roles,
+    user_credentials,
+    sessions,
+    auth_requests,
+    auth_codes,
+    refresh_tokens,
+    revoked_tokens,
+    login_failures,
 );

@@ -2,6 +2,7 @@
 //! as they come). Handlers extract and authorize, call a feature module, and render.
 
 pub mod health;
+pub mod oidc;
 pub mod scim;
 
 use actix_web::web;
@@ -22,6 +23,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::scope("/realms/{realm}/scim/v2")
                     .configure(scim::routes)
                     .default_service(web::route().to(scim::unknown_endpoint)),
-            );
+            )
+            .service(web::scope("/realms/{realm}").configure(oidc::routes));
     }
 }

@@ -329,6 +329,10 @@ where
         }
         let c = changes(&f, &next, row.version + 1, now);
         rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
+        if row.enabled && !c.enabled {
+            // Disabled by the directory: out at once, sessions and refresh tokens included.
+            crate::db::models::sessions::end_everything_of_user(conn, &row.id, now)?;
+        }
         if next.get("emails") != current.get("emails") {
             rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
         }
@@ -357,6 +361,7 @@ pub async fn delete(
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         membership::end(conn, &ctx.organization_id, &row.id)?;
+        crate::db::models::sessions::end_everything_of_user(conn, &row.id, now)?;
         group_rows::remove_user_from_org_groups(conn, &ctx.organization_id, &row.id)?;
         match ctx.deprovisioning {
             crate::config::Deprovisioning::Delete => rows::delete(conn, &row.id)?,

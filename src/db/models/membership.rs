@@ -2,7 +2,8 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::memberships;
+use crate::db::models::organization::Organization;
+use crate::db::schema::{memberships, organizations};
 use crate::db::{DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -61,5 +62,19 @@ pub fn for_user(conn: &mut DbConnection, user_id: &str) -> Result<Vec<Membership
     Ok(memberships::table
         .filter(memberships::user_id.eq(user_id))
         .select(Membership::as_select())
+        .load(conn)?)
+}
+
+/// The enabled organizations a user is a member of.
+pub fn enabled_organizations(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<Organization>, DbError> {
+    Ok(memberships::table
+        .inner_join(organizations::table)
+        .filter(memberships::user_id.eq(user_id))
+        .filter(organizations::enabled.eq(true))
+        .order(organizations::alias)
+        .select(Organization::as_select())
         .load(conn)?)
 }

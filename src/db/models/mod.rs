@@ -2,9 +2,13 @@
 //! and the queries that serve them. No HTTP and no protocol here: just rows.
 
 pub mod audit;
+pub mod clients;
 pub mod directory;
 pub mod group;
+pub mod keys;
 pub mod membership;
 pub mod organization;
 pub mod realm;
+pub mod roles;
+pub mod sessions;
 pub mod user;

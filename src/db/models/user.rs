@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{user_emails, users};
+use crate::db::schema::{user_attributes, user_emails, users};
 use crate::db::{DbBackend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -262,5 +262,63 @@ pub fn insert_emails(
             ))
             .execute(conn)?;
     }
+    Ok(())
+}
+
+/// A user's attributes as (name, value) pairs.
+pub fn attributes(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(user_attributes::table
+        .filter(user_attributes::user_id.eq(user_id))
+        .order((user_attributes::name, user_attributes::value))
+        .select((user_attributes::name, user_attributes::value))
+        .load(conn)?)
+}
+
+/// Makes a user's attributes exactly `wanted`.
+pub fn set_attributes(
+    conn: &mut DbConnection,
+    user_id: &str,
+    wanted: &[(String, String)],
+) -> Result<(), DbError> {
+    diesel::delete(user_attributes::table.filter(user_attributes::user_id.eq(user_id)))
+        .execute(conn)?;
+    for (name, value) in wanted {
+        diesel::insert_into(user_attributes::table)
+            .values((
+                user_attributes::user_id.eq(user_id),
+                user_attributes::name.eq(name),
+                user_attributes::value.eq(value),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A realm-level user (not owned by a directory) by user name or email, case-insensitively.
+pub fn find_login(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    login: &str,
+) -> Result<Vec<User>, DbError> {
+    let lower = login.to_lowercase();
+    Ok(users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(users::deprovisioned_at.is_null())
+        .filter(users::username_lower.eq(&lower).or(users::email.eq(login)))
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn set_email_verified(
+    conn: &mut DbConnection,
+    id: &str,
+    verified: bool,
+) -> Result<(), DbError> {
+    diesel::update(users::table.find(id))
+        .set(users::email_verified.eq(verified))
+        .execute(conn)?;
     Ok(())
 }

@@ -1,0 +1,417 @@
+//! What goes into tokens: pure functions of (who, which client, which scopes), in Keycloak's
+//! shapes. `organization` appears only when an organization scope is granted (Keycloak issue
+//! #27993): `organization` (the one chosen at login, or the only one), `organization:*` (all),
+//! `organization:<alias>` (that one, if a member).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Map, Value};
+
+use crate::config::OrganizationClaimShape;
+use crate::issuer::clients::{ClientSettings, MapperSetting};
+use crate::issuer::roles::EffectiveRoles;
+
+/// An organization as a claim may show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgInfo {
+    pub id: String,
+    pub alias: String,
+    pub name: String,
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// The scopes granted: requested ones the client may have, plus its defaults (Keycloak's
+/// default and optional client scopes). `openid` is kept as asked.
+pub fn grant_scopes(requested: &str, settings: &ClientSettings) -> Vec<String> {
+    let mut granted: BTreeSet<String> = settings.default_scopes.iter().cloned().collect();
+    let org_allowed = settings
+        .default_scopes
+        .iter()
+        .chain(&settings.optional_scopes)
+        .any(|s| s == "organization");
+    for scope in requested.split_whitespace() {
+        let allowed = scope == "openid"
+            || settings.optional_scopes.iter().any(|s| s == scope)
+            || (org_allowed && scope.starts_with("organization:") && scope.len() > 13);
+        if allowed {
+            granted.insert(scope.to_string());
+        }
+    }
+    granted.into_iter().collect()
+}
+
+pub fn has_scope(scopes: &[String], name: &str) -> bool {
+    scopes.iter().any(|s| s == name)
+}
+
+/// Which organizations the claim names, from the granted scopes, the user's (enabled)
+/// organizations, and the one chosen at login. `None` when no organization scope was granted.
+pub fn select_organizations(
+    scopes: &[String],
+    member_of: &[OrgInfo],
+    chosen: Option<&str>,
+) -> Option<Vec<OrgInfo>> {
+    let mut asked = false;
+    let mut out: Vec<OrgInfo> = Vec::new();
+    let push = |o: &OrgInfo, out: &mut Vec<OrgInfo>| {
+        if !out.iter().any(|x| x.id == o.id) {
+            out.push(o.clone());
+        }
+    };
+    for scope in scopes {
+        if scope == "organization" {
+            asked = true;
+            let pick = chosen
+                .and_then(|id| member_of.iter().find(|o| o.id == id))
+                .or(if member_of.len() == 1 {
+                    member_of.first()
+                } else {
+                    None
+                });
+            if let Some(o) = pick {
+                push(o, &mut out);
+            }
+        } else if scope == "organization:*" {
+            asked = true;
+            for o in member_of {
+                push(o, &mut out);
+            }
+        } else if let Some(alias) = scope.strip_prefix("organization:") {
+            asked = true;
+            if let Some(o) = member_of.iter().find(|o| o.alias == alias) {
+                push(o, &mut out);
+            }
+        }
+    }
+    asked.then_some(out)
+}
+
+/// Adds the `organization` claim in the configured shape (nothing when the list is empty).
+pub fn add_organization_claim(
+    claims: &mut Map<String, Value>,
+    orgs: &[OrgInfo],
+    shape: OrganizationClaimShape,
+) {
+    if orgs.is_empty() {
+        return;
+    }
+    match shape {
+        OrganizationClaimShape::Aliases => {
+            claims.insert(
+                "organization".into(),
+                json!(orgs.iter().map(|o| &o.alias).collect::<Vec<_>>()),
+            );
+        }
+        OrganizationClaimShape::Map => {
+            let mut map = Map::new();
+            for o in orgs {
+                let mut entry = Map::new();
+                entry.insert("id".into(), json!(o.id));
+                for (k, v) in &o.attributes {
+                    entry.insert(k.clone(), json!(v));
+                }
+                map.insert(o.alias.clone(), Value::Object(entry));
+            }
+            claims.insert("organization".into(), Value::Object(map));
+        }
+        OrganizationClaimShape::Objects => {
+            let list: Vec<Value> = orgs
+                .iter()
+                .map(|o| json!({"alias": o.alias, "name": o.name}))
+                .collect();
+            claims.insert("organization".into(), Value::Array(list));
+            claims.insert("organizationId".into(), json!(orgs[0].id));
+        }
+    }
+}
+
+/// The person (or service account) a token is about.
+#[derive(Debug, Clone, Default)]
+pub struct Person {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub attributes: BTreeMap<String, Vec<String>>,
+}
+
+/// Everything claims are made of.
+#[derive(Debug, Clone)]
+pub struct ClaimInput<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub settings: &'a ClientSettings,
+    pub person: &'a Person,
+    pub scopes: &'a [String],
+    pub roles: &'a EffectiveRoles,
+    pub groups: &'a [String],
+    pub organizations: Option<&'a [OrgInfo]>,
+    pub org_shape: OrganizationClaimShape,
+    /// (sid, auth_time in seconds) for user tokens.
+    pub session: Option<(&'a str, i64)>,
+    pub notes: &'a BTreeMap<String, String>,
+    pub nonce: Option<&'a str>,
+    pub now: i64,
+    pub expires: i64,
+    pub jti: &'a str,
+}
+
+fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>) {
+    let p = input.person;
+    if has_scope(input.scopes, "profile") {
+        let name = [p.first_name.as_deref(), p.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !name.is_empty() {
+            claims.insert("name".into(), json!(name));
+        }
+        if let Some(v) = &p.first_name {
+            claims.insert("given_name".into(), json!(v));
+        }
+        if let Some(v) = &p.last_name {
+            claims.insert("family_name".into(), json!(v));
+        }
+        claims.insert("preferred_username".into(), json!(p.username));
+    }
+    if has_scope(input.scopes, "email") {
+        if let Some(v) = &p.email {
+            claims.insert("email".into(), json!(v));
+            claims.insert("email_verified".into(), json!(p.email_verified));
+        }
+    }
+    if has_scope(input.scopes, "groups") && !input.groups.is_empty() {
+        claims.insert("groups".into(), json!(input.groups));
+    }
+    if let Some(orgs) = input.organizations {
+        add_organization_claim(claims, orgs, input.org_shape);
+    }
+    for mapper in &input.settings.mappers {
+        match mapper {
+            MapperSetting::UserAttribute { attribute, claim } => {
+                let value = match attribute.as_str() {
+                    "username" => Some(json!(p.username)),
+                    "email" => p.email.as_ref().map(|e| json!(e)),
+                    "firstName" => p.first_name.as_ref().map(|e| json!(e)),
+                    "lastName" => p.last_name.as_ref().map(|e| json!(e)),
+                    other => p.attributes.get(other).map(|vs| {
+                        if vs.len() == 1 {
+                            json!(vs[0])
+                        } else {
+                            json!(vs)
+                        }
+                    }),
+                };
+                if let Some(v) = value {
+                    claims.insert(claim.clone(), v);
+                }
+            }
+            MapperSetting::Hardcoded { claim, value } => {
+                claims.insert(claim.clone(), value.clone());
+            }
+            MapperSetting::SessionNote { note, claim } => {
+                if let Some(v) = input.notes.get(note) {
+                    claims.insert(claim.clone(), json!(v));
+                }
+            }
+            MapperSetting::Audience { .. } => {}
+        }
+    }
+}
+
+fn common(input: &ClaimInput<'_>, typ: &str) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("exp".into(), json!(input.expires));
+    claims.insert("iat".into(), json!(input.now));
+    claims.insert("jti".into(), json!(input.jti));
+    claims.insert("iss".into(), json!(input.issuer));
+    claims.insert("sub".into(), json!(input.person.id));
+    claims.insert("typ".into(), json!(typ));
+    claims.insert("azp".into(), json!(input.client_id));
+    if let Some((sid, auth_time)) = input.session {
+        claims.insert("auth_time".into(), json!(auth_time));
+        claims.insert("sid".into(), json!(sid));
+        claims.insert("acr".into(), json!("1"));
+    }
+    claims
+}
+
+/// The access token's claims (a JWT, RFC 9068 style, Keycloak's claims).
+pub fn access_token(input: &ClaimInput<'_>) -> Value {
+    let mut claims = common(input, "Bearer");
+    let mut audience: BTreeSet<String> = BTreeSet::new();
+    if has_scope(input.scopes, "roles") {
+        if !input.roles.realm.is_empty() {
+            claims.insert("realm_access".into(), json!({"roles": input.roles.realm}));
+        }
+        if !input.roles.clients.is_empty() {
+            let access: Map<String, Value> = input
+                .roles
+                .clients
+                .iter()
+                .map(|(client, roles)| (client.clone(), json!({"roles": roles})))
+                .collect();
+            claims.insert("resource_access".into(), Value::Object(access));
+            // Keycloak's Audience Resolve: the clients whose roles the token carries.
+            audience.extend(
+                input
+                    .roles
+                    .clients
+                    .keys()
+                    .filter(|c| *c != input.client_id)
+                    .cloned(),
+            );
+        }
+    }
+    for mapper in &input.settings.mappers {
+        if let MapperSetting::Audience { audience: a } = mapper {
+            audience.insert(a.clone());
+        }
+    }
+    match audience.len() {
+        0 => {}
+        1 => {
+            claims.insert("aud".into(), json!(audience.into_iter().next()));
+        }
+        _ => {
+            claims.insert("aud".into(), json!(audience));
+        }
+    }
+    if has_scope(input.scopes, "web-origins") && !input.settings.web_origins.is_empty() {
+        claims.insert("allowed-origins".into(), json!(input.settings.web_origins));
+    }
+    claims.insert("scope".into(), json!(input.scopes.join(" ")));
+    identity(input, &mut claims);
+    Value::Object(claims)
+}
+
+/// The ID token's claims (OIDC Core §2): `aud` is the client.
+pub fn id_token(input: &ClaimInput<'_>) -> Value {
+    let mut claims = common(input, "ID");
+    claims.insert("aud".into(), json!(input.client_id));
+    if let Some(nonce) = input.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    identity(input, &mut claims);
+    Value::Object(claims)
+}
+
+/// The userinfo response (OIDC Core §5.3).
+pub fn userinfo(input: &ClaimInput<'_>) -> Value {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(input.person.id));
+    identity(input, &mut claims);
+    Value::Object(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(alias: &str) -> OrgInfo {
+        OrgInfo {
+            id: format!("id-{alias}"),
+            alias: alias.into(),
+            name: alias.to_uppercase(),
+            attributes: BTreeMap::from([("tier".to_string(), vec!["gold".to_string()])]),
+        }
+    }
+
+    fn scopes(s: &[&str]) -> Vec<String> {
+        s.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn organization_scope_forms() {
+        let both = [org("acme"), org("globex")];
+        let aliases = |v: Option<Vec<OrgInfo>>| {
+            v.map(|os| os.into_iter().map(|o| o.alias).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            aliases(select_organizations(&scopes(&["openid"]), &both, None)),
+            None,
+            "no scope, no claim"
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization"]),
+                &both,
+                Some("id-globex")
+            )),
+            Some(vec!["globex".into()]),
+            "the one chosen at login"
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization"]),
+                &both,
+                None
+            )),
+            Some(vec![]),
+            "two and none chosen: nothing"
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization"]),
+                &both[..1],
+                None
+            )),
+            Some(vec!["acme".into()]),
+            "the only one"
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization:*"]),
+                &both,
+                None
+            )),
+            Some(vec!["acme".into(), "globex".into()])
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization:globex"]),
+                &both,
+                None
+            )),
+            Some(vec!["globex".into()])
+        );
+        assert_eq!(
+            aliases(select_organizations(
+                &scopes(&["organization:initech"]),
+                &both,
+                None
+            )),
+            Some(vec![]),
+            "not a member"
+        );
+    }
+
+    #[test]
+    fn organization_claim_shapes() {
+        let orgs = [org("acme"), org("globex")];
+        let mut c = Map::new();
+        add_organization_claim(&mut c, &orgs, OrganizationClaimShape::Aliases);
+        assert_eq!(
+            Value::Object(c),
+            json!({"organization": ["acme", "globex"]})
+        );
+        let mut c = Map::new();
+        add_organization_claim(&mut c, &orgs, OrganizationClaimShape::Map);
+        assert_eq!(
+            Value::Object(c),
+            json!({"organization": {"acme": {"id": "id-acme", "tier": ["gold"]}, "globex": {"id": "id-globex", "tier": ["gold"]}}})
+        );
+        let mut c = Map::new();
+        add_organization_claim(&mut c, &orgs[..1], OrganizationClaimShape::Objects);
+        assert_eq!(
+            Value::Object(c),
+            json!({"organization": [{"alias": "acme", "name": "ACME"}], "organizationId": "id-acme"})
+        );
+        let mut c = Map::new();
+        add_organization_claim(&mut c, &[], OrganizationClaimShape::Map);
+        assert!(c.is_empty(), "no organizations, no claim");
+    }
+}

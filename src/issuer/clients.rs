@@ -1,0 +1,226 @@
+//! Clients: their settings, client authentication (RFC 6749 §2.3: `client_secret_basic`,
+//! `client_secret_post`, none for public clients) and exact redirect URI matching.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::MapperDecl;
+use crate::db::models::clients::{self as rows, ClientRow};
+use crate::db::{DbConnection, DbError};
+use crate::issuer::jwt::Alg;
+use crate::issuer::{OAuthError, Result};
+
+/// What a client may do, kept as JSON in `clients.settings`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClientSettings {
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub full_scope_allowed: bool,
+    pub default_scopes: Vec<String>,
+    pub optional_scopes: Vec<String>,
+    pub access_token_lifespan_secs: i64,
+    pub refresh_token_lifespan_secs: i64,
+    pub signing_alg: Alg,
+    pub organization_prompt: bool,
+    #[serde(default)]
+    pub mappers: Vec<MapperSetting>,
+}
+
+/// A protocol mapper as stored (config's [`MapperDecl`], with JSON values).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MapperSetting {
+    UserAttribute {
+        attribute: String,
+        claim: String,
+    },
+    Hardcoded {
+        claim: String,
+        value: serde_json::Value,
+    },
+    Audience {
+        audience: String,
+    },
+    SessionNote {
+        note: String,
+        claim: String,
+    },
+}
+
+impl From<&MapperDecl> for MapperSetting {
+    fn from(d: &MapperDecl) -> Self {
+        match d {
+            MapperDecl::UserAttribute { attribute, claim } => MapperSetting::UserAttribute {
+                attribute: attribute.clone(),
+                claim: claim.clone(),
+            },
+            MapperDecl::Hardcoded { claim, value } => MapperSetting::Hardcoded {
+                claim: claim.clone(),
+                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+            },
+            MapperDecl::Audience { audience } => MapperSetting::Audience {
+                audience: audience.clone(),
+            },
+            MapperDecl::SessionNote { note, claim } => MapperSetting::SessionNote {
+                note: note.clone(),
+                claim: claim.clone(),
+            },
+        }
+    }
+}
+
+/// A client with its settings parsed.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub row: ClientRow,
+    pub settings: ClientSettings,
+}
+
+impl Client {
+    pub fn client_id(&self) -> &str {
+        &self.row.client_id
+    }
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.settings.grant_types.iter().any(|g| g == grant)
+    }
+    /// Redirect URIs match exactly (no wildcards, no prefix matching).
+    pub fn allows_redirect(&self, uri: &str) -> bool {
+        self.settings.redirect_uris.iter().any(|r| r == uri)
+    }
+    pub fn allows_post_logout_redirect(&self, uri: &str) -> bool {
+        self.settings
+            .post_logout_redirect_uris
+            .iter()
+            .any(|r| r == uri)
+    }
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.settings
+            .web_origins
+            .iter()
+            .any(|o| o == origin || o == "*")
+    }
+}
+
+fn parse(row: ClientRow) -> Result<Client> {
+    let settings = serde_json::from_str(&row.settings)
+        .map_err(|e| OAuthError::new("server_error", format!("client settings unreadable: {e}")))?;
+    Ok(Client { row, settings })
+}
+
+pub fn find(conn: &mut DbConnection, realm_id: &str, client_id: &str) -> Result<Option<Client>> {
+    rows::find(conn, realm_id, client_id)?
+        .map(parse)
+        .transpose()
+}
+
+pub fn find_by_pk(conn: &mut DbConnection, id: &str) -> Result<Option<Client>> {
+    rows::find_by_pk(conn, id)?.map(parse).transpose()
+}
+
+/// argon2id of a client secret or a password.
+pub fn hash_secret(secret: &str) -> std::result::Result<String, DbError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DbError::Pool(format!("hashing failed: {e}")))
+}
+
+/// Checks a secret against its argon2id hash.
+pub fn verify_secret(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Remembers secrets already verified against a stored hash, so a busy client pays argon2
+/// once, not on every token request. Keyed by a hash of (client, presented secret) and valid
+/// only while the stored hash is the one it was checked against: a new secret invalidates it.
+#[derive(Default)]
+pub struct SecretCache {
+    verified: Mutex<HashMap<[u8; 32], String>>,
+}
+
+const SECRET_CACHE_MAX: usize = 10_000;
+
+impl SecretCache {
+    fn key(client_pk: &str, secret: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(client_pk.as_bytes());
+        h.update([0]);
+        h.update(secret.as_bytes());
+        h.finalize().into()
+    }
+
+    /// True when `secret` is the client's secret.
+    pub fn check(&self, client: &Client, secret: &str) -> bool {
+        let Some(stored) = client.row.secret_hash.as_deref() else {
+            return false;
+        };
+        let key = Self::key(&client.row.id, secret);
+        if let Ok(map) = self.verified.lock() {
+            if map.get(&key).is_some_and(|h| h == stored) {
+                return true;
+            }
+        }
+        if !verify_secret(secret, stored) {
+            return false;
+        }
+        if let Ok(mut map) = self.verified.lock() {
+            if map.len() >= SECRET_CACHE_MAX {
+                map.clear();
+            }
+            map.insert(key, stored.to_string());
+        }
+        true
+    }
+}
+
+/// How a request identified its client.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentials {
+    pub client_id: Option<String>,
+    pub secret: Option<String>,
+    /// Whether the credentials came in the Authorization header (client_secret_basic).
+    pub basic: bool,
+}
+
+/// Authenticates the client of a token, introspection or revocation request. A confidential
+/// client must present its secret; a public client presents only its id.
+pub fn authenticate(
+    conn: &mut DbConnection,
+    cache: &SecretCache,
+    realm_id: &str,
+    creds: &ClientCredentials,
+) -> Result<Client> {
+    let client_id = creds
+        .client_id
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_client("client authentication is required"))?;
+    let client = find(conn, realm_id, client_id)?
+        .filter(|c| c.row.enabled)
+        .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
+    if client.row.confidential {
+        let secret = creds
+            .secret
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_client("client secret is required"))?;
+        if !cache.check(&client, secret) {
+            return Err(OAuthError::invalid_client("client authentication failed"));
+        }
+    } else if creds.secret.is_some() {
+        return Err(OAuthError::invalid_client("a public client has no secret"));
+    }
+    Ok(client)
+}

@@ -1,0 +1,177 @@
+//! The realm's signing keys: generated on first start, stored in the database (so every
+//! instance signs with the same keys), cached in memory, rotated on demand. Retired keys stay
+//! in the JWKS until the tokens they signed have expired.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::{json, Value};
+
+use crate::db::models::keys::{self as rows, SigningKeyRow};
+use crate::db::{DbConnection, DbError, Micros};
+use crate::issuer::jwt::{self, Alg, SigningKey, VerifyingKey};
+
+/// How long a loaded key set is trusted before the database is asked again (another instance
+/// or the CLI may have rotated).
+const RELOAD_AFTER: Micros = 30_000_000;
+
+/// One realm's keys, ready to use.
+pub struct RealmKeys {
+    active: HashMap<Alg, Arc<SigningKey>>,
+    verifying: Vec<VerifyingKey>,
+    jwks: Value,
+    loaded_at: Micros,
+}
+
+impl RealmKeys {
+    pub fn signer(&self, alg: Alg) -> Option<&SigningKey> {
+        self.active.get(&alg).map(Arc::as_ref)
+    }
+    pub fn verifying(&self) -> &[VerifyingKey] {
+        &self.verifying
+    }
+    pub fn jwks(&self) -> &Value {
+        &self.jwks
+    }
+    fn knows(&self, kid: &str) -> bool {
+        self.verifying.iter().any(|k| k.kid == kid)
+    }
+}
+
+/// Every realm's keys, shared by the whole process.
+#[derive(Default)]
+pub struct KeyRing {
+    realms: RwLock<HashMap<String, Arc<RealmKeys>>>,
+}
+
+impl KeyRing {
+    /// The realm's keys, from memory when fresh (and knowing `kid`, if one is asked for).
+    pub fn get(
+        &self,
+        conn: &mut DbConnection,
+        realm_id: &str,
+        now: Micros,
+        kid: Option<&str>,
+    ) -> Result<Arc<RealmKeys>, DbError> {
+        if let Some(keys) = self
+            .realms
+            .read()
+            .ok()
+            .and_then(|m| m.get(realm_id).cloned())
+        {
+            let fresh = now - keys.loaded_at < RELOAD_AFTER;
+            if fresh && kid.is_none_or(|k| keys.knows(k)) {
+                return Ok(keys);
+            }
+        }
+        let keys = Arc::new(load(conn, realm_id, now)?);
+        if let Ok(mut map) = self.realms.write() {
+            map.insert(realm_id.to_string(), keys.clone());
+        }
+        Ok(keys)
+    }
+
+    /// Forgets what is cached, so the next use reads the database.
+    pub fn invalidate(&self) {
+        if let Ok(mut map) = self.realms.write() {
+            map.clear();
+        }
+    }
+}
+
+fn load(conn: &mut DbConnection, realm_id: &str, now: Micros) -> Result<RealmKeys, DbError> {
+    let rows = rows::published(conn, realm_id, now)?;
+    let mut active = HashMap::new();
+    let mut verifying = Vec::new();
+    let mut jwks = Vec::new();
+    for row in rows {
+        let Some(alg) = Alg::parse(&row.algorithm) else {
+            continue;
+        };
+        let private = match jwt::private_from_pem(&row.private_pem) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(kid = %row.kid, error = %e, "a stored signing key does not load");
+                continue;
+            }
+        };
+        let signer = SigningKey::new(row.kid.clone(), alg, private);
+        if let Ok(v) = signer.verifying_key() {
+            verifying.push(v);
+        }
+        if let Ok(jwk) = serde_json::from_str::<Value>(&row.public_jwk) {
+            jwks.push(jwk);
+        }
+        // Rows come newest first: the first unretired key of an algorithm is the active one.
+        if row.retired_at.is_none() {
+            active.entry(alg).or_insert_with(|| Arc::new(signer));
+        }
+    }
+    Ok(RealmKeys {
+        active,
+        verifying,
+        jwks: json!({ "keys": jwks }),
+        loaded_at: now,
+    })
+}
+
+fn new_key(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    alg: Alg,
+    now: Micros,
+) -> Result<String, DbError> {
+    let private = jwt::generate(alg).map_err(|e| DbError::Pool(e.to_string()))?;
+    let kid = crate::db::new_id();
+    let jwk = jwt::public_jwk(alg, &kid, &private).map_err(|e| DbError::Pool(e.to_string()))?;
+    let pem = jwt::private_pem(&private).map_err(|e| DbError::Pool(e.to_string()))?;
+    rows::insert(
+        conn,
+        &SigningKeyRow {
+            kid: kid.clone(),
+            realm_id: realm_id.to_string(),
+            algorithm: alg.as_str().to_string(),
+            private_pem: pem,
+            public_jwk: jwk.to_string(),
+            created_at: now,
+            retired_at: None,
+            expires_at: None,
+        },
+    )?;
+    Ok(kid)
+}
+
+/// Generates an active key of every algorithm the realm lacks (first start).
+pub fn ensure(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    now: Micros,
+) -> Result<Vec<String>, DbError> {
+    let existing = rows::published(conn, realm_id, now)?;
+    let mut made = Vec::new();
+    for alg in Alg::ALL {
+        let has = existing
+            .iter()
+            .any(|r| r.algorithm == alg.as_str() && r.retired_at.is_none());
+        if !has {
+            made.push(new_key(conn, realm_id, alg, now)?);
+        }
+    }
+    Ok(made)
+}
+
+/// A new active key for each of `algs`; the previous ones stay published for `grace` micros.
+pub fn rotate(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    algs: &[Alg],
+    now: Micros,
+    grace: Micros,
+) -> Result<Vec<String>, DbError> {
+    let mut made = Vec::new();
+    for alg in algs {
+        rows::retire(conn, realm_id, alg.as_str(), now, now + grace)?;
+        made.push(new_key(conn, realm_id, *alg, now)?);
+    }
+    Ok(made)
+}

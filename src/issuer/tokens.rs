@@ -1,0 +1,274 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), introspection (RFC 7662) and
+//! revocation (RFC 7009). Codes are single-use: a reused code revokes what it issued. Refresh
+//! tokens rotate: a reused one revokes its whole family.
+
+use std::collections::BTreeMap;
+
+use rand::RngCore;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::db::models::membership as membership_rows;
+use crate::db::models::sessions::{self as rows, RefreshToken, Session};
+use crate::db::models::user::{self as user_rows, User};
+use crate::db::{DbConnection, Micros};
+use crate::issuer::claims::{self, ClaimInput, OrgInfo, Person};
+use crate::issuer::clients::Client;
+use crate::issuer::jwt;
+use crate::issuer::roles;
+use crate::issuer::{OAuthError, Result};
+use crate::state::AppState;
+
+/// A random opaque value (codes, refresh tokens, cookies).
+pub fn opaque(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// What a grant stands on, before tokens are minted.
+pub struct Grant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub scopes: Vec<String>,
+    pub session: Option<&'a Session>,
+    pub organization_id: Option<String>,
+    pub nonce: Option<String>,
+    /// Issue a refresh token (authorization_code and refresh_token grants).
+    pub refresh: bool,
+    /// The refresh family to continue, and the code it started from.
+    pub family_id: Option<String>,
+    pub code_hash: Option<String>,
+}
+
+/// Context for minting: the realm and its issuer URL.
+pub struct Realm<'a> {
+    pub id: &'a str,
+    pub issuer: &'a str,
+}
+
+fn person(conn: &mut DbConnection, user: &User) -> Result<Person> {
+    let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in user_rows::attributes(conn, &user.id)? {
+        attributes.entry(k).or_default().push(v);
+    }
+    Ok(Person {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        attributes,
+    })
+}
+
+fn organizations(conn: &mut DbConnection, user_id: &str) -> Result<Vec<OrgInfo>> {
+    let mut out = Vec::new();
+    for org in membership_rows::enabled_organizations(conn, user_id)? {
+        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (k, v) in crate::db::models::organization::attributes(conn, &org.id)? {
+            attributes.entry(k).or_default().push(v);
+        }
+        out.push(OrgInfo {
+            id: org.id,
+            alias: org.alias,
+            name: org.name,
+            attributes,
+        });
+    }
+    Ok(out)
+}
+
+/// Everything the claims of one user need, read once.
+pub struct Subject {
+    pub person: Person,
+    pub roles: roles::EffectiveRoles,
+    pub groups: Vec<String>,
+    pub organizations: Vec<OrgInfo>,
+}
+
+pub fn subject(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    user: &User,
+    client: &Client,
+) -> Result<Subject> {
+    let groups = roles::groups_of(conn, &user.id)?;
+    let scope = if client.settings.full_scope_allowed {
+        None
+    } else {
+        Some(crate::db::models::clients::scope_role_ids(
+            conn,
+            &client.row.id,
+        )?)
+    };
+    let effective = roles::effective(conn, realm_id, &user.id, &groups, scope.as_deref())?;
+    let mut paths: Vec<String> = groups.into_iter().map(|g| g.path).collect();
+    paths.sort();
+    Ok(Subject {
+        person: person(conn, user)?,
+        roles: effective,
+        groups: paths,
+        organizations: organizations(conn, &user.id)?,
+    })
+}
+
+fn notes(session: Option<&Session>) -> BTreeMap<String, String> {
+    session
+        .and_then(|s| serde_json::from_str(&s.notes).ok())
+        .unwrap_or_default()
+}
+
+/// Mints the tokens of a grant, storing a refresh token when one is issued.
+pub fn issue(
+    state: &AppState,
+    conn: &mut DbConnection,
+    realm: &Realm<'_>,
+    grant: Grant<'_>,
+    now: Micros,
+) -> Result<Value> {
+    let client = grant.client;
+    let subject = subject(conn, realm.id, grant.user, client)?;
+    let now_s = now / 1_000_000;
+    let lifespan = client.settings.access_token_lifespan_secs;
+    let chosen = grant
+        .organization_id
+        .as_deref()
+        .or(grant.session.and_then(|s| s.organization_id.as_deref()));
+    let orgs = claims::select_organizations(&grant.scopes, &subject.organizations, chosen);
+    let notes = notes(grant.session);
+    let jti = crate::db::new_id();
+    let input = ClaimInput {
+        issuer: realm.issuer,
+        client_id: client.client_id(),
+        settings: &client.settings,
+        person: &subject.person,
+        scopes: &grant.scopes,
+        roles: &subject.roles,
+        groups: &subject.groups,
+        organizations: orgs.as_deref(),
+        org_shape: state.config.issuer.organization_claim,
+        session: grant
+            .session
+            .map(|s| (s.id.as_str(), s.auth_time / 1_000_000)),
+        notes: &notes,
+        nonce: grant.nonce.as_deref(),
+        now: now_s,
+        expires: now_s + lifespan,
+        jti: &jti,
+    };
+    let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
+    let signer = keys.signer(client.settings.signing_alg).ok_or_else(|| {
+        OAuthError::new("server_error", "no signing key for the client's algorithm")
+    })?;
+    let access = signer.sign(&claims::access_token(&input), "JWT")?;
+    let mut body = json!({
+        "access_token": access,
+        "expires_in": lifespan,
+        "token_type": "Bearer",
+        "scope": grant.scopes.join(" "),
+        "not-before-policy": 0,
+    });
+    if claims::has_scope(&grant.scopes, "openid") && grant.session.is_some() {
+        let id_jti = crate::db::new_id();
+        let id_input = ClaimInput {
+            jti: &id_jti,
+            ..input.clone()
+        };
+        body["id_token"] = json!(signer.sign(&claims::id_token(&id_input), "JWT")?);
+    }
+    if let Some(session) = grant.session {
+        body["session_state"] = json!(session.id);
+    }
+    if grant.refresh && client.allows_grant("refresh_token") {
+        let offline = claims::has_scope(&grant.scopes, "offline_access");
+        let refresh_life = if offline {
+            state.config.issuer.offline_session_max_secs
+        } else {
+            client.settings.refresh_token_lifespan_secs
+        };
+        let token = opaque("rt_");
+        rows::insert_refresh(
+            conn,
+            &RefreshToken {
+                id: crate::db::new_id(),
+                token_hash: sha256_hex(&token),
+                family_id: grant.family_id.unwrap_or_else(crate::db::new_id),
+                realm_id: realm.id.to_string(),
+                client_pk: client.row.id.clone(),
+                user_id: grant.user.id.clone(),
+                session_id: grant.session.map(|s| s.id.clone()),
+                code_hash: grant.code_hash,
+                scope: grant.scopes.join(" "),
+                organization_id: chosen.map(str::to_string),
+                offline,
+                created_at: now,
+                expires_at: now + refresh_life * 1_000_000,
+                used_at: None,
+                revoked_at: None,
+            },
+        )?;
+        body["refresh_token"] = json!(token);
+        body["refresh_expires_in"] = json!(if offline { 0 } else { refresh_life });
+    }
+    Ok(body)
+}
+
+/// The user behind a token must still be allowed in: enabled, not deprovisioned.
+pub fn active_user(conn: &mut DbConnection, user_id: &str) -> Result<User> {
+    user_rows::find(conn, user_id)?
+        .filter(|u| u.enabled && u.deprovisioned_at.is_none())
+        .ok_or_else(|| OAuthError::invalid_grant("the user is disabled or gone"))
+}
+
+/// A session that still stands.
+pub fn live_session(conn: &mut DbConnection, id: &str, now: Micros) -> Result<Option<Session>> {
+    Ok(rows::session(conn, id)?.filter(|s| s.ended_at.is_none() && s.expires_at > now))
+}
+
+/// Verifies one of our own access tokens (signature, issuer, expiry, revocation, user state)
+/// and returns its claims, or None when it is not active.
+pub fn active_access_token(
+    state: &AppState,
+    conn: &mut DbConnection,
+    realm: &Realm<'_>,
+    token: &str,
+    now: Micros,
+) -> Result<Option<Value>> {
+    let Some(kid) = jwt::header_kid(token) else {
+        return Ok(None);
+    };
+    let keys = state.issuer.keys.get(conn, realm.id, now, Some(&kid))?;
+    let Ok(claims) = jwt::verify(token, keys.verifying()) else {
+        return Ok(None);
+    };
+    let now_s = now / 1_000_000;
+    let valid = claims["iss"] == realm.issuer
+        && claims["typ"] == "Bearer"
+        && claims["exp"].as_i64().is_some_and(|exp| exp > now_s);
+    if !valid {
+        return Ok(None);
+    }
+    if let Some(jti) = claims["jti"].as_str() {
+        if rows::is_revoked(conn, jti)? {
+            return Ok(None);
+        }
+    }
+    let Some(sub) = claims["sub"].as_str() else {
+        return Ok(None);
+    };
+    if active_user(conn, sub).is_err() {
+        return Ok(None);
+    }
+    if let Some(sid) = claims["sid"].as_str() {
+        if live_session(conn, sid, now)?.is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(claims))
+}
