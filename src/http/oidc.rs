@@ -284,41 +284,58 @@ async fn token(
     let creds = client_credentials(&req, &form)?;
     let issuer = issuer_of(&state, &realm_name);
     let st = state.clone();
-    let (client, body) = state
+    // A refused grant may still have written (a reused code or refresh token revokes what it
+    // issued): protocol errors come back as the inner result and the transaction commits; only
+    // database failures roll back.
+    let outcome = state
         .db
-        .write(move |conn| -> Result<(Client, Value), OAuthError> {
-            let client = clients::authenticate(conn, &st.issuer.secrets, &realm.id, &creds)?;
-            let grant_type = form
-                .get("grant_type")
-                .map(String::as_str)
-                .unwrap_or_default();
-            if !client.allows_grant(grant_type) {
-                return Err(match grant_type {
-                    "authorization_code" | "refresh_token" | "client_credentials" => {
-                        OAuthError::new(
-                            "unauthorized_client",
-                            format!("the client may not use {grant_type}"),
-                        )
+        .write(
+            move |conn| -> Result<Result<(Client, Value), OAuthError>, OAuthError> {
+                let result = (|| {
+                    let client =
+                        clients::authenticate(conn, &st.issuer.secrets, &realm.id, &creds)?;
+                    let grant_type = form
+                        .get("grant_type")
+                        .map(String::as_str)
+                        .unwrap_or_default();
+                    if !client.allows_grant(grant_type) {
+                        return Err(match grant_type {
+                            "authorization_code" | "refresh_token" | "client_credentials" => {
+                                OAuthError::new(
+                                    "unauthorized_client",
+                                    format!("the client may not use {grant_type}"),
+                                )
+                            }
+                            _ => OAuthError::new(
+                                "unsupported_grant_type",
+                                "grant_type is missing or not supported",
+                            ),
+                        });
                     }
-                    _ => OAuthError::new(
-                        "unsupported_grant_type",
-                        "grant_type is missing or not supported",
-                    ),
-                });
-            }
-            let realm_ref = Realm {
-                id: &realm.id,
-                issuer: &issuer,
-            };
-            let now = now(&st);
-            let body = match grant_type {
-                "authorization_code" => code_grant(&st, conn, &realm_ref, &client, &form, now)?,
-                "refresh_token" => refresh_grant(&st, conn, &realm_ref, &client, &form, now)?,
-                _ => client_credentials_grant(&st, conn, &realm_ref, &client, &form, now)?,
-            };
-            Ok((client, body))
-        })
+                    let realm_ref = Realm {
+                        id: &realm.id,
+                        issuer: &issuer,
+                    };
+                    let now = now(&st);
+                    let body = match grant_type {
+                        "authorization_code" => {
+                            code_grant(&st, conn, &realm_ref, &client, &form, now)?
+                        }
+                        "refresh_token" => {
+                            refresh_grant(&st, conn, &realm_ref, &client, &form, now)?
+                        }
+                        _ => client_credentials_grant(&st, conn, &realm_ref, &client, &form, now)?,
+                    };
+                    Ok((client, body))
+                })();
+                match result {
+                    Err(OAuthError::Db(e)) => Err(OAuthError::Db(e)),
+                    other => Ok(other),
+                }
+            },
+        )
         .await?;
+    let (client, body) = outcome?;
     let response = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

@@ -134,6 +134,93 @@ pub fn config(db: &TestDb, tenants: &[&Tenant]) -> Config {
     config
 }
 
+/// Adds the issuer's test setup to a config: clients `web` (confidential), `spa` (public) and
+/// `m2m-*` (client_credentials per algorithm), roles, and local user `alice` in every tenant's
+/// organization, password `alice-password`.
+pub fn with_issuer(config: &mut Config) {
+    use vestibule::config::{ClientDecl, GroupRolesDecl, RoleDecl, UserDecl};
+    let secret = |v: &str| SecretRef {
+        env: Some("UNUSED".into()),
+        file: None,
+        resolved: Some(Secret::new(v.to_string())),
+    };
+    let client = |id: &str, confidential: bool| ClientDecl {
+        realm: REALM.into(),
+        client_id: id.into(),
+        name: String::new(),
+        confidential,
+        secret: confidential.then(|| secret("web-secret")),
+        redirect_uris: vec!["http://127.0.0.1:9/callback".into()],
+        post_logout_redirect_uris: vec!["http://127.0.0.1:9/".into()],
+        web_origins: vec!["http://127.0.0.1:9".into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        full_scope_allowed: true,
+        default_scopes: [
+            "basic",
+            "profile",
+            "email",
+            "roles",
+            "web-origins",
+            "acr",
+            "groups",
+        ]
+        .map(String::from)
+        .to_vec(),
+        optional_scopes: ["organization", "offline_access"]
+            .map(String::from)
+            .to_vec(),
+        access_token_lifespan_secs: 300,
+        refresh_token_lifespan_secs: 1800,
+        signing_alg: "RS256".into(),
+        organization_prompt: false,
+        service_account_roles: Vec::new(),
+        scope_roles: Vec::new(),
+        mappers: Vec::new(),
+    };
+    config.clients.push(client("web", true));
+    config.clients.push(client("spa", false));
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        let mut m2m = client(&format!("m2m-{}", alg.to_lowercase()), true);
+        m2m.grant_types = vec!["client_credentials".into()];
+        m2m.signing_alg = alg.into();
+        m2m.service_account_roles = vec!["api:read".into()];
+        config.clients.push(m2m);
+    }
+    config.roles.push(RoleDecl {
+        realm: REALM.into(),
+        name: "editor".into(),
+        client: Some("web".into()),
+        description: String::new(),
+        composites: vec!["web:viewer".into()],
+    });
+    let orgs: Vec<String> = config
+        .organizations
+        .iter()
+        .map(|o| o.alias.clone())
+        .collect();
+    config.users.push(UserDecl {
+        realm: REALM.into(),
+        username: "alice".into(),
+        email: Some("alice@acme.test".into()),
+        first_name: Some("Alice".into()),
+        last_name: Some("Liddell".into()),
+        enabled: true,
+        password: Some(secret("alice-password")),
+        organizations: orgs.first().cloned().into_iter().collect(),
+        roles: vec!["SUPER_ADMIN".into(), "web:editor".into()],
+        attributes: Default::default(),
+    });
+    if let Some(first) = orgs.first() {
+        config.group_roles.push(GroupRolesDecl {
+            realm: REALM.into(),
+            organization: first.clone(),
+            group: Some("Engineering".into()),
+            external_id: None,
+            roles: vec!["web:deployer".into()],
+        });
+    }
+}
+
 /// A running server and what it stands on.
 pub struct TestServer {
     pub base: String,

@@ -1,0 +1,845 @@
+//! The OpenID Provider through HTTP on both databases: discovery, keys, the code flow with PKCE
+//! and the login form, refresh rotation, userinfo, introspection, revocation, logout,
+//! client_credentials per algorithm, organizations, roles, and the refusals.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine;
+use common::{config, entra_user, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use vestibule::clock::SystemClock;
+
+const REDIRECT: &str = "http://127.0.0.1:9/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn claims_of(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The value of a hidden input in a page.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_string())
+}
+
+struct Issuer<'a> {
+    server: &'a TestServer,
+    http: reqwest::Client,
+}
+
+impl<'a> Issuer<'a> {
+    fn new(server: &'a TestServer) -> Self {
+        Issuer {
+            server,
+            http: http(),
+        }
+    }
+    fn url(&self, path: &str) -> String {
+        format!("{}/realms/{REALM}{path}", self.server.base)
+    }
+    fn oidc(&self, path: &str) -> String {
+        self.url(&format!("/protocol/openid-connect{path}"))
+    }
+
+    async fn authorize(&self, params: &[(&str, &str)], cookie: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.oidc("/auth")).query(params);
+        if let Some(c) = cookie {
+            req = req.header("cookie", format!("VESTIBULE_SESSION={c}"));
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Posts the login form of an auth page; returns the response.
+    async fn submit_login(&self, page: &str, username: &str, password: &str) -> reqwest::Response {
+        let form = [
+            ("request", hidden(page, "request").expect("request field")),
+            ("csrf", hidden(page, "csrf").expect("csrf field")),
+            ("username", username.to_string()),
+            ("password", password.to_string()),
+        ];
+        self.http
+            .post(self.url("/login-actions/authenticate"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs alice in through `client_id` and returns (redirect query, session cookie).
+    async fn login(
+        &self,
+        client_id: &str,
+        extra: &[(&str, &str)],
+        username: &str,
+    ) -> (HashMap<String, String>, String) {
+        let ch = challenge(VERIFIER);
+        let mut params = vec![
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+            ("code_challenge", ch.as_str()),
+            ("code_challenge_method", "S256"),
+        ];
+        for (k, v) in extra {
+            params.retain(|(key, _)| key != k);
+            params.push((k, v));
+        }
+        let page = self.authorize(&params, None).await.text().await.unwrap();
+        let reply = self.submit_login(&page, username, "alice-password").await;
+        assert_eq!(
+            reply.status(),
+            302,
+            "{}",
+            reply.text().await.unwrap_or_default()
+        );
+        let cookie = reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| {
+                v.strip_prefix("VESTIBULE_SESSION=")
+                    .map(|r| r.split(';').next().unwrap().to_string())
+            })
+            .expect("session cookie");
+        let location = reply.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with(REDIRECT), "{location}");
+        let query = url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .into_owned()
+            .collect();
+        (query, cookie)
+    }
+
+    async fn token(&self, client: (&str, Option<&str>), form: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.http.post(self.oidc("/token"));
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        match client.1 {
+            Some(secret) => req = req.basic_auth(client.0, Some(secret)),
+            None => form.push(("client_id", client.0)),
+        }
+        let resp = req.form(&form).send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    async fn exchange(&self, code: &str) -> (u16, Value) {
+        self.token(
+            ("web", Some("web-secret")),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await
+    }
+
+    async fn introspect(&self, token: &str) -> Value {
+        self.http
+            .post(self.oidc("/token/introspect"))
+            .basic_auth("web", Some("web-secret"))
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+async fn start(backend: Backend, tenants: &[&common::Tenant]) -> TestServer {
+    let db = TestDb::new(backend);
+    let mut cfg = config(&db, tenants);
+    with_issuer(&mut cfg);
+    TestServer::start_with(db, cfg, Arc::new(SystemClock)).await
+}
+
+both_backends!(discovery_and_keys, |backend: Backend| async move {
+    let acme = tenant("acme");
+    let server = start(backend, &[&acme]).await;
+    let op = Issuer::new(&server);
+    let meta: Value = op
+        .http
+        .get(op.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["issuer"], op.url(""));
+    assert_eq!(meta["token_endpoint"], op.oidc("/token"));
+    assert_eq!(meta["jwks_uri"], op.oidc("/certs"));
+    assert_eq!(meta["code_challenge_methods_supported"], json!(["S256"]));
+    let jwks: Value = op
+        .http
+        .get(op.oidc("/certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let algs: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["alg"].as_str())
+        .collect();
+    for alg in ["RS256", "ES256", "EdDSA"] {
+        assert!(algs.contains(&alg), "{alg} in {algs:?}");
+    }
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k.get("d").is_none() && k["kid"].is_string()),
+        "public keys only"
+    );
+    server.stop().await;
+});
+
+both_backends!(
+    client_credentials_per_algorithm,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let server = start(backend, &[&acme]).await;
+        let op = Issuer::new(&server);
+        for alg in ["RS256", "ES256", "EdDSA"] {
+            let id = format!("m2m-{}", alg.to_lowercase());
+            let (status, body) = op
+                .token(
+                    (&id, Some("web-secret")),
+                    &[("grant_type", "client_credentials")],
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.get("refresh_token").is_none() && body.get("id_token").is_none());
+            let header: Value = serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(
+                        body["access_token"]
+                            .as_str()
+                            .unwrap()
+                            .split('.')
+                            .next()
+                            .unwrap(),
+                    )
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(header["alg"], alg);
+            assert!(header["kid"].is_string());
+            let claims = claims_of(body["access_token"].as_str().unwrap());
+            assert_eq!(claims["azp"], id.as_str());
+            assert_eq!(claims["resource_access"]["api"]["roles"], json!(["read"]));
+            assert_eq!(
+                claims["aud"], "api",
+                "audience resolve: the client whose role the token carries"
+            );
+            let intro = op.introspect(body["access_token"].as_str().unwrap()).await;
+            assert_eq!(intro["active"], true, "{intro}");
+        }
+        let (status, body) = op
+            .token(
+                ("m2m-rs256", Some("wrong")),
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let (status, body) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[("grant_type", "client_credentials")],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unauthorized_client"))
+        );
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    code_flow_refresh_userinfo_introspection_logout,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let server = start(backend, &[&acme]).await;
+        let op = Issuer::new(&server);
+        let (query, cookie) = op.login("web", &[], "alice").await;
+        assert_eq!(query["state"], "st-1");
+        assert_eq!(query["iss"], op.url(""), "RFC 9207");
+        let (status, tokens) = op.exchange(&query["code"]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let id = claims_of(tokens["id_token"].as_str().unwrap());
+        assert_eq!(id["aud"], "web");
+        assert_eq!(id["nonce"], "n-1");
+        assert_eq!(id["iss"], op.url(""));
+        assert!(id["sid"].is_string() && id["auth_time"].is_i64());
+        assert_eq!(id["preferred_username"], "alice");
+        assert_eq!(id["email"], "alice@acme.test");
+        let access = claims_of(tokens["access_token"].as_str().unwrap());
+        assert_eq!(access["realm_access"]["roles"], json!(["SUPER_ADMIN"]));
+        assert_eq!(
+            access["resource_access"]["web"]["roles"],
+            json!(["editor", "viewer"]),
+            "composite expanded"
+        );
+        assert!(
+            access.get("organization").is_none(),
+            "no organization scope, no claim"
+        );
+        assert_eq!(access["allowed-origins"], json!(["http://127.0.0.1:9"]));
+
+        // The code is single-use, and reusing it revokes what it issued.
+        let (status, err) = op.exchange(&query["code"]).await;
+        assert_eq!(
+            (status, err["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, _) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "the refresh token of a reused code is revoked");
+
+        // A fresh login through the SSO cookie, no form this time.
+        let reply = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("scope", "openid profile"),
+                    ("state", "s2"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(reply.status(), 302);
+        let location = reply.headers()["location"].to_str().unwrap().to_string();
+        let code = url::Url::parse(&location)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .to_string();
+        let (_, tokens) = op.exchange(&code).await;
+        let access_token = tokens["access_token"].as_str().unwrap().to_string();
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+
+        let info: Value = op
+            .http
+            .get(op.oidc("/userinfo"))
+            .bearer_auth(&access_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["sub"], id["sub"]);
+        assert_eq!(info["given_name"], "Alice");
+
+        // Rotation: the new refresh works once; replaying the old one revokes the family.
+        let (status, rotated) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
+        assert_eq!(status, 200, "{rotated}");
+        let newer = rotated["refresh_token"].as_str().unwrap().to_string();
+        assert_ne!(newer, refresh);
+        let (status, replay) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
+        assert_eq!(
+            (status, replay["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, _) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[("grant_type", "refresh_token"), ("refresh_token", &newer)],
+            )
+            .await;
+        assert_eq!(status, 400, "reuse detection revoked the whole family");
+
+        // Introspection and revocation.
+        assert_eq!(op.introspect(&access_token).await["active"], true);
+        assert_eq!(op.introspect(&access_token).await["username"], "alice");
+        let revoked = op
+            .http
+            .post(op.oidc("/revoke"))
+            .basic_auth("web", Some("web-secret"))
+            .form(&[("token", access_token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+        assert_eq!(op.introspect(&access_token).await["active"], false);
+        assert_eq!(
+            op.http
+                .get(op.oidc("/userinfo"))
+                .bearer_auth(&access_token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // RP-initiated logout with id_token_hint and a registered post_logout_redirect_uri.
+        let (query, cookie) = op.login("web", &[], "alice").await;
+        let (_, tokens) = op.exchange(&query["code"]).await;
+        let bad = op
+            .http
+            .get(op.oidc("/logout"))
+            .query(&[
+                ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+                ("post_logout_redirect_uri", "https://evil.example/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), 400, "unregistered post-logout URI");
+        let out = op
+            .http
+            .get(op.oidc("/logout"))
+            .header("cookie", format!("VESTIBULE_SESSION={cookie}"))
+            .query(&[
+                ("id_token_hint", tokens["id_token"].as_str().unwrap()),
+                ("post_logout_redirect_uri", "http://127.0.0.1:9/"),
+                ("state", "bye"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 302);
+        assert_eq!(out.headers()["location"], "http://127.0.0.1:9/?state=bye");
+        let (status, _) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "logout ends the session's refresh tokens");
+        assert_eq!(
+            op.introspect(tokens["access_token"].as_str().unwrap())
+                .await["active"],
+            false,
+            "and its access tokens"
+        );
+        let prompt_none = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("prompt", "none"),
+                    ("state", "s"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        let location = prompt_none.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(location.contains("error=login_required"), "{location}");
+        server.stop().await;
+    }
+);
+
+both_backends!(refusals, |backend: Backend| async move {
+    let acme = tenant("acme");
+    let server = start(backend, &[&acme]).await;
+    let op = Issuer::new(&server);
+    // Unknown client or redirect URI: an error page, never a redirect.
+    for params in [
+        vec![
+            ("client_id", "nobody"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+        ],
+        vec![
+            ("client_id", "web"),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("response_type", "code"),
+        ],
+    ] {
+        let reply = op.authorize(&params, None).await;
+        assert_eq!(reply.status(), 400);
+        assert!(reply.headers().get("location").is_none());
+        assert!(reply.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+    }
+    // A public client must use PKCE.
+    let reply = op
+        .authorize(
+            &[
+                ("client_id", "spa"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+                ("state", "x"),
+            ],
+            None,
+        )
+        .await;
+    let location = reply.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.contains("error=invalid_request") && location.contains("state=x"),
+        "{location}"
+    );
+    // A wrong PKCE verifier and a wrong redirect_uri at the token endpoint.
+    let (query, _) = op.login("web", &[], "alice").await;
+    let (status, body) = op
+        .token(
+            ("web", Some("web-secret")),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query["code"]),
+                ("redirect_uri", REDIRECT),
+                (
+                    "code_verifier",
+                    "not-the-verifier-not-the-verifier-00000000",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (query, _) = op.login("web", &[], "alice").await;
+    let (status, _) = op
+        .token(
+            ("web", Some("web-secret")),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &query["code"]),
+                ("redirect_uri", "http://127.0.0.1:9/other"),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Wrong client secret.
+    let reply = op
+        .http
+        .post(op.oidc("/token"))
+        .basic_auth("web", Some("nope"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 401);
+    assert!(reply.headers().get("www-authenticate").is_some());
+    // alg none and tampering are not active on introspection.
+    let (query, _) = op.login("web", &[], "alice").await;
+    let (_, tokens) = op.exchange(&query["code"]).await;
+    let token = tokens["access_token"].as_str().unwrap();
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let none = format!(
+        "{}.{}.",
+        b64.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+        parts[1]
+    );
+    assert_eq!(op.introspect(&none).await["active"], false);
+    let mut forged = claims_of(token);
+    forged["realm_access"] = json!({"roles": ["GOD"]});
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(forged.to_string()),
+        parts[2]
+    );
+    assert_eq!(op.introspect(&tampered).await["active"], false);
+    // Wrong password: the form again, with a message, and no session.
+    let page = op
+        .authorize(
+            &[
+                ("client_id", "web"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+                ("code_challenge", &challenge(VERIFIER)),
+                ("code_challenge_method", "S256"),
+            ],
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let wrong = op.submit_login(&page, "alice", "wrong-password").await;
+    assert_eq!(wrong.status(), 401);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    assert!(wrong
+        .text()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+    // A forged CSRF token is refused.
+    let forged_form = [
+        ("request", hidden(&page, "request").unwrap()),
+        ("csrf", "forged".to_string()),
+        ("username", "alice".into()),
+        ("password", "alice-password".into()),
+    ];
+    let reply = op
+        .http
+        .post(op.url("/login-actions/authenticate"))
+        .form(&forged_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    server.stop().await;
+});
+
+both_backends!(brute_force_backs_off, |backend: Backend| async move {
+    let acme = tenant("acme");
+    let server = start(backend, &[&acme]).await;
+    let op = Issuer::new(&server);
+    let page = op
+        .authorize(
+            &[
+                ("client_id", "web"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+            ],
+            None,
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(op.submit_login(&page, "alice", "guess").await.status(), 401);
+    }
+    let locked = op.submit_login(&page, "alice", "alice-password").await;
+    assert_eq!(
+        locked.status(),
+        429,
+        "locked out even with the right password"
+    );
+    assert!(locked
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many failed attempts"));
+    server.stop().await;
+});
+
+both_backends!(
+    organizations_and_roles_in_tokens,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let globex = tenant("globex");
+        let server = start(backend, &[&acme, &globex]).await;
+        let op = Issuer::new(&server);
+        // alice is a member of acme only.
+        for (scope, expected) in [
+            ("openid organization", Some(json!(["acme"]))),
+            ("openid organization:*", Some(json!(["acme"]))),
+            ("openid organization:acme", Some(json!(["acme"]))),
+            ("openid organization:globex", None),
+            ("openid", None),
+        ] {
+            let (query, _) = op.login("web", &[("scope", scope)], "alice").await;
+            let (status, tokens) = op.exchange(&query["code"]).await;
+            assert_eq!(status, 200);
+            let access = claims_of(tokens["access_token"].as_str().unwrap());
+            assert_eq!(access.get("organization").cloned(), expected, "{scope}");
+            let id = claims_of(tokens["id_token"].as_str().unwrap());
+            assert_eq!(
+                id.get("organization").cloned(),
+                expected,
+                "{scope} (ID token)"
+            );
+        }
+        // organization=<alias> pins the login: a member gets in, a non-member does not.
+        let (query, _) = op
+            .login(
+                "web",
+                &[("organization", "acme"), ("scope", "openid organization")],
+                "alice",
+            )
+            .await;
+        let (_, tokens) = op.exchange(&query["code"]).await;
+        assert_eq!(
+            claims_of(tokens["access_token"].as_str().unwrap())["organization"],
+            json!(["acme"])
+        );
+        let page = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("organization", "globex"),
+                ],
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        let refused = op.submit_login(&page, "alice", "alice-password").await;
+        assert_eq!(refused.status(), 401);
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("not a member of this organization"));
+        let unknown = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("organization", "initech"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(unknown.status(), 400);
+        assert!(unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("unknown or disabled"));
+
+        // An Entra group pushed by SCIM becomes roles and a groups claim, with no manual step.
+        let scim = server.scim(&acme);
+        let alice_scim = scim.post("/Users", &entra_user("bob@acme.test")).await.id();
+        let mut conn = server.state.db.get().unwrap();
+        let hash = vestibule::issuer::clients::hash_secret("alice-password").unwrap();
+        vestibule::db::models::sessions::set_password_hash(&mut conn, &alice_scim, &hash, 0)
+            .unwrap();
+        drop(conn);
+        scim.post(
+            "/Groups",
+            &json!({"displayName": "Engineering", "members": [{"value": alice_scim}]}),
+        )
+        .await;
+        let (query, _) = op
+            .login("web", &[("organization", "acme")], "bob@acme.test")
+            .await;
+        let (_, tokens) = op.exchange(&query["code"]).await;
+        let access = claims_of(tokens["access_token"].as_str().unwrap());
+        assert_eq!(
+            access["resource_access"]["web"]["roles"],
+            json!(["deployer"])
+        );
+        assert_eq!(access["groups"], json!(["/Engineering"]));
+
+        // A user disabled by SCIM loses sessions and refresh tokens at once.
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+        let access_token = tokens["access_token"].as_str().unwrap().to_string();
+        scim.patch(
+            &format!("/Users/{alice_scim}"),
+            &json!({"Operations": [{"op": "replace", "path": "active", "value": false}]}),
+        )
+        .await;
+        let (status, body) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(op.introspect(&access_token).await["active"], false);
+        assert_eq!(
+            op.http
+                .get(op.oidc("/userinfo"))
+                .bearer_auth(&access_token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+        let page = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(op
+            .submit_login(&page, "bob@acme.test", "alice-password")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("disabled"));
+        server.stop().await;
+    }
+);
