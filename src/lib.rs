@@ -1,8 +1,10 @@
 //! Vestibule: SCIM provisioning, federated login, organization membership and an OpenID Connect
 //! issuer for multi-tenant applications. `main.rs` and the tests build the same app from here.
 
+pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod bench_oidc;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -50,6 +50,21 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The issuer's signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// OAuth clients (applications).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Realm and client roles, and who holds them.
+    Role {
+        #[command(subcommand)]
+        command: RoleCommand,
+    },
     /// Benchmarks (figures, not pass/fail).
     Bench {
         #[command(subcommand)]
@@ -61,6 +76,9 @@ enum Command {
 enum BenchCommand {
     /// SCIM throughput and latency on SQLite and PostgreSQL, against python scim2-server.
     Scim(vestibule::bench::ScimBenchOptions),
+    /// OIDC issuer: client_credentials tokens/s per algorithm, code flow, idle RSS, start time,
+    /// against node oidc-provider.
+    Oidc(vestibule::bench_oidc::OidcBenchOptions),
 }
 
 #[derive(Subcommand)]
@@ -103,6 +121,100 @@ enum TokenCommand {
         dir: DirectoryRef,
         /// The token id shown by `list`.
         token_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make new signing keys active; the old ones stay in the JWKS until their tokens expire.
+    Rotate {
+        #[arg(long)]
+        realm: String,
+        /// RS256, ES256 or EdDSA (repeatable); all three when omitted.
+        #[arg(long = "algorithm")]
+        algorithms: Vec<String>,
+    },
+    /// The published keys: active and retired.
+    List {
+        #[arg(long)]
+        realm: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// List the realm's clients.
+    List {
+        #[arg(long)]
+        realm: String,
+    },
+    /// Create a client; a confidential client's secret is printed once.
+    Create {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        client_id: String,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// Exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// authorization_code, refresh_token, client_credentials (repeatable).
+        #[arg(long = "grant")]
+        grants: Vec<String>,
+    },
+    /// Give a confidential client a new secret (printed once); the old one stops working.
+    Secret {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Delete a client and everything it was issued.
+    Delete {
+        #[arg(long)]
+        realm: String,
+        #[arg(long)]
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// List roles (`client:role` for client roles) with their composites.
+    List {
+        #[arg(long)]
+        realm: String,
+    },
+    /// Create a role: `NAME` for a realm role, `CLIENT:NAME` for a client role.
+    Create {
+        #[arg(long)]
+        realm: String,
+        role: String,
+        /// Roles it includes (repeatable).
+        #[arg(long = "composite")]
+        composites: Vec<String>,
+    },
+    /// Grant a role to a user, or to an organization's group (its members inherit it).
+    Grant {
+        #[arg(long)]
+        realm: String,
+        role: String,
+        #[arg(long, conflicts_with_all = ["organization", "group"])]
+        user: Option<String>,
+        #[arg(long, requires = "group")]
+        organization: Option<String>,
+        #[arg(long, requires = "organization")]
+        group: Option<String>,
+    },
+    /// Take a role back from a user.
+    Revoke {
+        #[arg(long)]
+        realm: String,
+        role: String,
+        #[arg(long)]
+        user: String,
     },
 }
 
@@ -207,6 +319,12 @@ fn main() -> anyhow::Result<()> {
         Command::Bench {
             command: BenchCommand::Scim(options),
         } => vestibule::bench::run_scim(options),
+        Command::Bench {
+            command: BenchCommand::Oidc(options),
+        } => vestibule::bench_oidc::run_oidc(options),
+        Command::Keys { command } => keys_command(config, command),
+        Command::Client { command } => client_command(config, command),
+        Command::Role { command } => role_command(config, command),
         Command::Audit {
             command:
                 AuditCommand::List {
@@ -297,6 +415,123 @@ fn token_command(config: Config, command: TokenCommand) -> anyhow::Result<()> {
                 bail!("directory {} has no active token {token_id}", d.name);
             }
             println!("token {token_id} revoked");
+        }
+    }
+    Ok(())
+}
+
+fn print_lines(lines: Vec<String>) {
+    for line in lines {
+        println!("{line}");
+    }
+}
+
+fn keys_command(config: Config, command: KeysCommand) -> anyhow::Result<()> {
+    let state = vestibule::prepare(config, Arc::new(SystemClock))?;
+    let mut conn = state.db.get()?;
+    let now = state.clock.now();
+    match command {
+        KeysCommand::Rotate { realm, algorithms } => {
+            let algs = algorithms
+                .iter()
+                .map(|a| {
+                    vestibule::issuer::jwt::Alg::parse(a)
+                        .with_context(|| format!("unknown algorithm {a:?}: RS256, ES256 or EdDSA"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            print_lines(vestibule::admin::rotate_keys(
+                &mut conn,
+                &state.config,
+                &realm,
+                &algs,
+                now,
+            )?);
+        }
+        KeysCommand::List { realm } => {
+            print_lines(vestibule::admin::list_keys(&mut conn, &realm, now)?)
+        }
+    }
+    Ok(())
+}
+
+fn client_command(config: Config, command: ClientCommand) -> anyhow::Result<()> {
+    let state = vestibule::prepare(config, Arc::new(SystemClock))?;
+    let mut conn = state.db.get()?;
+    let now = state.clock.now();
+    match command {
+        ClientCommand::List { realm } => {
+            print_lines(vestibule::admin::list_clients(&mut conn, &realm)?)
+        }
+        ClientCommand::Create {
+            realm,
+            client_id,
+            public,
+            redirect_uris,
+            grants,
+        } => {
+            match vestibule::admin::create_client(
+                &mut conn,
+                &realm,
+                &client_id,
+                public,
+                redirect_uris,
+                grants,
+                now,
+            )? {
+                Some(secret) => {
+                    eprintln!("client {client_id} created; its secret is shown once:");
+                    println!("{secret}");
+                }
+                None => println!("public client {client_id} created"),
+            }
+        }
+        ClientCommand::Secret { realm, client_id } => {
+            let secret =
+                vestibule::admin::rotate_client_secret(&mut conn, &realm, &client_id, now)?;
+            eprintln!("new secret for {client_id}, shown once:");
+            println!("{secret}");
+        }
+        ClientCommand::Delete { realm, client_id } => {
+            vestibule::admin::delete_client(&mut conn, &realm, &client_id)?;
+            println!("client {client_id} deleted");
+        }
+    }
+    Ok(())
+}
+
+fn role_command(config: Config, command: RoleCommand) -> anyhow::Result<()> {
+    let state = vestibule::prepare(config, Arc::new(SystemClock))?;
+    let mut conn = state.db.get()?;
+    match command {
+        RoleCommand::List { realm } => {
+            print_lines(vestibule::admin::list_roles(&mut conn, &realm)?)
+        }
+        RoleCommand::Create {
+            realm,
+            role,
+            composites,
+        } => {
+            vestibule::admin::create_role(&mut conn, &realm, &role, &composites)?;
+            println!("role {role} created");
+        }
+        RoleCommand::Grant {
+            realm,
+            role,
+            user,
+            organization,
+            group,
+        } => {
+            let group = organization.as_deref().zip(group.as_deref());
+            println!(
+                "{}",
+                vestibule::admin::grant_role(&mut conn, &realm, &role, user.as_deref(), group)?
+            );
+        }
+        RoleCommand::Revoke { realm, role, user } => {
+            if !vestibule::admin::revoke_role(&mut conn, &realm, &role, &user)? {
+                bail!("{user} did not hold {role}");
+            }
+            println!("{role} revoked from {user}");
         }
     }
     Ok(())

@@ -495,3 +495,155 @@ fn scim2_tester_passes_sqlite() {
 fn scim2_tester_passes_postgres() {
     scim2_tester(Backend::Postgres);
 }
+
+fn token_for(daemon: &Daemon, client: &str, secret: &str) -> (u16, Value) {
+    let resp = http()
+        .post(format!(
+            "{}/realms/quickstart/protocol/openid-connect/token",
+            daemon.base
+        ))
+        .basic_auth(client, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(Value::Null))
+}
+
+fn kid_of(token: &str) -> String {
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn issuer_admin_commands(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path());
+    let run = |args: &[&str]| {
+        let (ok, out, err) = vestibule(&config, &db.url, args);
+        assert!(ok, "{args:?}: {err}");
+        out
+    };
+    let secret = run(&[
+        "client",
+        "create",
+        "--realm",
+        "quickstart",
+        "--client-id",
+        "ops",
+        "--grant",
+        "client_credentials",
+    ])
+    .trim()
+    .to_string();
+    run(&[
+        "role",
+        "create",
+        "--realm",
+        "quickstart",
+        "ops:admin",
+        "--composite",
+        "ops:read",
+    ]);
+    run(&[
+        "role",
+        "grant",
+        "--realm",
+        "quickstart",
+        "ops:admin",
+        "--user",
+        "service-account-ops",
+    ]);
+    assert!(run(&["role", "list", "--realm", "quickstart"]).contains("ops:admin -> ops:read"));
+    assert!(run(&["client", "list", "--realm", "quickstart"]).contains("ops"));
+
+    let daemon = Daemon::start(&config, &db.url, "config-token");
+    let (status, before) = token_for(&daemon, "ops", &secret);
+    assert_eq!(status, 200, "{before}");
+    let old_token = before["access_token"].as_str().unwrap().to_string();
+    let claims = {
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(old_token.split('.').nth(1).unwrap())
+            .unwrap();
+        serde_json::from_slice::<Value>(&payload).unwrap()
+    };
+    assert_eq!(
+        claims["resource_access"]["ops"]["roles"],
+        serde_json::json!(["admin", "read"])
+    );
+    drop(daemon);
+
+    let rotated = run(&[
+        "keys",
+        "rotate",
+        "--realm",
+        "quickstart",
+        "--algorithm",
+        "RS256",
+    ]);
+    assert!(rotated.contains("RS256 key"), "{rotated}");
+    let listing = run(&["keys", "list", "--realm", "quickstart"]);
+    assert!(listing.contains("retired, published until"), "{listing}");
+
+    let new_secret = run(&[
+        "client",
+        "secret",
+        "--realm",
+        "quickstart",
+        "--client-id",
+        "ops",
+    ])
+    .trim()
+    .to_string();
+    let daemon = Daemon::start(&config, &db.url, "config-token");
+    assert_eq!(
+        token_for(&daemon, "ops", &secret).0,
+        401,
+        "the old secret stops working"
+    );
+    let (status, after) = token_for(&daemon, "ops", &new_secret);
+    assert_eq!(status, 200);
+    let new_token = after["access_token"].as_str().unwrap();
+    assert_ne!(
+        kid_of(new_token),
+        kid_of(&old_token),
+        "signed with the new key"
+    );
+    let jwks: Value = http()
+        .get(format!(
+            "{}/realms/quickstart/protocol/openid-connect/certs",
+            daemon.base
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert!(
+        kids.contains(&kid_of(&old_token).as_str()),
+        "the retired key stays published"
+    );
+    assert!(kids.contains(&kid_of(new_token).as_str()));
+}
+
+#[test]
+fn issuer_admin_commands_sqlite() {
+    issuer_admin_commands(Backend::Sqlite);
+}
+
+#[test]
+fn issuer_admin_commands_postgres() {
+    issuer_admin_commands(Backend::Postgres);
+}
