@@ -25,8 +25,16 @@ venv=target/peers-venv
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install -q --disable-pip-version-check -r tests/peers/requirements.txt
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -r tests/peers/requirements.txt
 export VESTIBULE_PEERS_PYTHON="$PWD/$venv/bin/python"
+
+# --- OpenID Connect peers (tests/oidc_peers.rs): openid-client and playwright-core from npm,
+# driving Debian's Chromium (playwright never downloads a browser here) ----------------------
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq
+  apt-get install -y -qq chromium
+fi
+(cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error)
 
 # --- Rust -------------------------------------------------------------------------------------
 cargo fmt --all -- --check

@@ -344,6 +344,28 @@ both_backends!(
             )
             .await;
         assert_eq!(status, 400, "the refresh token of a reused code is revoked");
+        assert_eq!(
+            op.introspect(tokens["access_token"].as_str().unwrap())
+                .await["active"],
+            false,
+            "and its access token"
+        );
+
+        // The replay ended the session too: its cookie now gets the login form again.
+        let form = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(form.status(), 200);
+        let (_, cookie) = op.login("web", &[], "alice").await;
 
         // A fresh login through the SSO cookie, no form this time.
         let reply = op
@@ -840,6 +862,111 @@ both_backends!(
             .await
             .unwrap()
             .contains("disabled"));
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    expired_code_form_post_cors_and_account,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let db = TestDb::new(backend);
+        let mut cfg = config(&db, &[&acme]);
+        with_issuer(&mut cfg);
+        let clock = Arc::new(vestibule::clock::FixedClock::new(1_800_000_000_000_000));
+        let server = TestServer::start_with(db, cfg, clock.clone()).await;
+        let op = Issuer::new(&server);
+
+        // A code older than its lifespan (60 s) is refused.
+        let (query, cookie) = op.login("web", &[], "alice").await;
+        clock.advance(61_000_000);
+        let (status, body) = op.exchange(&query["code"]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert!(body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("expired"));
+
+        // response_mode=form_post answers with an auto-submitting form to the redirect URI.
+        let page = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("response_mode", "form_post"),
+                    ("state", "fp"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+                Some(&cookie),
+            )
+            .await;
+        assert_eq!(page.status(), 200);
+        // Attribute values are HTML-escaped (`/` as `&#x2f;`), as a browser reads them.
+        let html = page.text().await.unwrap().replace("&#x2f;", "/");
+        assert!(
+            html.contains(&format!("action=\"{REDIRECT}\""))
+                && html.contains("name=\"code\"")
+                && html.contains("value=\"fp\""),
+            "{html}"
+        );
+
+        // CORS on the token endpoint for the client's registered web origin only.
+        let code = hidden(&html, "code").unwrap();
+        let reply = op
+            .http
+            .post(op.oidc("/token"))
+            .header("origin", "http://127.0.0.1:9")
+            .basic_auth("web", Some("web-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 200);
+        assert_eq!(
+            reply.headers()["access-control-allow-origin"],
+            "http://127.0.0.1:9"
+        );
+        let reply = op
+            .http
+            .post(op.oidc("/token"))
+            .header("origin", "https://evil.example")
+            .basic_auth("web", Some("web-secret"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert!(reply.headers().get("access-control-allow-origin").is_none());
+
+        // The account page: who am I, my organizations; without a session, off to login.
+        let account = op
+            .http
+            .get(op.url("/account"))
+            .header("cookie", format!("VESTIBULE_SESSION={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(account.status(), 200);
+        let html = account.text().await.unwrap();
+        assert!(
+            html.contains("alice") && html.contains("ACME") && html.contains("(acme)"),
+            "{html}"
+        );
+        let anonymous = op.http.get(op.url("/account")).send().await.unwrap();
+        assert_eq!(anonymous.status(), 302);
+        assert!(anonymous.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("client_id=account"));
         server.stop().await;
     }
 );

@@ -363,8 +363,11 @@ fn code_grant(
         ));
     }
     if !session_rows::use_code(conn, &code_hash, now)? {
-        // RFC 6749 §4.1.2: a reused code revokes what it issued.
+        // RFC 6749 §4.1.2: a reused code revokes what it issued. Its access tokens are
+        // stateless JWTs carrying the session's `sid`, so the session ends with them.
         session_rows::revoke_by_code(conn, &code_hash, now)?;
+        session_rows::end_session(conn, &row.session_id, now)?;
+        session_rows::revoke_session_tokens(conn, &row.session_id, now)?;
         return Err(OAuthError::invalid_grant(
             "the code was already used; tokens issued for it are revoked",
         ));

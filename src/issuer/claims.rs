@@ -390,6 +390,94 @@ mod tests {
     }
 
     #[test]
+    fn protocol_mappers_add_their_claims() {
+        use crate::issuer::jwt::Alg;
+        let settings = ClientSettings {
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            web_origins: vec![],
+            grant_types: vec![],
+            full_scope_allowed: true,
+            default_scopes: vec![],
+            optional_scopes: vec![],
+            access_token_lifespan_secs: 60,
+            refresh_token_lifespan_secs: 60,
+            signing_alg: Alg::ES256,
+            organization_prompt: false,
+            mappers: vec![
+                MapperSetting::UserAttribute {
+                    attribute: "department".into(),
+                    claim: "dept".into(),
+                },
+                MapperSetting::Hardcoded {
+                    claim: "tenant_kind".into(),
+                    value: json!("b2b"),
+                },
+                MapperSetting::Audience {
+                    audience: "billing-api".into(),
+                },
+                MapperSetting::SessionNote {
+                    note: "org_id".into(),
+                    claim: "org_id".into(),
+                },
+                MapperSetting::SessionNote {
+                    note: "identity_provider".into(),
+                    claim: "identity_provider".into(),
+                },
+            ],
+        };
+        let person = Person {
+            id: "u1".into(),
+            username: "alice".into(),
+            attributes: BTreeMap::from([("department".to_string(), vec!["R&D".to_string()])]),
+            ..Person::default()
+        };
+        let notes = BTreeMap::from([("org_id".to_string(), "o1".to_string())]);
+        let roles = EffectiveRoles::default();
+        let input = ClaimInput {
+            issuer: "https://id/realms/r",
+            client_id: "web",
+            settings: &settings,
+            person: &person,
+            scopes: &[],
+            roles: &roles,
+            groups: &[],
+            organizations: None,
+            org_shape: OrganizationClaimShape::Aliases,
+            session: Some(("s1", 10)),
+            notes: &notes,
+            nonce: Some("n"),
+            now: 10,
+            expires: 70,
+            jti: "j",
+        };
+        let access = access_token(&input);
+        assert_eq!(access["dept"], "R&D");
+        assert_eq!(access["tenant_kind"], "b2b");
+        assert_eq!(access["aud"], "billing-api");
+        assert_eq!(access["org_id"], "o1");
+        assert!(
+            access.get("identity_provider").is_none(),
+            "absent notes add nothing"
+        );
+        assert_eq!(
+            (
+                access["sid"].as_str(),
+                access["azp"].as_str(),
+                access["typ"].as_str()
+            ),
+            (Some("s1"), Some("web"), Some("Bearer"))
+        );
+        let id = id_token(&input);
+        assert_eq!(
+            (id["aud"].as_str(), id["nonce"].as_str(), id["typ"].as_str()),
+            (Some("web"), Some("n"), Some("ID"))
+        );
+        assert!(id.get("scope").is_none());
+        assert_eq!(userinfo(&input)["dept"], "R&D");
+    }
+
+    #[test]
     fn organization_claim_shapes() {
         let orgs = [org("acme"), org("globex")];
         let mut c = Map::new();

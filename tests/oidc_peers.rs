@@ -1,0 +1,390 @@
+//! Third-party OpenID Connect relying parties against a live `vestibule serve`, on SQLite and
+//! PostgreSQL: openid-client (npm), Authlib (PyPI), and Debian's Chromium driven by
+//! playwright-core through the login and organization pages. The peers live in
+//! `tests/peers/oidc/`; scripts/test.sh installs them (`npm ci`, pip, `apt-get install chromium`).
+//! A missing peer fails the test with what to install: these tests never skip.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Backend, TestDb};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
+const REALM: &str = "quickstart";
+const USERNAME: &str = "alice@acme.test";
+const ORGANIZATION: &str = "acme";
+const ORGANIZATION_NAME: &str = "Acme Inc.";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long one peer script may run before it is stopped and the test fails.
+const PEER_TIME_LIMIT: Duration = Duration::from_secs(240);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc")
+}
+
+/// What the relying parties are registered with, on their own callback port.
+struct Rp {
+    callback_port: u16,
+    client_secret: String,
+    password: String,
+}
+
+impl Rp {
+    fn new() -> Rp {
+        Rp {
+            callback_port: free_port(),
+            client_secret: format!("secret-{}", uuid::Uuid::new_v4().simple()),
+            password: format!("pw-{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+
+    fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.callback_port)
+    }
+
+    fn redirect_uri(&self) -> String {
+        format!("{}/callback", self.origin())
+    }
+
+    fn organization_redirect_uri(&self) -> String {
+        format!("{}/organization-callback", self.origin())
+    }
+
+    fn post_logout_redirect_uri(&self) -> String {
+        format!("{}/", self.origin())
+    }
+
+    /// The quickstart realm with `demo-app` (confidential) and `organization-app` (public, PKCE,
+    /// asks for the organization first), both redirecting to this RP's port.
+    fn write_config(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("vestibule.toml");
+        let (origin, redirect, organization_redirect, post_logout) = (
+            self.origin(),
+            self.redirect_uri(),
+            self.organization_redirect_uri(),
+            self.post_logout_redirect_uri(),
+        );
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+[[realm]]
+name = "{REALM}"
+
+[[organization]]
+realm = "{REALM}"
+alias = "{ORGANIZATION}"
+name = "{ORGANIZATION_NAME}"
+domains = ["acme.test"]
+
+[[directory]]
+realm = "{REALM}"
+organization = "{ORGANIZATION}"
+name = "acme-entra"
+token = {{ env = "SCIM_TOKEN" }}
+
+[[client]]
+realm = "{REALM}"
+client_id = "demo-app"
+name = "Demo application"
+confidential = true
+secret = {{ env = "DEMO_CLIENT_SECRET" }}
+redirect_uris = ["{redirect}"]
+post_logout_redirect_uris = ["{post_logout}"]
+web_origins = ["{origin}"]
+grant_types = ["authorization_code", "refresh_token", "client_credentials"]
+service_account_roles = ["demo-app:api"]
+
+[[client]]
+realm = "{REALM}"
+client_id = "organization-app"
+name = "Organization application"
+confidential = false
+redirect_uris = ["{organization_redirect}"]
+post_logout_redirect_uris = ["{post_logout}"]
+grant_types = ["authorization_code", "refresh_token"]
+organization_prompt = true
+
+[[role]]
+realm = "{REALM}"
+client = "demo-app"
+name = "editor"
+
+[[user]]
+realm = "{REALM}"
+username = "{USERNAME}"
+email = "{USERNAME}"
+first_name = "Alice"
+last_name = "Liddell"
+password = {{ env = "DEMO_USER_PASSWORD" }}
+organizations = ["{ORGANIZATION}"]
+roles = ["demo-app:editor"]
+"#
+            ),
+        )
+        .unwrap();
+        path
+    }
+}
+
+struct Daemon {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    fn start(config: &Path, db_url: &str, rp: &Rp) -> Daemon {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(config)
+            .env("SCIM_TOKEN", "scim-token")
+            .env("DEMO_CLIENT_SECRET", &rp.client_secret)
+            .env("DEMO_USER_PASSWORD", &rp.password)
+            .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("VESTIBULE_SERVER__PUBLIC_URL", &base)
+            .env("VESTIBULE_DATABASE__URL", db_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vestibule");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = http.get(format!("{base}/health/ready")).send() {
+                if resp.status() == 200 {
+                    break;
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "vestibule exited with {status}:\n{}",
+                    log.lock().unwrap().clone()
+                );
+            }
+            assert!(Instant::now() < deadline, "daemon did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Daemon { child, base, log }
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/realms/{REALM}", self.base)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a peer to completion (or its time limit): exit success, stdout, stderr.
+fn run_peer(mut command: Command, what: &str) -> (bool, String, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}. Install it (scripts/test.sh does)."));
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + PEER_TIME_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    assert!(
+        status.is_some(),
+        "{what} did not finish within {PEER_TIME_LIMIT:?}:\n{stdout}\n{stderr}"
+    );
+    (status.unwrap().success(), stdout, stderr)
+}
+
+/// `node SCRIPT ARGS` in tests/peers/oidc, after checking that `npm ci` ran there.
+fn node(script: &str, args: &[String]) -> Command {
+    let dir = peers_dir();
+    for package in ["openid-client", "playwright-core"] {
+        assert!(
+            dir.join("node_modules").join(package).is_dir(),
+            "{package} is not installed in {}: run `npm ci` there (scripts/test.sh does)",
+            dir.display()
+        );
+    }
+    let mut command = Command::new("node");
+    command.current_dir(&dir).arg(dir.join(script)).args(args);
+    command
+}
+
+fn python(script: &str, args: &[String]) -> Command {
+    let python = std::env::var("VESTIBULE_PEERS_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "VESTIBULE_PEERS_PYTHON is not set: run the suite with scripts/test.sh, which \
+             installs Authlib from tests/peers/requirements.txt"
+        )
+    });
+    let mut command = Command::new(python);
+    command.arg(peers_dir().join(script)).args(args);
+    command
+}
+
+/// Starts a daemon on `backend`, runs the peer `make` builds, and asserts it passed every check.
+fn peer_passes(backend: Backend, peer: &str, make: impl FnOnce(&Daemon, &Rp) -> Command) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let rp = Rp::new();
+    let config = rp.write_config(dir.path());
+    let daemon = Daemon::start(&config, &db.url, &rp);
+    let (ok, stdout, stderr) = run_peer(make(&daemon, &rp), peer);
+    println!("{stdout}");
+    let report = || {
+        format!(
+            "{stdout}\n--- stderr ---\n{stderr}\n--- vestibule log ---\n{}",
+            daemon.log()
+        )
+    };
+    assert!(ok, "{peer} reported failures:\n{}", report());
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{peer}: ")) && l.ends_with(" passed, 0 failed")),
+        "{peer} printed no clean summary:\n{}",
+        report()
+    );
+}
+
+/// The options openid_client_check.mjs and authlib_check.py share.
+fn relying_party_args(daemon: &Daemon, rp: &Rp) -> Vec<String> {
+    [
+        ("--issuer", daemon.issuer()),
+        ("--client-id", "demo-app".into()),
+        ("--client-secret", rp.client_secret.clone()),
+        ("--redirect-uri", rp.redirect_uri()),
+        ("--post-logout-redirect-uri", rp.post_logout_redirect_uri()),
+        ("--username", USERNAME.into()),
+        ("--password", rp.password.clone()),
+    ]
+    .into_iter()
+    .flat_map(|(k, v)| [k.to_string(), v])
+    .collect()
+}
+
+fn openid_client(backend: Backend) {
+    peer_passes(backend, "openid-client", |daemon, rp| {
+        node("openid_client_check.mjs", &relying_party_args(daemon, rp))
+    });
+}
+
+#[test]
+fn openid_client_passes_sqlite() {
+    openid_client(Backend::Sqlite);
+}
+
+#[test]
+fn openid_client_passes_postgres() {
+    openid_client(Backend::Postgres);
+}
+
+fn authlib(backend: Backend) {
+    peer_passes(backend, "authlib", |daemon, rp| {
+        python("authlib_check.py", &relying_party_args(daemon, rp))
+    });
+}
+
+#[test]
+fn authlib_passes_sqlite() {
+    authlib(Backend::Sqlite);
+}
+
+#[test]
+fn authlib_passes_postgres() {
+    authlib(Backend::Postgres);
+}
+
+fn browser(backend: Backend) {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: `apt-get install -y chromium` (scripts/test.sh does)"
+    );
+    peer_passes(backend, "browser", |daemon, rp| {
+        let mut args = relying_party_args(daemon, rp);
+        // The browser check has no logout step.
+        let at = args
+            .iter()
+            .position(|a| a == "--post-logout-redirect-uri")
+            .unwrap();
+        args.drain(at..at + 2);
+        args.extend(
+            [
+                ("--organization-client-id", "organization-app".to_string()),
+                (
+                    "--organization-redirect-uri",
+                    rp.organization_redirect_uri(),
+                ),
+                ("--organization", ORGANIZATION.into()),
+                ("--organization-name", ORGANIZATION_NAME.into()),
+            ]
+            .into_iter()
+            .flat_map(|(k, v)| [k.to_string(), v]),
+        );
+        node("browser_check.mjs", &args)
+    });
+}
+
+#[test]
+fn browser_login_pages_sqlite() {
+    browser(Backend::Sqlite);
+}
+
+#[test]
+fn browser_login_pages_postgres() {
+    browser(Backend::Postgres);
+}
