@@ -287,10 +287,11 @@ async fn token(
     // A refused grant may still have written (a reused code or refresh token revokes what it
     // issued): protocol errors come back as the inner result and the transaction commits; only
     // database failures roll back.
-    let outcome = state
-        .db
-        .write(
-            move |conn| -> Result<Result<(Client, Value), OAuthError>, OAuthError> {
+    // client_credentials writes nothing: it runs on the parallel read path, so signing is not
+    // queued behind SQLite's single writer. The other grants consume codes and rotate tokens.
+    let read_only = form.get("grant_type").map(String::as_str) == Some("client_credentials");
+    let job =
+            move |conn: &mut crate::db::DbConnection| -> Result<Result<(Client, Value), OAuthError>, OAuthError> {
                 let result = (|| {
                     let client =
                         clients::authenticate(conn, &st.issuer.secrets, &realm.id, &creds)?;
@@ -332,9 +333,12 @@ async fn token(
                     Err(OAuthError::Db(e)) => Err(OAuthError::Db(e)),
                     other => Ok(other),
                 }
-            },
-        )
-        .await?;
+            };
+    let outcome = if read_only {
+        state.db.run(job).await?
+    } else {
+        state.db.write(job).await?
+    };
     let (client, body) = outcome?;
     let response = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
