@@ -970,3 +970,65 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    scoped_roles_offline_tokens_and_claim_shape,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let db = TestDb::new(backend);
+        let mut cfg = config(&db, &[&acme]);
+        with_issuer(&mut cfg);
+        cfg.issuer.organization_claim = vestibule::config::OrganizationClaimShape::Objects;
+        let web = cfg
+            .clients
+            .iter_mut()
+            .find(|c| c.client_id == "web")
+            .unwrap();
+        web.full_scope_allowed = false;
+        web.scope_roles = vec!["web:viewer".into()];
+        let server = TestServer::start_with(db, cfg, Arc::new(SystemClock)).await;
+        let op = Issuer::new(&server);
+
+        let (query, cookie) = op
+            .login(
+                "web",
+                &[("scope", "openid organization offline_access")],
+                "alice",
+            )
+            .await;
+        let (status, tokens) = op.exchange(&query["code"]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let access = claims_of(tokens["access_token"].as_str().unwrap());
+        // alice holds SUPER_ADMIN and web:editor (-> web:viewer); the client's scope allows viewer.
+        assert!(access.get("realm_access").is_none(), "{access}");
+        assert_eq!(access["resource_access"]["web"]["roles"], json!(["viewer"]));
+        assert_eq!(
+            access["organization"],
+            json!([{"alias": "acme", "name": "ACME"}])
+        );
+        assert!(access["organizationId"].is_string());
+        assert_eq!(tokens["refresh_expires_in"], 0, "an offline token");
+
+        // Logging out ends the session; the offline token outlives it.
+        let out = op
+            .http
+            .get(op.oidc("/logout"))
+            .header("cookie", format!("VESTIBULE_SESSION={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 200);
+        let (status, refreshed) = op
+            .token(
+                ("web", Some("web-secret")),
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{refreshed}");
+        assert!(refreshed.get("id_token").is_none());
+        server.stop().await;
+    }
+);
