@@ -30,9 +30,15 @@ export VESTIBULE_PEERS_PYTHON="$PWD/$venv/bin/python"
 
 # --- OpenID Connect peers (tests/oidc_peers.rs): openid-client and playwright-core from npm,
 # driving Debian's Chromium (playwright never downloads a browser here) ----------------------
-if [ ! -x /usr/bin/chromium ]; then
-  apt-get update -qq
-  apt-get install -y -qq chromium
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+peer_packages=()
+[ -x /usr/bin/chromium ] || peer_packages+=(chromium)
+command -v node >/dev/null 2>&1 || peer_packages+=(nodejs npm)
+if [ ${#peer_packages[@]} -gt 0 ]; then
+  echo "test: installing ${peer_packages[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${peer_packages[@]}" >/dev/null
 fi
 (cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error)
 
