@@ -227,7 +227,7 @@ async fn client_credentials(
     }
     // Only the token's presence is checked: parsing the whole answer would cost the client
     // CPU that the server needs on this machine.
-    let start = memchr_find(&body, b"\"access_token\":\"")
+    let start = find_bytes(&body, b"\"access_token\":\"")
         .with_context(|| format!("{client_id}: no access_token in the answer"))?
         + 16;
     let len = body[start..]
@@ -237,7 +237,7 @@ async fn client_credentials(
     Ok(String::from_utf8_lossy(&body[start..start + len]).into_owned())
 }
 
-fn memchr_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -421,7 +421,6 @@ fn spawn_vestibule(config: &Path, db_url: &str, port: u16) -> anyhow::Result<Pro
         .env("BENCH_PASSWORD", PASSWORD)
         .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
         .env("VESTIBULE_DATABASE__URL", db_url)
-        .env("VESTIBULE_DATABASE__POOL_SIZE", "32")
         .env("VESTIBULE_LOG__LEVEL", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -746,7 +745,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
     };
 
     println!(
-        "vestibule bench oidc: concurrency {}, each phase {:.0} s or {} tokens / {} round trips, whichever first; {} cores",
+        "vestibule bench oidc: concurrency {}, each phase {:.0} s or {} tokens / {} round trips, whichever first; {} cores shared by the server, its database and this load generator",
         opts.concurrency,
         opts.duration_secs,
         opts.max_tokens,
@@ -754,7 +753,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
     );
     println!(
-        "single-core signing (vestibule::issuer::jwt, one thread, {:.0} s each): RS256 {:.0}/s  ES256 {:.0}/s  EdDSA {:.0}/s",
+        "single-core signing (vestibule::issuer::jwt, one thread, {:.1} s each): RS256 {:.0}/s  ES256 {:.0}/s  EdDSA {:.0}/s",
         opts.sign_secs,
         signs(Alg::RS256),
         signs(Alg::ES256),
