@@ -16,11 +16,15 @@ pub struct AppState {
     pub issuer: Arc<IssuerRuntime>,
 }
 
-/// The issuer's in-memory caches: keys loaded from the database, verified client secrets.
+/// The issuer's in-memory caches: keys loaded from the database, verified client secrets,
+/// realm ids by name (realms are never renamed or deleted), and service accounts' subjects.
 #[derive(Default)]
 pub struct IssuerRuntime {
     pub keys: KeyRing,
     pub secrets: SecretCache,
+    pub realms:
+        std::sync::RwLock<std::collections::HashMap<String, crate::db::models::realm::Realm>>,
+    pub service_accounts: crate::issuer::tokens::SubjectCache,
 }
 
 impl AppState {

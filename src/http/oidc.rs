@@ -88,12 +88,25 @@ fn now(state: &AppState) -> i64 {
 }
 
 async fn realm_row(state: &AppState, name: &str) -> Result<RealmRow, OAuthError> {
-    let name = name.to_string();
-    state
+    if let Some(found) = state
+        .issuer
+        .realms
+        .read()
+        .ok()
+        .and_then(|m| m.get(name).cloned())
+    {
+        return Ok(found);
+    }
+    let key = name.to_string();
+    let found = state
         .db
-        .run(move |conn| realm::find_by_name(conn, &name).map_err(OAuthError::from))
+        .run(move |conn| realm::find_by_name(conn, &key).map_err(OAuthError::from))
         .await?
-        .ok_or_else(|| OAuthError::new("invalid_request", "unknown realm"))
+        .ok_or_else(|| OAuthError::new("invalid_request", "unknown realm"))?;
+    if let Ok(mut map) = state.issuer.realms.write() {
+        map.insert(name.to_string(), found.clone());
+    }
+    Ok(found)
 }
 
 fn issuer_of(state: &AppState, realm: &str) -> String {
@@ -419,6 +432,7 @@ fn code_grant(
             refresh: true,
             family_id: None,
             code_hash: Some(code_hash),
+            subject: None,
         },
         now,
     )
@@ -502,6 +516,7 @@ fn refresh_grant(
             refresh: true,
             family_id: Some(row.family_id.clone()),
             code_hash: row.code_hash.clone(),
+            subject: None,
         },
         now,
     )
@@ -528,7 +543,10 @@ fn client_credentials_grant(
         .ok_or_else(|| {
             OAuthError::new("unauthorized_client", "the client has no service account")
         })?;
-    let user = tokens::active_user(conn, account)?;
+    let (user, subject) = state
+        .issuer
+        .service_accounts
+        .service_account(conn, realm.id, client, account, now)?;
     let requested = form.get("scope").cloned().unwrap_or_default();
     let scopes = crate::issuer::claims::grant_scopes(&requested, &client.settings)
         .into_iter()
@@ -548,6 +566,7 @@ fn client_credentials_grant(
             refresh: false,
             family_id: None,
             code_hash: None,
+            subject: Some(subject),
         },
         now,
     )
