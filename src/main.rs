@@ -253,11 +253,15 @@ fn init_logging(config: &Config, format: Option<LogFormat>) {
 /// mimalloc keeps freed memory and commits arenas eagerly; for a daemon that idles most of the
 /// time (and frees argon2's blocks after each login) returning memory promptly matters more.
 /// The numbers are mimalloc's option ids (mimalloc.h): arena_eager_commit = 4, purge_delay = 15.
+/// Transparent huge pages are off for this process too: with the kernel's `always` mode, the
+/// allocator's sparsely used arena sat in 2 MiB pages, 12 MB of an idle daemon's 35 MB.
 fn tune_allocator() {
-    // SAFETY: mi_option_set only stores an integer in mimalloc's option table.
+    // SAFETY: mi_option_set only stores an integer in mimalloc's option table; prctl with
+    // PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
     unsafe {
         libmimalloc_sys::mi_option_set(4, 0);
         libmimalloc_sys::mi_option_set(15, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
