@@ -1032,3 +1032,92 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    max_age_login_hint_and_external_id_rules,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let db = TestDb::new(backend);
+        let mut cfg = config(&db, &[&acme]);
+        with_issuer(&mut cfg);
+        cfg.group_roles.push(vestibule::config::GroupRolesDecl {
+            realm: REALM.into(),
+            organization: "acme".into(),
+            group: None,
+            external_id: Some("8aa1a0c0-entra-object-id".into()),
+            roles: vec!["web:auditor".into()],
+        });
+        let clock = Arc::new(vestibule::clock::FixedClock::new(1_800_000_000_000_000));
+        let server = TestServer::start_with(db, cfg, clock.clone()).await;
+        let op = Issuer::new(&server);
+
+        // login_hint fills in the user name.
+        let page = op
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("login_hint", "alice@acme.test"),
+                ],
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("value=\"alice@acme.test\""), "{page}");
+
+        // max_age: a session older than it asks for the password again.
+        let (_, cookie) = op.login("web", &[], "alice").await;
+        clock.advance(120_000_000);
+        let params = [
+            ("client_id", "web"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
+            ("code_challenge_method", "S256"),
+        ];
+        let mut fresh = params.to_vec();
+        fresh.push(("max_age", "300"));
+        assert_eq!(
+            op.authorize(&fresh, Some(&cookie)).await.status(),
+            302,
+            "within max_age: SSO"
+        );
+        let mut stale = params.to_vec();
+        stale.push(("max_age", "60"));
+        assert_eq!(
+            op.authorize(&stale, Some(&cookie)).await.status(),
+            200,
+            "older than max_age: the form"
+        );
+
+        // A group rule by externalId (Entra's object id) gives its members the role.
+        let scim = server.scim(&acme);
+        let uid = scim
+            .post("/Users", &entra_user("carol@acme.test"))
+            .await
+            .id();
+        let hash = vestibule::issuer::clients::hash_secret("alice-password").unwrap();
+        let mut conn = server.state.db.get().unwrap();
+        vestibule::db::models::sessions::set_password_hash(&mut conn, &uid, &hash, 0).unwrap();
+        drop(conn);
+        let created = scim.post("/Groups", &json!({"displayName": "Auditors", "externalId": "8aa1a0c0-entra-object-id", "members": [{"value": uid}]})).await;
+        assert_eq!(created.status, 201);
+        let (query, _) = op
+            .login("web", &[("organization", "acme")], "carol@acme.test")
+            .await;
+        let (_, tokens) = op.exchange(&query["code"]).await;
+        let access = claims_of(tokens["access_token"].as_str().unwrap());
+        assert_eq!(
+            access["resource_access"]["web"]["roles"],
+            json!(["auditor"])
+        );
+        assert_eq!(access["groups"], json!(["/Auditors"]));
+        server.stop().await;
+    }
+);
