@@ -126,6 +126,7 @@ fn default_settings(redirect_uris: Vec<String>, grant_types: Vec<String>) -> Cli
         signing_alg: Alg::RS256,
         organization_prompt: false,
         mappers: Vec::new(),
+        organization_claim: None,
     }
 }
 

@@ -73,7 +73,7 @@ impl Default for IssuerConfig {
 }
 
 /// Keycloak's Organization Membership mapper shapes, plus seed 000's.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum OrganizationClaimShape {
     /// `"organization": ["acme", "globex"]` (Keycloak's default).
@@ -131,6 +131,9 @@ pub struct ClientDecl {
     /// Extra claims through protocol mappers.
     #[serde(default)]
     pub mappers: Vec<MapperDecl>,
+    /// This client's organization mapper shape; the realm's `issuer.organization_claim` when unset.
+    #[serde(default)]
+    pub organization_claim: Option<OrganizationClaimShape>,
 }
 
 /// A protocol mapper: what else goes into tokens.

@@ -978,13 +978,15 @@ both_backends!(
         let db = TestDb::new(backend);
         let mut cfg = config(&db, &[&acme]);
         with_issuer(&mut cfg);
-        cfg.issuer.organization_claim = vestibule::config::OrganizationClaimShape::Objects;
+        // The realm's default shape is the map; this client's own mapper says objects, and wins.
+        cfg.issuer.organization_claim = vestibule::config::OrganizationClaimShape::Map;
         let web = cfg
             .clients
             .iter_mut()
             .find(|c| c.client_id == "web")
             .unwrap();
         web.full_scope_allowed = false;
+        web.organization_claim = Some(vestibule::config::OrganizationClaimShape::Objects);
         web.scope_roles = vec!["web:viewer".into()];
         let server = TestServer::start_with(db, cfg, Arc::new(SystemClock)).await;
         let op = Issuer::new(&server);

@@ -97,11 +97,27 @@ impl DbUrl {
 /// a pool thread is inside Kerberos then crashes (`k5_mutex_lock` assertion, seen in the CLI).
 /// Nobody here uses Kerberos, so the negotiation is off unless the URL asks for it.
 fn without_gss_negotiation(url: &str) -> String {
-    if url.contains("gssencmode=") {
+    let mut params = Vec::new();
+    if !url.contains("gssencmode=") {
+        params.push("gssencmode=disable");
+    }
+    // On loopback, TLS (libpq's default `prefer`) protects nothing and costs every query a
+    // record layer; a URL that names sslmode keeps it.
+    if !url.contains("sslmode=") && is_loopback(url) {
+        params.push("sslmode=disable");
+    }
+    if params.is_empty() {
         return url.to_string();
     }
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}gssencmode=disable")
+    format!("{url}{separator}{}", params.join("&"))
+}
+
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]" || h == "::1")
 }
 
 /// Opens connections by URL scheme, keeping the real connect error (r2d2's stock manager for a

@@ -654,7 +654,10 @@ async fn userinfo(
                 roles: &subject.roles,
                 groups: &subject.groups,
                 organizations: orgs.as_deref(),
-                org_shape: st.config.issuer.organization_claim,
+                org_shape: client
+                    .settings
+                    .organization_claim
+                    .unwrap_or(st.config.issuer.organization_claim),
                 session: None,
                 notes: &notes,
                 nonce: None,

@@ -425,6 +425,7 @@ mod tests {
                     claim: "identity_provider".into(),
                 },
             ],
+            organization_claim: None,
         };
         let person = Person {
             id: "u1".into(),

@@ -31,6 +31,9 @@ pub struct ClientSettings {
     pub organization_prompt: bool,
     #[serde(default)]
     pub mappers: Vec<MapperSetting>,
+    /// The organization mapper's shape for this client; the realm default when None.
+    #[serde(default)]
+    pub organization_claim: Option<crate::config::OrganizationClaimShape>,
 }
 
 /// A protocol mapper as stored (config's [`MapperDecl`], with JSON values).

@@ -141,6 +141,7 @@ fn apply_in(
                 signing_alg: Alg::RS256,
                 organization_prompt: false,
                 mappers: Vec::new(),
+                organization_claim: None,
             };
             let _ = name;
             client_rows::insert(
@@ -188,6 +189,7 @@ fn apply_in(
             signing_alg: Alg::parse(&decl.signing_alg).unwrap_or(Alg::RS256),
             organization_prompt: decl.organization_prompt,
             mappers: decl.mappers.iter().map(MapperSetting::from).collect(),
+            organization_claim: decl.organization_claim,
         };
         let existing = client_rows::find(conn, realm_id, &decl.client_id)?;
         let secret_hash = match decl.secret.as_ref().and_then(|s| s.resolved.as_ref()) {

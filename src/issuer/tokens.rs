@@ -202,7 +202,10 @@ pub fn issue(
         roles: &subject.roles,
         groups: &subject.groups,
         organizations: orgs.as_deref(),
-        org_shape: state.config.issuer.organization_claim,
+        org_shape: client
+            .settings
+            .organization_claim
+            .unwrap_or(state.config.issuer.organization_claim),
         session: grant
             .session
             .map(|s| (s.id.as_str(), s.auth_time / 1_000_000)),

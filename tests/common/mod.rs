@@ -176,6 +176,7 @@ pub fn with_issuer(config: &mut Config) {
         service_account_roles: Vec::new(),
         scope_roles: Vec::new(),
         mappers: Vec::new(),
+        organization_claim: None,
     };
     config.clients.push(client("web", true));
     config.clients.push(client("spa", false));
