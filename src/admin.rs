@@ -189,28 +189,7 @@ fn service_account(
     client_id: &str,
     now: Micros,
 ) -> anyhow::Result<String> {
-    let username = format!("service-account-{client_id}");
-    let row = user::User {
-        id: crate::db::new_id(),
-        realm_id: realm_id.to_string(),
-        organization_id: String::new(),
-        directory_id: None,
-        username_lower: username.to_lowercase(),
-        username,
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        display_name: None,
-        display_name_lower: None,
-        external_id: None,
-        enabled: true,
-        scim_json: None,
-        deprovisioned_at: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let row = user::User::new_local(realm_id, &format!("service-account-{client_id}"), now);
     user::insert(conn, &row)?;
     Ok(row.id)
 }

@@ -344,14 +344,14 @@ async fn measure_scim2_server(
     Ok(creates as f64 / elapsed.as_secs_f64())
 }
 
-/// A database that lives for one measurement.
-struct ScratchDb {
-    url: String,
+/// A database that lives for one measurement (shared with `bench_oidc`).
+pub(crate) struct ScratchDb {
+    pub(crate) url: String,
     admin: Option<(String, String)>,
 }
 
 impl ScratchDb {
-    fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
+    pub(crate) fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
         use diesel::{Connection, RunQueryDsl};
         match kind {
             "sqlite" => Ok(ScratchDb {

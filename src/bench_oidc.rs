@@ -450,7 +450,7 @@ fn http_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
 
 async fn measure_vestibule(opts: &OidcBenchOptions, database: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let scratch = crate::bench::ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, config_text())?;
     let client = http_client(opts.concurrency)?;
@@ -646,51 +646,6 @@ fn fallback_claims() -> Value {
         "realm_access": {"roles": ["api:read"]}, "email_verified": false,
         "preferred_username": "service-account-m2m-rs256", "client_id": "m2m-rs256"
     })
-}
-
-/// A database that lives for one measurement.
-struct ScratchDb {
-    url: String,
-    admin: Option<(String, String)>,
-}
-
-impl ScratchDb {
-    fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
-        use diesel::{Connection, RunQueryDsl};
-        match kind {
-            "sqlite" => Ok(ScratchDb {
-                url: format!("sqlite://{}", dir.join("bench.db").display()),
-                admin: None,
-            }),
-            "postgres" => {
-                let name = format!("vbench_oidc_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(postgres_url)
-                    .with_context(|| format!("connect {postgres_url}"))?;
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-                let base = postgres_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(postgres_url);
-                Ok(ScratchDb {
-                    url: format!("{base}/{name}"),
-                    admin: Some((postgres_url.to_string(), name)),
-                })
-            }
-            other => bail!("unknown database {other:?}: use sqlite or postgres"),
-        }
-    }
-}
-
-impl Drop for ScratchDb {
-    fn drop(&mut self) {
-        use diesel::{Connection, RunQueryDsl};
-        if let Some((admin, name)) = &self.admin {
-            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
-    }
 }
 
 fn rate_of(runs: &[(Alg, Run)], alg: Alg) -> f64 {

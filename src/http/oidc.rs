@@ -885,6 +885,27 @@ enum AuthOutcome {
     },
 }
 
+/// A browser request's parameters (query and form together) and its realm, or the error page.
+async fn browser_request(
+    state: &AppState,
+    realm_name: &str,
+    query: web::Query<HashMap<String, String>>,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> Result<(RealmRow, HashMap<String, String>), Page> {
+    let mut raw = query.into_inner();
+    if let Some(form) = form {
+        raw.extend(form.into_inner());
+    }
+    match realm_row(state, realm_name).await {
+        Ok(realm) => Ok((realm, raw)),
+        Err(_) => Err(error_page(
+            realm_name,
+            StatusCode::NOT_FOUND,
+            "unknown realm",
+        )),
+    }
+}
+
 async fn authorize(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -893,13 +914,9 @@ async fn authorize(
     form: Option<web::Form<HashMap<String, String>>>,
 ) -> HttpResponse {
     let realm_name = path.into_inner();
-    let mut raw = query.into_inner();
-    if let Some(form) = form {
-        raw.extend(form.into_inner());
-    }
-    let realm = match realm_row(&state, &realm_name).await {
-        Ok(r) => r,
-        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    let (realm, raw) = match browser_request(&state, &realm_name, query, form).await {
+        Ok(found) => found,
+        Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
     let st = state.clone();
@@ -1284,13 +1301,9 @@ async fn logout(
     form: Option<web::Form<HashMap<String, String>>>,
 ) -> HttpResponse {
     let realm_name = path.into_inner();
-    let mut raw = query.into_inner();
-    if let Some(form) = form {
-        raw.extend(form.into_inner());
-    }
-    let realm = match realm_row(&state, &realm_name).await {
-        Ok(r) => r,
-        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    let (realm, raw) = match browser_request(&state, &realm_name, query, form).await {
+        Ok(found) => found,
+        Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
     let st = state.clone();

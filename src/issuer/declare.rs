@@ -17,9 +17,7 @@ use crate::issuer::{keys, roles};
 use crate::membership::{self, Source};
 
 pub fn apply(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(), DbError> {
-    // Hash secrets before the transaction: argon2 is slow by design.
-    let mut hashes: HashMap<(String, String), String> = HashMap::new();
-    write_transaction(conn, |conn| apply_in(conn, config, now, &mut hashes))
+    write_transaction(conn, |conn| apply_in(conn, config, now))
 }
 
 fn realm_ids(conn: &mut DbConnection, config: &Config) -> Result<HashMap<String, String>, DbError> {
@@ -75,37 +73,12 @@ fn realm_user(
     {
         return Ok(u);
     }
-    let u = User {
-        id: crate::db::new_id(),
-        realm_id: realm_id.to_string(),
-        organization_id: String::new(),
-        directory_id: None,
-        username: username.to_string(),
-        username_lower: lower,
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        display_name: None,
-        display_name_lower: None,
-        external_id: None,
-        enabled: true,
-        scim_json: None,
-        deprovisioned_at: None,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let u = User::new_local(realm_id, username, now);
     user_rows::insert(conn, &u)?;
     Ok(u)
 }
 
-fn apply_in(
-    conn: &mut DbConnection,
-    config: &Config,
-    now: Micros,
-    _hashes: &mut HashMap<(String, String), String>,
-) -> Result<(), DbError> {
+fn apply_in(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(), DbError> {
     let realms = realm_ids(conn, config)?;
     for realm_id in realms.values() {
         keys::ensure(conn, realm_id, now)?;
@@ -125,7 +98,7 @@ fn apply_in(
     }
 
     // The built-in account client: public, for the account page's own login.
-    for (name, realm_id) in &realms {
+    for realm_id in realms.values() {
         let existing = client_rows::find(conn, realm_id, "account")?;
         if existing.is_none() {
             let settings = ClientSettings {
@@ -143,7 +116,6 @@ fn apply_in(
                 mappers: Vec::new(),
                 organization_claim: None,
             };
-            let _ = name;
             client_rows::insert(
                 conn,
                 &ClientRow {
