@@ -3,24 +3,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::daemon::{Daemon, BIN};
 use common::{entra_user, Backend, TestDb};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A config file for the daemon in `dir`, with the directory token in `SCIM_TOKEN`.
 fn write_config(dir: &Path) -> PathBuf {
@@ -48,78 +37,13 @@ token = { env = "SCIM_TOKEN" }
     path
 }
 
-struct Daemon {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
+/// The daemon with the quickstart-shaped config's directory token.
+fn start_daemon(config: &Path, db_url: &str, token: &str, extra: &[&str]) -> Daemon {
+    Daemon::spawn(config, db_url, &[("SCIM_TOKEN", token)], extra)
 }
 
-impl Daemon {
-    fn start(config: &Path, db_url: &str, token: &str) -> Daemon {
-        Self::start_with(config, db_url, token, &[])
-    }
-
-    fn start_with(config: &Path, db_url: &str, token: &str, extra: &[&str]) -> Daemon {
-        let port = free_port();
-        let mut child = Command::new(BIN)
-            .args(extra)
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("SCIM_TOKEN", token)
-            .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env(
-                "VESTIBULE_SERVER__PUBLIC_URL",
-                format!("http://127.0.0.1:{port}"),
-            )
-            .env("VESTIBULE_DATABASE__URL", db_url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vestibule");
-        // Keep the log (and drain it, so the daemon never blocks on a full pipe).
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut all = sink.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(resp) = http().get(format!("{base}/health/ready")).send() {
-                if resp.status() == 200 {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "daemon did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, base, log }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn scim(&self) -> String {
-        format!("{}/realms/quickstart/scim/v2", self.base)
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn scim_base(daemon: &Daemon) -> String {
+    format!("{}/realms/quickstart/scim/v2", daemon.base)
 }
 
 fn http() -> reqwest::blocking::Client {
@@ -162,12 +86,12 @@ fn durability(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let daemon = Daemon::start(&config, &db.url, "t0ken");
+    let daemon = start_daemon(&config, &db.url, "t0ken", &[]);
     let mut ids = Vec::new();
     for i in 0..50 {
         let (status, body) = scim_call(
             "POST",
-            &format!("{}/Users", daemon.scim()),
+            &format!("{}/Users", scim_base(&daemon)),
             "t0ken",
             Some(&entra_user(&format!("d{i}@acme.test"))),
         );
@@ -175,11 +99,11 @@ fn durability(backend: Backend) {
         ids.push(body["id"].as_str().unwrap().to_string());
     }
     daemon.kill9();
-    let daemon = Daemon::start(&config, &db.url, "t0ken");
+    let daemon = start_daemon(&config, &db.url, "t0ken", &[]);
     for id in &ids {
         let (status, _) = scim_call(
             "GET",
-            &format!("{}/Users/{id}", daemon.scim()),
+            &format!("{}/Users/{id}", scim_base(&daemon)),
             "t0ken",
             None,
         );
@@ -190,7 +114,7 @@ fn durability(backend: Backend) {
     }
     let (_, list) = scim_call(
         "GET",
-        &format!("{}/Users?count=0", daemon.scim()),
+        &format!("{}/Users?count=0", scim_base(&daemon)),
         "t0ken",
         None,
     );
@@ -241,10 +165,10 @@ fn admin_commands(backend: Backend) {
     let token = token.trim().to_string();
     assert!(token.starts_with("vst_") && token.len() > 60, "{token}");
 
-    let daemon = Daemon::start(&config, &db.url, "config-token");
+    let daemon = start_daemon(&config, &db.url, "config-token", &[]);
     let (status, created) = scim_call(
         "POST",
-        &format!("{}/Users", daemon.scim()),
+        &format!("{}/Users", scim_base(&daemon)),
         &token,
         Some(&entra_user("cli@acme.test")),
     );
@@ -253,7 +177,7 @@ fn admin_commands(backend: Backend) {
     assert_eq!(
         scim_call(
             "GET",
-            &format!("{}/Users", daemon.scim()),
+            &format!("{}/Users", scim_base(&daemon)),
             "config-token",
             None
         )
@@ -261,12 +185,18 @@ fn admin_commands(backend: Backend) {
         200
     );
     assert_eq!(
-        scim_call("GET", &format!("{}/Users", daemon.scim()), "wrong", None).0,
+        scim_call(
+            "GET",
+            &format!("{}/Users", scim_base(&daemon)),
+            "wrong",
+            None
+        )
+        .0,
         401
     );
     let duplicate = scim_call(
         "POST",
-        &format!("{}/Users", daemon.scim()),
+        &format!("{}/Users", scim_base(&daemon)),
         &token,
         Some(&entra_user("cli@acme.test")),
     );
@@ -315,7 +245,13 @@ fn admin_commands(backend: Backend) {
     );
     assert!(ok, "{err}");
     assert_eq!(
-        scim_call("GET", &format!("{}/Users", daemon.scim()), &token, None).0,
+        scim_call(
+            "GET",
+            &format!("{}/Users", scim_base(&daemon)),
+            &token,
+            None
+        )
+        .0,
         401,
         "revocation is immediate"
     );
@@ -367,7 +303,7 @@ fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
     let db = TestDb::new(Backend::Sqlite);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let mut daemon = Daemon::start_with(
+    let mut daemon = start_daemon(
         &config,
         &db.url,
         "very-secret-token",
@@ -375,7 +311,7 @@ fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
     );
     let (status, _) = scim_call(
         "POST",
-        &format!("{}/Users", daemon.scim()),
+        &format!("{}/Users", scim_base(&daemon)),
         "very-secret-token",
         Some(&entra_user("log@acme.test")),
     );
@@ -383,7 +319,7 @@ fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
     assert_eq!(
         scim_call(
             "GET",
-            &format!("{}/Users", daemon.scim()),
+            &format!("{}/Users", scim_base(&daemon)),
             "wrong-token-value",
             None
         )
@@ -395,7 +331,7 @@ fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
         serde_json::json!({"userName": "big@acme.test", "nickName": "x".repeat(2 * 1024 * 1024)});
     let (status, body) = scim_call(
         "POST",
-        &format!("{}/Users", daemon.scim()),
+        &format!("{}/Users", scim_base(&daemon)),
         "very-secret-token",
         Some(&big),
     );
@@ -468,11 +404,11 @@ fn scim2_tester(backend: Backend) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path());
-    let daemon = Daemon::start(&config, &db.url, "tester-token");
+    let daemon = start_daemon(&config, &db.url, "tester-token", &[]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/scim2_tester_check.py");
     let out = Command::new(python)
         .arg(script)
-        .arg(daemon.scim())
+        .arg(scim_base(&daemon))
         .arg("tester-token")
         .output()
         .expect("run scim2-tester");
@@ -563,7 +499,7 @@ fn issuer_admin_commands(backend: Backend) {
     assert!(run(&["role", "list", "--realm", "quickstart"]).contains("ops:admin -> ops:read"));
     assert!(run(&["client", "list", "--realm", "quickstart"]).contains("ops"));
 
-    let daemon = Daemon::start(&config, &db.url, "config-token");
+    let daemon = start_daemon(&config, &db.url, "config-token", &[]);
     let (status, before) = token_for(&daemon, "ops", &secret);
     assert_eq!(status, 200, "{before}");
     let old_token = before["access_token"].as_str().unwrap().to_string();
@@ -602,7 +538,7 @@ fn issuer_admin_commands(backend: Backend) {
     ])
     .trim()
     .to_string();
-    let daemon = Daemon::start(&config, &db.url, "config-token");
+    let daemon = start_daemon(&config, &db.url, "config-token", &[]);
     assert_eq!(
         token_for(&daemon, "ops", &secret).0,
         401,

@@ -6,15 +6,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::daemon::{free_port, Daemon};
 use common::{Backend, TestDb};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
 const REALM: &str = "quickstart";
 const USERNAME: &str = "alice@acme.test";
 const ORGANIZATION: &str = "acme";
@@ -22,14 +21,6 @@ const ORGANIZATION_NAME: &str = "Acme Inc.";
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long one peer script may run before it is stopped and the test fails.
 const PEER_TIME_LIMIT: Duration = Duration::from_secs(240);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc")
@@ -140,78 +131,6 @@ roles = ["demo-app:editor"]
     }
 }
 
-struct Daemon {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<String>>,
-}
-
-impl Daemon {
-    fn start(config: &Path, db_url: &str, rp: &Rp) -> Daemon {
-        let port = free_port();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--config"])
-            .arg(config)
-            .env("SCIM_TOKEN", "scim-token")
-            .env("DEMO_CLIENT_SECRET", &rp.client_secret)
-            .env("DEMO_USER_PASSWORD", &rp.password)
-            .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-            .env("VESTIBULE_SERVER__PUBLIC_URL", &base)
-            .env("VESTIBULE_DATABASE__URL", db_url)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn vestibule");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut all = sink.lock().unwrap();
-                all.push_str(&line);
-                all.push('\n');
-            }
-        });
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(resp) = http.get(format!("{base}/health/ready")).send() {
-                if resp.status() == 200 {
-                    break;
-                }
-            }
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!(
-                    "vestibule exited with {status}:\n{}",
-                    log.lock().unwrap().clone()
-                );
-            }
-            assert!(Instant::now() < deadline, "daemon did not become ready");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Daemon { child, base, log }
-    }
-
-    fn issuer(&self) -> String {
-        format!("{}/realms/{REALM}", self.base)
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs a peer to completion (or its time limit): exit success, stdout, stderr.
 fn run_peer(mut command: Command, what: &str) -> (bool, String, String) {
     let mut child = command
@@ -282,7 +201,16 @@ fn peer_passes(backend: Backend, peer: &str, make: impl FnOnce(&Daemon, &Rp) -> 
     let dir = tempfile::tempdir().unwrap();
     let rp = Rp::new();
     let config = rp.write_config(dir.path());
-    let daemon = Daemon::start(&config, &db.url, &rp);
+    let daemon = Daemon::spawn(
+        &config,
+        &db.url,
+        &[
+            ("SCIM_TOKEN", "scim-token"),
+            ("DEMO_CLIENT_SECRET", &rp.client_secret),
+            ("DEMO_USER_PASSWORD", &rp.password),
+        ],
+        &[],
+    );
     let (ok, stdout, stderr) = run_peer(make(&daemon, &rp), peer);
     println!("{stdout}");
     let report = || {
@@ -304,7 +232,7 @@ fn peer_passes(backend: Backend, peer: &str, make: impl FnOnce(&Daemon, &Rp) -> 
 /// The options openid_client_check.mjs and authlib_check.py share.
 fn relying_party_args(daemon: &Daemon, rp: &Rp) -> Vec<String> {
     [
-        ("--issuer", daemon.issuer()),
+        ("--issuer", format!("{}/realms/{REALM}", daemon.base)),
         ("--client-id", "demo-app".into()),
         ("--client-secret", rp.client_secret.clone()),
         ("--redirect-uri", rp.redirect_uri()),

@@ -2,6 +2,8 @@
 //! database) and a real Vestibule HTTP server on a free loopback port.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;

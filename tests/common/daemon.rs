@@ -1,0 +1,92 @@
+//! The real `vestibule serve` as a child process, on a free loopback port, ready when
+//! `/health/ready` says so. Its log is kept (and drained, so it never blocks on a full pipe).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Daemon {
+    pub child: Child,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Daemon {
+    /// Starts `vestibule [extra_args] serve --config <config>` on `db_url` with `env` set.
+    pub fn spawn(config: &Path, db_url: &str, env: &[(&str, &str)], extra_args: &[&str]) -> Daemon {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut child = Command::new(BIN)
+            .args(extra_args)
+            .args(["serve", "--config"])
+            .arg(config)
+            .envs(env.iter().copied())
+            .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+            .env("VESTIBULE_SERVER__PUBLIC_URL", &base)
+            .env("VESTIBULE_DATABASE__URL", db_url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn vestibule");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = sink.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(resp) = http.get(format!("{base}/health/ready")).send() {
+                if resp.status() == 200 {
+                    break;
+                }
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "vestibule exited with {status}:\n{}",
+                    log.lock().unwrap().clone()
+                );
+            }
+            assert!(Instant::now() < deadline, "daemon did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Daemon { child, base, log }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// SIGKILL, no goodbye: what durability is measured against.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
