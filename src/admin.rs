@@ -194,7 +194,8 @@ fn service_account(
     Ok(row.id)
 }
 
-/// A new secret for a confidential client; the old one stops working at once.
+/// A new secret for a confidential client. The old one stops working at once for a daemon
+/// that reads the client afresh, and within two seconds for one answering from memory.
 pub fn rotate_client_secret(
     conn: &mut DbConnection,
     realm: &str,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod bench;
+pub mod bench_load;
 pub mod bench_oidc;
 pub mod clock;
 pub mod config;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::issuer::clients::SecretCache;
+use crate::issuer::clients::{ClientCache, SecretCache};
 use crate::issuer::keys::KeyRing;
 
 #[derive(Clone)]
@@ -17,11 +17,13 @@ pub struct AppState {
 }
 
 /// The issuer's in-memory caches: keys loaded from the database, verified client secrets,
-/// realm ids by name (realms are never renamed or deleted), and service accounts' subjects.
+/// recently authenticated clients, realm ids by name (realms are never renamed or deleted), and
+/// service accounts' subjects.
 #[derive(Default)]
 pub struct IssuerRuntime {
     pub keys: KeyRing,
     pub secrets: SecretCache,
+    pub clients: ClientCache,
     pub realms:
         std::sync::RwLock<std::collections::HashMap<String, crate::db::models::realm::Realm>>,
     pub service_accounts: crate::issuer::tokens::SubjectCache,

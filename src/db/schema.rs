@@ -367,3 +367,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     revoked_tokens,
     login_failures,
 );
+
+diesel::table! {
+    declaration_fingerprints (name) {
+        name -> Text,
+        fingerprint -> Text,
+        updated_at -> BigInt,
+    }
+}

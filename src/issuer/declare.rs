@@ -9,15 +9,73 @@ use crate::db::models::clients::{self as client_rows, ClientRow};
 use crate::db::models::roles::{self as role_rows, Role};
 use crate::db::models::sessions as credential_rows;
 use crate::db::models::user::{self as user_rows, User};
-use crate::db::models::{organization, realm};
+use crate::db::models::{fingerprints as fingerprint_rows, organization, realm};
 use crate::db::{write_transaction, DbConnection, DbError, Micros};
 use crate::issuer::clients::{hash_secret, verify_secret, ClientSettings, MapperSetting};
 use crate::issuer::jwt::Alg;
 use crate::issuer::{keys, roles};
 use crate::membership::{self, Source};
 
+/// What the secrets fingerprint is stored under.
+const SECRETS_FINGERPRINT: &str = "issuer-secrets";
+
 pub fn apply(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(), DbError> {
-    write_transaction(conn, |conn| apply_in(conn, config, now))
+    write_transaction(conn, |conn| {
+        let realms = realm_ids(conn, config)?;
+        // Checking each declared secret against its stored argon2 hash costs one argon2 run
+        // per secret at every start (25-40 ms each). One run over all of them, with the hashes
+        // now stored, says whether anything changed since the last start.
+        let material = secret_material(conn, config, &realms)?;
+        let unchanged = material.is_empty()
+            || fingerprint_rows::get(conn, SECRETS_FINGERPRINT)?
+                .is_some_and(|f| verify_secret(&material, &f));
+        apply_in(conn, config, &realms, unchanged, now)?;
+        if !unchanged {
+            let material = secret_material(conn, config, &realms)?;
+            fingerprint_rows::set(conn, SECRETS_FINGERPRINT, &hash_secret(&material)?, now)?;
+        }
+        Ok(())
+    })
+}
+
+/// Appends `field` length-prefixed, so that no two different lists of fields read the same.
+fn push_field(material: &mut String, field: &str) {
+    material.push_str(&field.len().to_string());
+    material.push(':');
+    material.push_str(field);
+}
+
+/// Every declared client secret and user password with the hash stored for it now, as one
+/// string. It holds secrets: it is hashed, never stored or logged.
+fn secret_material(
+    conn: &mut DbConnection,
+    config: &Config,
+    realms: &HashMap<String, String>,
+) -> Result<String, DbError> {
+    let mut material = String::new();
+    for decl in &config.clients {
+        if let Some(secret) = decl.secret.as_ref().and_then(|s| s.resolved.as_ref()) {
+            let stored = client_rows::find(conn, &realms[&decl.realm], &decl.client_id)?
+                .and_then(|c| c.secret_hash);
+            for field in ["client", &decl.realm, &decl.client_id, secret.expose()] {
+                push_field(&mut material, field);
+            }
+            push_field(&mut material, stored.as_deref().unwrap_or_default());
+        }
+    }
+    for decl in &config.users {
+        if let Some(password) = decl.password.as_ref().and_then(|p| p.resolved.as_ref()) {
+            let stored = match find_realm_user(conn, &realms[&decl.realm], &decl.username)? {
+                Some(user) => credential_rows::password_hash(conn, &user.id)?,
+                None => None,
+            };
+            for field in ["user", &decl.realm, &decl.username, password.expose()] {
+                push_field(&mut material, field);
+            }
+            push_field(&mut material, stored.as_deref().unwrap_or_default());
+        }
+    }
+    Ok(material)
 }
 
 fn realm_ids(conn: &mut DbConnection, config: &Config) -> Result<HashMap<String, String>, DbError> {
@@ -52,12 +110,25 @@ fn role(conn: &mut DbConnection, realm_id: &str, reference: &str) -> Result<Role
     Ok(r)
 }
 
-/// A stored secret hash that still matches, or a new one.
-fn keep_or_hash(current: Option<&str>, secret: &str) -> Result<String, DbError> {
+/// A stored secret hash that still matches, or a new one. `unchanged` says the declarations'
+/// fingerprint already vouched for every stored hash.
+fn keep_or_hash(current: Option<&str>, secret: &str, unchanged: bool) -> Result<String, DbError> {
     match current {
-        Some(h) if verify_secret(secret, h) => Ok(h.to_string()),
+        Some(h) if unchanged || verify_secret(secret, h) => Ok(h.to_string()),
         _ => hash_secret(secret),
     }
+}
+
+/// The realm-level user (not one pushed into an organization) with this username.
+fn find_realm_user(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    username: &str,
+) -> Result<Option<User>, DbError> {
+    let lower = username.to_lowercase();
+    Ok(user_rows::find_login(conn, realm_id, username)?
+        .into_iter()
+        .find(|u| u.organization_id.is_empty() && u.username_lower == lower))
 }
 
 fn realm_user(
@@ -66,11 +137,7 @@ fn realm_user(
     username: &str,
     now: Micros,
 ) -> Result<User, DbError> {
-    let lower = username.to_lowercase();
-    if let Some(u) = user_rows::find_login(conn, realm_id, username)?
-        .into_iter()
-        .find(|u| u.organization_id.is_empty() && u.username_lower == lower)
-    {
+    if let Some(u) = find_realm_user(conn, realm_id, username)? {
         return Ok(u);
     }
     let u = User::new_local(realm_id, username, now);
@@ -78,8 +145,13 @@ fn realm_user(
     Ok(u)
 }
 
-fn apply_in(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(), DbError> {
-    let realms = realm_ids(conn, config)?;
+fn apply_in(
+    conn: &mut DbConnection,
+    config: &Config,
+    realms: &HashMap<String, String>,
+    unchanged: bool,
+    now: Micros,
+) -> Result<(), DbError> {
     for realm_id in realms.values() {
         keys::ensure(conn, realm_id, now)?;
     }
@@ -134,7 +206,7 @@ fn apply_in(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(),
             )?;
         }
     }
-    for (name, realm_id) in &realms {
+    for (name, realm_id) in realms {
         // The account page's redirect URI depends on the public URL, set at every start.
         if let Some(mut row) = client_rows::find(conn, realm_id, "account")? {
             if let Ok(mut settings) = serde_json::from_str::<ClientSettings>(&row.settings) {
@@ -168,6 +240,7 @@ fn apply_in(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(),
             Some(secret) => Some(keep_or_hash(
                 existing.as_ref().and_then(|c| c.secret_hash.as_deref()),
                 secret.expose(),
+                unchanged,
             )?),
             None => None,
         };
@@ -247,7 +320,7 @@ fn apply_in(conn: &mut DbConnection, config: &Config, now: Micros) -> Result<(),
         user_rows::set_email_verified(conn, &user.id, user.email_verified)?;
         if let Some(password) = decl.password.as_ref().and_then(|p| p.resolved.as_ref()) {
             let current = credential_rows::password_hash(conn, &user.id)?;
-            let hash = keep_or_hash(current.as_deref(), password.expose())?;
+            let hash = keep_or_hash(current.as_deref(), password.expose(), unchanged)?;
             if current.as_deref() != Some(hash.as_str()) {
                 credential_rows::set_password_hash(conn, &user.id, &hash, now)?;
             }

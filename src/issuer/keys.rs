@@ -53,14 +53,8 @@ impl KeyRing {
         now: Micros,
         kid: Option<&str>,
     ) -> Result<Arc<RealmKeys>, DbError> {
-        if let Some(keys) = self
-            .realms
-            .read()
-            .ok()
-            .and_then(|m| m.get(realm_id).cloned())
-        {
-            let fresh = now - keys.loaded_at < RELOAD_AFTER;
-            if fresh && kid.is_none_or(|k| keys.knows(k)) {
+        if let Some(keys) = self.cached(realm_id, now) {
+            if kid.is_none_or(|k| keys.knows(k)) {
                 return Ok(keys);
             }
         }
@@ -69,6 +63,12 @@ impl KeyRing {
             map.insert(realm_id.to_string(), keys.clone());
         }
         Ok(keys)
+    }
+
+    /// The realm's keys when they are in memory and fresh; None means ask [`KeyRing::get`].
+    pub fn cached(&self, realm_id: &str, now: Micros) -> Option<Arc<RealmKeys>> {
+        let keys = self.realms.read().ok()?.get(realm_id)?.clone();
+        (now - keys.loaded_at < RELOAD_AFTER).then_some(keys)
     }
 
     /// Forgets what is cached, so the next use reads the database.

@@ -2,12 +2,16 @@
 //! turn them into tokens. Keycloak's URL layout and claim shapes, so apps built for Keycloak
 //! switch by changing a host. HTTP lives in `http::oidc` and `web`; no actix types here.
 
+pub mod authorize;
 pub mod claims;
 pub mod clients;
 pub mod declare;
 pub mod flows;
+pub mod grants;
+pub mod introspection;
 pub mod jwt;
 pub mod keys;
+pub mod logout;
 pub mod roles;
 pub mod tokens;
 

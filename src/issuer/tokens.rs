@@ -1,6 +1,6 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), introspection (RFC 7662) and
-//! revocation (RFC 7009). Codes are single-use: a reused code revokes what it issued. Refresh
-//! tokens rotate: a reused one revokes its whole family.
+//! Minting tokens: who they are about (the subject: person, roles, groups, organizations), their
+//! claims and signatures, and the refresh tokens stored for them; and checking our own access
+//! tokens back (signature, issuer, expiry, revocation, the user and session behind them).
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,7 @@ use crate::db::{DbConnection, Micros};
 use crate::issuer::claims::{self, ClaimInput, OrgInfo, Person};
 use crate::issuer::clients::Client;
 use crate::issuer::jwt;
+use crate::issuer::keys::RealmKeys;
 use crate::issuer::roles;
 use crate::issuer::{OAuthError, Result};
 use crate::state::AppState;
@@ -62,6 +63,17 @@ pub struct SubjectCache {
 }
 
 impl SubjectCache {
+    fn key(client: &Client, user_id: &str) -> String {
+        format!("{}/{user_id}", client.row.id)
+    }
+
+    /// The client's service account when it is in memory and fresh.
+    pub fn cached(&self, client: &Client, user_id: &str, now: Micros) -> Option<ServiceAccount> {
+        let map = self.entries.lock().ok()?;
+        let (account, at) = map.get(&Self::key(client, user_id))?;
+        (now - at < SERVICE_ACCOUNT_TTL && now >= *at).then(|| account.clone())
+    }
+
     /// The client's service account, from the cache when fresh; a disabled one is refused.
     pub fn service_account(
         &self,
@@ -71,14 +83,10 @@ impl SubjectCache {
         user_id: &str,
         now: Micros,
     ) -> Result<ServiceAccount> {
-        let key = format!("{}/{user_id}", client.row.id);
-        if let Ok(map) = self.entries.lock() {
-            if let Some((account, at)) = map.get(&key) {
-                if now - at < SERVICE_ACCOUNT_TTL && now >= *at {
-                    return Ok(account.clone());
-                }
-            }
+        if let Some(account) = self.cached(client, user_id, now) {
+            return Ok(account);
         }
+        let key = Self::key(client, user_id);
         let user = active_user(conn, user_id)?;
         let subject = subject(conn, realm_id, &user, client)?;
         let account = (std::sync::Arc::new(user), std::sync::Arc::new(subject));
@@ -184,13 +192,69 @@ pub fn issue(
         Some(known) => known,
         None => std::sync::Arc::new(subject(conn, realm.id, grant.user, client)?),
     };
-    let now_s = now / 1_000_000;
-    let lifespan = client.settings.access_token_lifespan_secs;
-    let chosen = grant
+    let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
+    let mut body = sign(state, realm, &grant, &subject, &keys, now)?;
+    let chosen = chosen_organization(&grant).map(str::to_string);
+    if grant.refresh && client.allows_grant("refresh_token") {
+        let offline = claims::has_scope(&grant.scopes, "offline_access");
+        let refresh_life = if offline {
+            state.config.issuer.offline_session_max_secs
+        } else {
+            client.settings.refresh_token_lifespan_secs
+        };
+        let token = opaque("rt_");
+        rows::insert_refresh(
+            conn,
+            &RefreshToken {
+                id: crate::db::new_id(),
+                token_hash: sha256_hex(&token),
+                family_id: grant.family_id.unwrap_or_else(crate::db::new_id),
+                realm_id: realm.id.to_string(),
+                client_pk: client.row.id.clone(),
+                user_id: grant.user.id.clone(),
+                session_id: grant.session.map(|s| s.id.clone()),
+                code_hash: grant.code_hash,
+                scope: grant.scopes.join(" "),
+                organization_id: chosen,
+                offline,
+                created_at: now,
+                expires_at: now + refresh_life * 1_000_000,
+                used_at: None,
+                revoked_at: None,
+            },
+        )?;
+        body["refresh_token"] = json!(token);
+        body["refresh_expires_in"] = json!(if offline { 0 } else { refresh_life });
+    }
+    Ok(body)
+}
+
+/// The organization a grant's claims single out: the one the request chose, or the session's.
+fn chosen_organization<'a>(grant: &'a Grant<'_>) -> Option<&'a str> {
+    grant
         .organization_id
         .as_deref()
-        .or(grant.session.and_then(|s| s.organization_id.as_deref()));
-    let orgs = claims::select_organizations(&grant.scopes, &subject.organizations, chosen);
+        .or(grant.session.and_then(|s| s.organization_id.as_deref()))
+}
+
+/// The token endpoint's answer for a grant whose subject and keys are at hand: the signed
+/// access token (and ID token for a person's `openid` grant). Reads nothing from the database.
+pub fn sign(
+    state: &AppState,
+    realm: &Realm<'_>,
+    grant: &Grant<'_>,
+    subject: &Subject,
+    keys: &RealmKeys,
+    now: Micros,
+) -> Result<Value> {
+    let client = grant.client;
+    let now_s = now / 1_000_000;
+    let lifespan = client.settings.access_token_lifespan_secs;
+    let orgs = claims::select_organizations(
+        &grant.scopes,
+        &subject.organizations,
+        chosen_organization(grant),
+    );
     let notes = notes(grant.session);
     let jti = crate::db::new_id();
     let input = ClaimInput {
@@ -215,7 +279,6 @@ pub fn issue(
         expires: now_s + lifespan,
         jti: &jti,
     };
-    let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
     let signer = keys.signer(client.settings.signing_alg).ok_or_else(|| {
         OAuthError::new("server_error", "no signing key for the client's algorithm")
     })?;
@@ -237,37 +300,6 @@ pub fn issue(
     }
     if let Some(session) = grant.session {
         body["session_state"] = json!(session.id);
-    }
-    if grant.refresh && client.allows_grant("refresh_token") {
-        let offline = claims::has_scope(&grant.scopes, "offline_access");
-        let refresh_life = if offline {
-            state.config.issuer.offline_session_max_secs
-        } else {
-            client.settings.refresh_token_lifespan_secs
-        };
-        let token = opaque("rt_");
-        rows::insert_refresh(
-            conn,
-            &RefreshToken {
-                id: crate::db::new_id(),
-                token_hash: sha256_hex(&token),
-                family_id: grant.family_id.unwrap_or_else(crate::db::new_id),
-                realm_id: realm.id.to_string(),
-                client_pk: client.row.id.clone(),
-                user_id: grant.user.id.clone(),
-                session_id: grant.session.map(|s| s.id.clone()),
-                code_hash: grant.code_hash,
-                scope: grant.scopes.join(" "),
-                organization_id: chosen.map(str::to_string),
-                offline,
-                created_at: now,
-                expires_at: now + refresh_life * 1_000_000,
-                used_at: None,
-                revoked_at: None,
-            },
-        )?;
-        body["refresh_token"] = json!(token);
-        body["refresh_expires_in"] = json!(if offline { 0 } else { refresh_life });
     }
     Ok(body)
 }

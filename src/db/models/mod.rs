@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clients;
 pub mod directory;
+pub mod fingerprints;
 pub mod group;
 pub mod keys;
 pub mod membership;

@@ -1,0 +1,218 @@
+//! `GET|POST /protocol/openid-connect/auth` and the pages of a login: the login form, the
+//! organization slug form, and the way back to the client (query or form_post, with `iss`,
+//! RFC 9207). The SSO cookie is set and read here.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use minijinja::context;
+
+use super::{error_page, html, issuer_of, now, realm_row, Page};
+use crate::db::models::realm::Realm as RealmRow;
+use crate::issuer::authorize::{self, Authorization};
+use crate::issuer::flows::AuthParams;
+use crate::state::AppState;
+use crate::web as pages;
+
+const SESSION_COOKIE: &str = "VESTIBULE_SESSION";
+
+pub(super) fn session_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
+}
+
+pub(super) fn cookie_for(
+    state: &AppState,
+    realm: &str,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    let secure = state.base_url().starts_with("https://");
+    Cookie::build(SESSION_COOKIE, value)
+        .path(format!("/realms/{realm}/"))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+/// Sends the browser back to the client with `params` (query or form_post), adding `iss`.
+pub(super) fn back_to_client(
+    state: &AppState,
+    realm: &str,
+    params: &AuthParams,
+    mut fields: Vec<(String, String)>,
+) -> HttpResponse {
+    if let Some(s) = &params.state {
+        fields.push(("state".into(), s.clone()));
+    }
+    fields.push(("iss".into(), issuer_of(state, realm)));
+    if params.response_mode == "form_post" {
+        return html(
+            StatusCode::OK,
+            pages::render(
+                "form_post.html",
+                context! { redirect_uri => params.redirect_uri, fields => fields },
+            ),
+        );
+    }
+    let mut url = match url::Url::parse(&params.redirect_uri) {
+        Ok(u) => u,
+        Err(_) => {
+            return error_page(
+                realm,
+                StatusCode::BAD_REQUEST,
+                "the redirect URI is not valid",
+            )
+            .respond()
+        }
+    };
+    url.query_pairs_mut().extend_pairs(fields.iter());
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, url.to_string()))
+        .finish()
+}
+
+pub(super) fn login_page(
+    realm: &str,
+    request_id: &str,
+    csrf: &str,
+    organization: Option<&str>,
+    username: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Page {
+    Page(
+        status,
+        pages::render(
+            "login.html",
+            context! {
+                realm => realm, action => format!("/realms/{realm}/login-actions/authenticate"),
+                request_id => request_id, csrf => csrf, organization => organization, username => username, error => error,
+            },
+        ),
+    )
+}
+
+pub(super) fn organization_page(
+    realm: &str,
+    request_id: &str,
+    csrf: &str,
+    slug: &str,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Page {
+    Page(
+        status,
+        pages::render(
+            "organization.html",
+            context! {
+                realm => realm, action => format!("/realms/{realm}/login-actions/organization"),
+                request_id => request_id, csrf => csrf, slug => slug, error => error,
+            },
+        ),
+    )
+}
+
+/// A browser request's parameters (query and form together) and its realm, or the error page.
+pub(super) async fn browser_request(
+    state: &AppState,
+    realm_name: &str,
+    query: web::Query<HashMap<String, String>>,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> Result<(RealmRow, HashMap<String, String>), Page> {
+    let mut raw = query.into_inner();
+    if let Some(form) = form {
+        raw.extend(form.into_inner());
+    }
+    match realm_row(state, realm_name).await {
+        Ok(realm) => Ok((realm, raw)),
+        Err(_) => Err(error_page(
+            realm_name,
+            StatusCode::NOT_FOUND,
+            "unknown realm",
+        )),
+    }
+}
+
+pub(super) async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> HttpResponse {
+    let realm_name = path.into_inner();
+    let (realm, raw) = match browser_request(&state, &realm_name, query, form).await {
+        Ok(found) => found,
+        Err(page) => return page.respond(),
+    };
+    let cookie = session_cookie(&req);
+    let st = state.clone();
+    let outcome = state
+        .db
+        .write(move |conn| {
+            authorize::authorize(&st, conn, &realm.id, &raw, cookie.as_deref(), now(&st))
+        })
+        .await;
+    let name = realm_name.as_str();
+    match outcome {
+        Ok(Authorization::LoginForm {
+            request,
+            organization,
+            login_hint,
+        }) => login_page(
+            name,
+            &request.id,
+            &request.csrf_token,
+            organization.as_deref(),
+            &login_hint,
+            None,
+            StatusCode::OK,
+        )
+        .respond(),
+        Ok(Authorization::OrganizationForm { request }) => organization_page(
+            name,
+            &request.id,
+            &request.csrf_token,
+            "",
+            None,
+            StatusCode::OK,
+        )
+        .respond(),
+        Ok(Authorization::Code { params, code }) => {
+            back_to_client(&state, name, &params, vec![("code".into(), code)])
+        }
+        Ok(Authorization::Redirect {
+            params,
+            error,
+            description,
+        }) => back_to_client(
+            &state,
+            name,
+            &params,
+            vec![
+                ("error".into(), error.into()),
+                ("error_description".into(), description),
+            ],
+        ),
+        Ok(Authorization::Refused { status, message }) => error_page(
+            name,
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            message,
+        )
+        .respond(),
+        Err(e) => {
+            tracing::error!(error = %e, "authorization request failed");
+            error_page(
+                name,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Try again.",
+            )
+            .respond()
+        }
+    }
+}

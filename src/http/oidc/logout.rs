@@ -1,0 +1,133 @@
+//! `GET|POST /protocol/openid-connect/logout` (RP-initiated logout) and the account page of the
+//! built-in `account` client: who am I, my organizations, my linked identities.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use minijinja::context;
+
+use super::authorize::{browser_request, cookie_for, session_cookie};
+use super::{error_page, html, issuer_of, now, realm_row};
+use crate::issuer::logout::{self, LoggedOut};
+use crate::issuer::tokens::{self, Realm};
+use crate::issuer::{flows, OAuthError};
+use crate::state::AppState;
+use crate::web as pages;
+
+pub(super) async fn logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<HashMap<String, String>>,
+    form: Option<web::Form<HashMap<String, String>>>,
+) -> HttpResponse {
+    let realm_name = path.into_inner();
+    let (realm, raw) = match browser_request(&state, &realm_name, query, form).await {
+        Ok(found) => found,
+        Err(page) => return page.respond(),
+    };
+    let cookie = session_cookie(&req);
+    let st = state.clone();
+    let issuer = issuer_of(&state, &realm_name);
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let realm = Realm {
+                id: &realm.id,
+                issuer: &issuer,
+            };
+            logout::logout(&st, conn, &realm, &raw, cookie.as_deref(), now(&st))
+        })
+        .await;
+    let mut response = match outcome {
+        Ok(LoggedOut::Redirect(url)) => HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .finish(),
+        Ok(LoggedOut::Page) => html(
+            StatusCode::OK,
+            pages::render("logged_out.html", context! { realm => realm_name.clone() }),
+        ),
+        Ok(LoggedOut::Refused(message)) => {
+            return error_page(&realm_name, StatusCode::BAD_REQUEST, message).respond()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "logout failed");
+            return error_page(
+                &realm_name,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong.",
+            )
+            .respond();
+        }
+    };
+    let _ = response.add_removal_cookie(&cookie_for(&state, &realm_name, String::new(), 0));
+    response
+}
+
+pub(super) async fn account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    let realm_name = path.into_inner();
+    let realm = match realm_row(&state, &realm_name).await {
+        Ok(r) => r,
+        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    };
+    let cookie = session_cookie(&req);
+    let st = state.clone();
+    let shown = state
+        .db
+        .run(move |conn| -> Result<Option<String>, OAuthError> {
+            let now = now(&st);
+            let Some(session) = (match &cookie {
+                Some(c) => flows::session_from_cookie(conn, &realm.id, c, now)?,
+                None => None,
+            }) else {
+                return Ok(None);
+            };
+            let user = tokens::active_user(conn, &session.user_id)?;
+            let orgs: Vec<_> = crate::db::models::membership::enabled_organizations(conn, &user.id)?
+                .into_iter()
+                .map(|o| context! { name => o.name, alias => o.alias })
+                .collect();
+            let name = [user.first_name.clone(), user.last_name.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            Ok(Some(pages::render("account.html", context! {
+                realm => realm.name, name => if name.is_empty() { user.username.clone() } else { name },
+                username => user.username, email => user.email, organizations => orgs,
+                identities => Vec::<String>::new(), logout => format!("/realms/{}/protocol/openid-connect/logout", realm.name),
+            })))
+        })
+        .await;
+    match shown {
+        Ok(Some(page)) => html(StatusCode::OK, page),
+        Ok(None) | Err(_) => {
+            // Not signed in: through the built-in `account` client's login, back here.
+            let iss = issuer_of(&state, &realm_name);
+            let mut url = match url::Url::parse(&format!("{iss}/protocol/openid-connect/auth")) {
+                Ok(u) => u,
+                Err(_) => {
+                    return error_page(
+                        &realm_name,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "bad issuer URL",
+                    )
+                    .respond()
+                }
+            };
+            let challenge = tokens::opaque("");
+            url.query_pairs_mut()
+                .append_pair("client_id", "account")
+                .append_pair("redirect_uri", &format!("{iss}/account"))
+                .append_pair("response_type", "code")
+                .append_pair("scope", "openid")
+                .append_pair("code_challenge", &challenge[..43])
+                .append_pair("code_challenge_method", "S256");
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, url.to_string()))
+                .finish()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! `POST /protocol/openid-connect/token` (RFC 6749 §3.2), `token/introspect` (RFC 7662) and
+//! `revoke` (RFC 7009): client authentication from the request (§2.3.1), CORS for the client's
+//! registered web origins, and the JSON answers.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use super::{issuer_of, now, realm_row, OAuthResult};
+use crate::db::DbConnection;
+use crate::issuer::clients::{Client, ClientCredentials};
+use crate::issuer::grants::{self, TokenForm};
+use crate::issuer::tokens::Realm;
+use crate::issuer::{introspection, OAuthError};
+use crate::state::AppState;
+
+/// The client's credentials: HTTP Basic (client_secret_basic) or the form (client_secret_post,
+/// or a public client's bare `client_id`).
+fn client_credentials(
+    req: &HttpRequest,
+    form: &HashMap<String, String>,
+) -> Result<ClientCredentials, OAuthError> {
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        });
+    if let Some(encoded) = basic {
+        let decoded = B64
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("malformed Basic credentials"))?;
+        // RFC 6749 §2.3.1: both parts are form-urlencoded.
+        let unescape = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        if form.contains_key("client_secret") {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        return Ok(ClientCredentials {
+            client_id: Some(unescape(id)),
+            secret: Some(unescape(secret)),
+            basic: true,
+        });
+    }
+    Ok(ClientCredentials {
+        client_id: form.get("client_id").cloned(),
+        secret: form.get("client_secret").cloned(),
+        basic: false,
+    })
+}
+
+pub(super) fn with_cors(
+    mut response: HttpResponse,
+    req: &HttpRequest,
+    client: Option<&Client>,
+) -> HttpResponse {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    if let (Some(origin), Some(client)) = (origin, client) {
+        if client.allows_origin(origin) {
+            if let Ok(v) = header::HeaderValue::from_str(origin) {
+                response
+                    .headers_mut()
+                    .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+                response
+                    .headers_mut()
+                    .insert(header::VARY, header::HeaderValue::from_static("Origin"));
+            }
+        }
+    }
+    response
+}
+
+pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::NoContent();
+    if let Some(origin) = req.headers().get(header::ORIGIN) {
+        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()));
+    }
+    response
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Authorization, Content-Type",
+        ))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
+        .finish()
+}
+
+/// What a client's request to the token, introspection or revocation endpoint carries: its
+/// realm, its credentials and its form.
+struct ClientRequest {
+    realm_id: String,
+    issuer: String,
+    creds: ClientCredentials,
+    form: TokenForm,
+}
+
+impl ClientRequest {
+    async fn read(
+        state: &AppState,
+        req: &HttpRequest,
+        realm_name: &str,
+        form: web::Form<TokenForm>,
+    ) -> Result<ClientRequest, OAuthError> {
+        let realm = realm_row(state, realm_name).await?;
+        let form = form.into_inner();
+        Ok(ClientRequest {
+            realm_id: realm.id,
+            issuer: issuer_of(state, realm_name),
+            creds: client_credentials(req, &form)?,
+            form,
+        })
+    }
+
+    fn realm(&self) -> Realm<'_> {
+        Realm {
+            id: &self.realm_id,
+            issuer: &self.issuer,
+        }
+    }
+}
+
+pub(super) async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<TokenForm>,
+) -> OAuthResult {
+    let request = ClientRequest::read(&state, &req, &path, form).await?;
+    let minted = grants::client_credentials_from_memory(
+        &state,
+        &request.realm(),
+        &request.creds,
+        &request.form,
+        now(&state),
+    );
+    let (client, body) = match minted {
+        Some(answer) => answer?,
+        None => {
+            let st = state.clone();
+            let read_only = grants::is_read_only(&request.form);
+            let job = move |conn: &mut DbConnection| {
+                let realm = request.realm();
+                grants::exchange(&st, conn, &realm, &request.creds, &request.form, now(&st))
+            };
+            // client_credentials runs on the parallel read path, so signing is not queued
+            // behind SQLite's single writer.
+            if read_only {
+                state.db.run(job).await??
+            } else {
+                state.db.write(job).await??
+            }
+        }
+    };
+    let response = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body);
+    Ok(with_cors(response, &req, Some(&client)))
+}
+
+pub(super) async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<TokenForm>,
+) -> OAuthResult {
+    let request = ClientRequest::read(&state, &req, &path, form).await?;
+    let st = state.clone();
+    let body = state
+        .db
+        .run(move |conn| {
+            let realm = request.realm();
+            introspection::introspect(&st, conn, &realm, &request.creds, &request.form, now(&st))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(body))
+}
+
+pub(super) async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<TokenForm>,
+) -> OAuthResult {
+    let request = ClientRequest::read(&state, &req, &path, form).await?;
+    let st = state.clone();
+    state
+        .db
+        .write(move |conn| {
+            let realm = request.realm();
+            introspection::revoke(&st, conn, &realm, &request.creds, &request.form, now(&st))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,143 @@
+//! The authorization endpoint's decision (OIDC Core §3.1.2): validate the request, resolve the
+//! organization it is pinned to, reuse the SSO session when it is fresh enough (`prompt`,
+//! `max_age`), or start a login transaction. Rendering is the HTTP layer's; this says what.
+
+use crate::db::models::sessions::{self as session_rows, AuthRequest, Session};
+use crate::db::{DbConnection, Micros};
+use crate::issuer::flows::{self, AuthParams, RawParams, Rejection};
+use crate::issuer::{tokens, Result};
+use crate::state::AppState;
+
+/// What the authorization endpoint answers.
+pub enum Authorization {
+    /// The login form of a new login transaction, with the organization's name when pinned.
+    LoginForm {
+        request: AuthRequest,
+        organization: Option<String>,
+        login_hint: String,
+    },
+    /// The page that asks for the organization slug (the client asked for it, none was named).
+    OrganizationForm { request: AuthRequest },
+    /// Signed in already: a code for the client.
+    Code { params: AuthParams, code: String },
+    /// An error for the client's registered redirect URI (RFC 6749 §4.1.2.1).
+    Redirect {
+        params: AuthParams,
+        error: &'static str,
+        description: String,
+    },
+    /// A refusal for the person, never a redirect: unknown client or redirect URI, an unknown
+    /// or disabled organization, or a signed-in person who is not its member.
+    Refused { status: u16, message: String },
+}
+
+fn prompt_has(params: &AuthParams, value: &str) -> bool {
+    params
+        .prompt
+        .as_deref()
+        .is_some_and(|p| p.split_whitespace().any(|x| x == value))
+}
+
+/// Decides an authorization request. `cookie` is the SSO session cookie, if the browser sent one.
+pub fn authorize(
+    state: &AppState,
+    conn: &mut DbConnection,
+    realm_id: &str,
+    raw: &RawParams,
+    cookie: Option<&str>,
+    now: Micros,
+) -> Result<Authorization> {
+    let (client, params) = match flows::validate(conn, realm_id, raw) {
+        Ok(ok) => ok,
+        Err(Rejection::Page(p)) => {
+            return Ok(Authorization::Refused {
+                status: 400,
+                message: p.0,
+            })
+        }
+        Err(Rejection::Redirect(r)) => {
+            return Ok(Authorization::Redirect {
+                params: r.params,
+                error: r.error,
+                description: r.description,
+            })
+        }
+        Err(Rejection::Internal(e)) => return Err(e),
+    };
+    let org = match &params.organization {
+        Some(alias) => match flows::organization(conn, realm_id, alias) {
+            Ok(o) => Some(o),
+            Err(_) => {
+                return Ok(Authorization::Refused {
+                    status: 400,
+                    message: format!("The organization \"{alias}\" is unknown or disabled."),
+                })
+            }
+        },
+        None => None,
+    };
+    let prompt_none = prompt_has(&params, "none");
+    let session = match cookie {
+        Some(c) => flows::session_from_cookie(conn, realm_id, c, now)?,
+        None => None,
+    };
+    // OIDC Core §3.1.2.1: prompt=login and an exceeded max_age both ask for the password again.
+    let fresh_enough = |s: &Session| {
+        params
+            .max_age
+            .is_none_or(|m| (now - s.auth_time) / 1_000_000 <= m)
+    };
+    if let Some(session) = session.filter(|s| !prompt_has(&params, "login") && fresh_enough(s)) {
+        let user_ok = tokens::active_user(conn, &session.user_id).is_ok();
+        let member_ok = match &org {
+            Some(o) => flows::is_member(conn, &o.id, &session.user_id)?,
+            None => true,
+        };
+        if user_ok && member_ok {
+            if let Some(o) = &org {
+                session_rows::set_session_organization(conn, &session.id, Some(&o.id))?;
+            }
+            let session = session_rows::session(conn, &session.id)?.unwrap_or(session);
+            let code = flows::issue_code(
+                conn,
+                realm_id,
+                &client,
+                &session,
+                &params,
+                now,
+                state.config.issuer.code_lifespan_secs,
+            )?;
+            return Ok(Authorization::Code { params, code });
+        }
+        if !member_ok && !prompt_none {
+            return Ok(Authorization::Refused {
+                status: 403,
+                message: "You are not a member of this organization.".into(),
+            });
+        }
+    }
+    if prompt_none {
+        return Ok(Authorization::Redirect {
+            params,
+            error: "login_required",
+            description: "the user is not signed in".into(),
+        });
+    }
+    let request = flows::begin(
+        conn,
+        realm_id,
+        &client,
+        &params,
+        org.as_ref().map(|o| o.id.as_str()),
+        now,
+        state.config.issuer.login_timeout_secs,
+    )?;
+    if org.is_none() && client.settings.organization_prompt {
+        return Ok(Authorization::OrganizationForm { request });
+    }
+    Ok(Authorization::LoginForm {
+        request,
+        organization: org.map(|o| o.name),
+        login_hint: params.login_hint.clone().unwrap_or_default(),
+    })
+}
