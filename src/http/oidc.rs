@@ -645,6 +645,7 @@ async fn userinfo(
                 .as_ref()
                 .and_then(|s| serde_json::from_str(&s.notes).ok())
                 .unwrap_or_default();
+            let mappers = tokens::active_mappers(&st, conn, &realm.id, &client, &scopes, now)?;
             let input = crate::issuer::claims::ClaimInput {
                 issuer: &issuer,
                 client_id: client.client_id(),
@@ -654,10 +655,7 @@ async fn userinfo(
                 roles: &subject.roles,
                 groups: &subject.groups,
                 organizations: orgs.as_deref(),
-                org_shape: client
-                    .settings
-                    .organization_claim
-                    .unwrap_or(st.config.issuer.organization_claim),
+                mappers: &mappers,
                 session: None,
                 notes: &notes,
                 nonce: None,

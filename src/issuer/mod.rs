@@ -8,7 +8,9 @@ pub mod declare;
 pub mod flows;
 pub mod jwt;
 pub mod keys;
+pub mod mappers;
 pub mod roles;
+pub mod scopes;
 pub mod tokens;
 
 use crate::db::DbError;

@@ -15,7 +15,9 @@ use crate::db::{DbConnection, Micros};
 use crate::issuer::claims::{self, ClaimInput, OrgInfo, Person};
 use crate::issuer::clients::Client;
 use crate::issuer::jwt;
+use crate::issuer::mappers::MapperSetting;
 use crate::issuer::roles;
+use crate::issuer::scopes;
 use crate::issuer::{OAuthError, Result};
 use crate::state::AppState;
 
@@ -171,6 +173,25 @@ fn notes(session: Option<&Session>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The protocol mappers the granted scopes switch on, with the realm's declared scopes taken
+/// from the cache (the token and userinfo endpoints both build claims with them).
+pub fn active_mappers(
+    state: &AppState,
+    conn: &mut DbConnection,
+    realm_id: &str,
+    client: &Client,
+    scopes: &[String],
+    now: Micros,
+) -> Result<Vec<MapperSetting>> {
+    let declared = state.issuer.scopes.get(conn, realm_id, now)?;
+    Ok(scopes::active_mappers(
+        scopes,
+        &client.settings,
+        &declared,
+        state.config.issuer.organization_claim,
+    ))
+}
+
 /// Mints the tokens of a grant, storing a refresh token when one is issued.
 pub fn issue(
     state: &AppState,
@@ -192,6 +213,7 @@ pub fn issue(
         .or(grant.session.and_then(|s| s.organization_id.as_deref()));
     let orgs = claims::select_organizations(&grant.scopes, &subject.organizations, chosen);
     let notes = notes(grant.session);
+    let mappers = active_mappers(state, conn, realm.id, client, &grant.scopes, now)?;
     let jti = crate::db::new_id();
     let input = ClaimInput {
         issuer: realm.issuer,
@@ -202,10 +224,7 @@ pub fn issue(
         roles: &subject.roles,
         groups: &subject.groups,
         organizations: orgs.as_deref(),
-        org_shape: client
-            .settings
-            .organization_claim
-            .unwrap_or(state.config.issuer.organization_claim),
+        mappers: &mappers,
         session: grant
             .session
             .map(|s| (s.id.as_str(), s.auth_time / 1_000_000)),
