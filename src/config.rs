@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod client_scopes;
+
+pub use client_scopes::{
+    ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
+};
+
 /// Everything Vestibule is told by its operator.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +32,8 @@ pub struct Config {
     pub directories: Vec<DirectoryDecl>,
     #[serde(default, rename = "client")]
     pub clients: Vec<ClientDecl>,
+    #[serde(default, rename = "client_scope")]
+    pub client_scopes: Vec<ClientScopeDecl>,
     #[serde(default, rename = "user")]
     pub users: Vec<UserDecl>,
     #[serde(default, rename = "role")]
@@ -72,19 +80,6 @@ impl Default for IssuerConfig {
     }
 }
 
-/// Keycloak's Organization Membership mapper shapes, plus seed 000's.
-#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum OrganizationClaimShape {
-    /// `"organization": ["acme", "globex"]` (Keycloak's default).
-    #[default]
-    Aliases,
-    /// `"organization": {"acme": {"id": "…", "attr": ["v"]}}` (Keycloak with id/attributes on).
-    Map,
-    /// `"organization": [{"alias": "acme", "name": "Acme"}], "organizationId": "…"` (seed 000).
-    Objects,
-}
-
 /// A downstream application.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -128,26 +123,14 @@ pub struct ClientDecl {
     /// With full_scope_allowed off, the roles tokens may carry.
     #[serde(default)]
     pub scope_roles: Vec<String>,
-    /// Extra claims through protocol mappers.
+    /// Extra claims through protocol mappers (the client's dedicated scope: they win over
+    /// every scope's).
     #[serde(default)]
     pub mappers: Vec<MapperDecl>,
-    /// This client's organization mapper shape; the realm's `issuer.organization_claim` when unset.
+    /// This client's organization mapper shape; the organization scope's (a declared one, or
+    /// the realm's `issuer.organization_claim`) when unset.
     #[serde(default)]
     pub organization_claim: Option<OrganizationClaimShape>,
-}
-
-/// A protocol mapper: what else goes into tokens.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum MapperDecl {
-    /// A user attribute (or `email`, `username`, ... of the user) under `claim`.
-    UserAttribute { attribute: String, claim: String },
-    /// A fixed value.
-    Hardcoded { claim: String, value: toml::Value },
-    /// An extra audience in the access token.
-    Audience { audience: String },
-    /// A session note: `org_id`, `identity_provider`, `identity_provider_identity`.
-    SessionNote { note: String, claim: String },
 }
 
 /// A local user (organizations without an external IdP).
@@ -739,7 +722,7 @@ impl Config {
                 return invalid("group_roles: give exactly one of `group` or `external_id`".into());
             }
         }
-        Ok(())
+        client_scopes::validate(self, realms)
     }
 }
 

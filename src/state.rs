@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::issuer::clients::{ClientCache, SecretCache};
 use crate::issuer::keys::KeyRing;
+use crate::issuer::scopes::ScopeCache;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,12 +17,14 @@ pub struct AppState {
     pub issuer: Arc<IssuerRuntime>,
 }
 
-/// The issuer's in-memory caches: keys loaded from the database, verified client secrets,
-/// recently authenticated clients, realm ids by name (realms are never renamed or deleted), and
+/// The issuer's in-memory caches: keys and declared client scopes loaded from the database,
+/// verified client secrets, recently authenticated clients, realm ids by name (realms are never
+/// renamed or deleted), and
 /// service accounts' subjects.
 #[derive(Default)]
 pub struct IssuerRuntime {
     pub keys: KeyRing,
+    pub scopes: ScopeCache,
     pub secrets: SecretCache,
     pub clients: ClientCache,
     pub realms:

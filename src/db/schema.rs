@@ -197,6 +197,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    client_scopes (id) {
+        id -> Text,
+        realm_id -> Text,
+        name -> Text,
+        description -> Text,
+        mappers -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     roles (id) {
         id -> Text,
         realm_id -> Text,
@@ -353,6 +365,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     signing_keys,
     clients,
+    client_scopes,
     roles,
     role_composites,
     user_roles,

@@ -1,14 +1,15 @@
-//! What goes into tokens: pure functions of (who, which client, which scopes), in Keycloak's
-//! shapes. `organization` appears only when an organization scope is granted (Keycloak issue
-//! #27993): `organization` (the one chosen at login, or the only one), `organization:*` (all),
-//! `organization:<alias>` (that one, if a member).
+//! What goes into tokens: pure functions of (who, which client, which scopes, which protocol
+//! mappers), in Keycloak's shapes. Organization mappers write only when an organization scope is
+//! granted (Keycloak issue #27993): `organization` (the one chosen at login, or the only one),
+//! `organization:*` (all), `organization:<alias>` (that one, if a member).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
 use crate::config::OrganizationClaimShape;
-use crate::issuer::clients::{ClientSettings, MapperSetting};
+use crate::issuer::clients::ClientSettings;
+use crate::issuer::mappers::{MapperKind, MapperSetting, Target};
 use crate::issuer::roles::EffectiveRoles;
 
 /// An organization as a claim may show it.
@@ -86,22 +87,19 @@ pub fn select_organizations(
     asked.then_some(out)
 }
 
-/// Adds the `organization` claim in the configured shape (nothing when the list is empty).
+/// Adds an organization mapper's claim in its shape (nothing when the list is empty).
 pub fn add_organization_claim(
     claims: &mut Map<String, Value>,
+    claim: &str,
     orgs: &[OrgInfo],
     shape: OrganizationClaimShape,
 ) {
-    if orgs.is_empty() {
+    let Some(first) = orgs.first() else {
         return;
-    }
-    match shape {
-        OrganizationClaimShape::Aliases => {
-            claims.insert(
-                "organization".into(),
-                json!(orgs.iter().map(|o| &o.alias).collect::<Vec<_>>()),
-            );
-        }
+    };
+    let value = match shape {
+        OrganizationClaimShape::Aliases => json!(orgs.iter().map(|o| &o.alias).collect::<Vec<_>>()),
+        OrganizationClaimShape::Single => json!(first.alias),
         OrganizationClaimShape::Map => {
             let mut map = Map::new();
             for o in orgs {
@@ -112,17 +110,16 @@ pub fn add_organization_claim(
                 }
                 map.insert(o.alias.clone(), Value::Object(entry));
             }
-            claims.insert("organization".into(), Value::Object(map));
+            Value::Object(map)
         }
         OrganizationClaimShape::Objects => {
-            let list: Vec<Value> = orgs
-                .iter()
+            claims.insert("organizationId".into(), json!(first.id));
+            orgs.iter()
                 .map(|o| json!({"alias": o.alias, "name": o.name}))
-                .collect();
-            claims.insert("organization".into(), Value::Array(list));
-            claims.insert("organizationId".into(), json!(orgs[0].id));
+                .collect()
         }
-    }
+    };
+    claims.insert(claim.to_string(), value);
 }
 
 /// The person (or service account) a token is about.
@@ -142,13 +139,17 @@ pub struct Person {
 pub struct ClaimInput<'a> {
     pub issuer: &'a str,
     pub client_id: &'a str,
+    /// The client's settings (its web origins; its own mappers come through `mappers`).
     pub settings: &'a ClientSettings,
     pub person: &'a Person,
     pub scopes: &'a [String],
     pub roles: &'a EffectiveRoles,
     pub groups: &'a [String],
+    /// None when no organization scope was granted: organization mappers then add nothing.
     pub organizations: Option<&'a [OrgInfo]>,
-    pub org_shape: OrganizationClaimShape,
+    /// The mappers the granted scopes switch on, lowest precedence first
+    /// (`scopes::active_mappers`; the client's own are among them).
+    pub mappers: &'a [MapperSetting],
     /// (sid, auth_time in seconds) for user tokens.
     pub session: Option<(&'a str, i64)>,
     pub notes: &'a BTreeMap<String, String>,
@@ -158,7 +159,8 @@ pub struct ClaimInput<'a> {
     pub jti: &'a str,
 }
 
-fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>) {
+/// The built-in scopes' claims about the person, then the mappers'.
+fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target: Target) {
     let p = input.person;
     if has_scope(input.scopes, "profile") {
         let name = [p.first_name.as_deref(), p.last_name.as_deref()]
@@ -186,12 +188,20 @@ fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>) {
     if has_scope(input.scopes, "groups") && !input.groups.is_empty() {
         claims.insert("groups".into(), json!(input.groups));
     }
-    if let Some(orgs) = input.organizations {
-        add_organization_claim(claims, orgs, input.org_shape);
-    }
-    for mapper in &input.settings.mappers {
-        match mapper {
-            MapperSetting::UserAttribute { attribute, claim } => {
+    apply_mappers(input, claims, target);
+}
+
+/// Runs the mappers meant for `target` in order, a later one overwriting an earlier one's claim.
+fn apply_mappers(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target: Target) {
+    let p = input.person;
+    let mappers: Vec<&MapperSetting> = input
+        .mappers
+        .iter()
+        .filter(|m| m.applies_to(target))
+        .collect();
+    for (i, mapper) in mappers.iter().enumerate() {
+        match &mapper.kind {
+            MapperKind::UserAttribute { attribute, claim } => {
                 let value = match attribute.as_str() {
                     "username" => Some(json!(p.username)),
                     "email" => p.email.as_ref().map(|e| json!(e)),
@@ -209,15 +219,25 @@ fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>) {
                     claims.insert(claim.clone(), v);
                 }
             }
-            MapperSetting::Hardcoded { claim, value } => {
+            MapperKind::Hardcoded { claim, value } => {
                 claims.insert(claim.clone(), value.clone());
             }
-            MapperSetting::SessionNote { note, claim } => {
+            MapperKind::SessionNote { note, claim } => {
                 if let Some(v) = input.notes.get(note) {
                     claims.insert(claim.clone(), json!(v));
                 }
             }
-            MapperSetting::Audience { .. } => {}
+            MapperKind::Organization { claim, shape } => {
+                // A later organization mapper of the same claim replaces this one whole, so
+                // that an `organizationId` of an overridden objects shape does not linger.
+                let overridden = mappers[i + 1..].iter().any(|later| {
+                    matches!(&later.kind, MapperKind::Organization { claim: c, .. } if c == claim)
+                });
+                if let (false, Some(orgs)) = (overridden, input.organizations) {
+                    add_organization_claim(claims, claim, orgs, *shape);
+                }
+            }
+            MapperKind::Audience { .. } => {}
         }
     }
 }
@@ -266,8 +286,10 @@ pub fn access_token(input: &ClaimInput<'_>) -> Value {
             );
         }
     }
-    for mapper in &input.settings.mappers {
-        if let MapperSetting::Audience { audience: a } = mapper {
+    for mapper in input.mappers {
+        if let (true, MapperKind::Audience { audience: a }) =
+            (mapper.applies_to(Target::AccessToken), &mapper.kind)
+        {
             audience.insert(a.clone());
         }
     }
@@ -284,7 +306,7 @@ pub fn access_token(input: &ClaimInput<'_>) -> Value {
         claims.insert("allowed-origins".into(), json!(input.settings.web_origins));
     }
     claims.insert("scope".into(), json!(input.scopes.join(" ")));
-    identity(input, &mut claims);
+    identity(input, &mut claims, Target::AccessToken);
     Value::Object(claims)
 }
 
@@ -295,7 +317,7 @@ pub fn id_token(input: &ClaimInput<'_>) -> Value {
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), json!(nonce));
     }
-    identity(input, &mut claims);
+    identity(input, &mut claims, Target::IdToken);
     Value::Object(claims)
 }
 
@@ -303,204 +325,10 @@ pub fn id_token(input: &ClaimInput<'_>) -> Value {
 pub fn userinfo(input: &ClaimInput<'_>) -> Value {
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(input.person.id));
-    identity(input, &mut claims);
+    identity(input, &mut claims, Target::Userinfo);
     Value::Object(claims)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn org(alias: &str) -> OrgInfo {
-        OrgInfo {
-            id: format!("id-{alias}"),
-            alias: alias.into(),
-            name: alias.to_uppercase(),
-            attributes: BTreeMap::from([("tier".to_string(), vec!["gold".to_string()])]),
-        }
-    }
-
-    fn scopes(s: &[&str]) -> Vec<String> {
-        s.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn organization_scope_forms() {
-        let both = [org("acme"), org("globex")];
-        let aliases = |v: Option<Vec<OrgInfo>>| {
-            v.map(|os| os.into_iter().map(|o| o.alias).collect::<Vec<_>>())
-        };
-        assert_eq!(
-            aliases(select_organizations(&scopes(&["openid"]), &both, None)),
-            None,
-            "no scope, no claim"
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization"]),
-                &both,
-                Some("id-globex")
-            )),
-            Some(vec!["globex".into()]),
-            "the one chosen at login"
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization"]),
-                &both,
-                None
-            )),
-            Some(vec![]),
-            "two and none chosen: nothing"
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization"]),
-                &both[..1],
-                None
-            )),
-            Some(vec!["acme".into()]),
-            "the only one"
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization:*"]),
-                &both,
-                None
-            )),
-            Some(vec!["acme".into(), "globex".into()])
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization:globex"]),
-                &both,
-                None
-            )),
-            Some(vec!["globex".into()])
-        );
-        assert_eq!(
-            aliases(select_organizations(
-                &scopes(&["organization:initech"]),
-                &both,
-                None
-            )),
-            Some(vec![]),
-            "not a member"
-        );
-    }
-
-    #[test]
-    fn protocol_mappers_add_their_claims() {
-        use crate::issuer::jwt::Alg;
-        let settings = ClientSettings {
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            web_origins: vec![],
-            grant_types: vec![],
-            full_scope_allowed: true,
-            default_scopes: vec![],
-            optional_scopes: vec![],
-            access_token_lifespan_secs: 60,
-            refresh_token_lifespan_secs: 60,
-            signing_alg: Alg::ES256,
-            organization_prompt: false,
-            mappers: vec![
-                MapperSetting::UserAttribute {
-                    attribute: "department".into(),
-                    claim: "dept".into(),
-                },
-                MapperSetting::Hardcoded {
-                    claim: "tenant_kind".into(),
-                    value: json!("b2b"),
-                },
-                MapperSetting::Audience {
-                    audience: "billing-api".into(),
-                },
-                MapperSetting::SessionNote {
-                    note: "org_id".into(),
-                    claim: "org_id".into(),
-                },
-                MapperSetting::SessionNote {
-                    note: "identity_provider".into(),
-                    claim: "identity_provider".into(),
-                },
-            ],
-            organization_claim: None,
-        };
-        let person = Person {
-            id: "u1".into(),
-            username: "alice".into(),
-            attributes: BTreeMap::from([("department".to_string(), vec!["R&D".to_string()])]),
-            ..Person::default()
-        };
-        let notes = BTreeMap::from([("org_id".to_string(), "o1".to_string())]);
-        let roles = EffectiveRoles::default();
-        let input = ClaimInput {
-            issuer: "https://id/realms/r",
-            client_id: "web",
-            settings: &settings,
-            person: &person,
-            scopes: &[],
-            roles: &roles,
-            groups: &[],
-            organizations: None,
-            org_shape: OrganizationClaimShape::Aliases,
-            session: Some(("s1", 10)),
-            notes: &notes,
-            nonce: Some("n"),
-            now: 10,
-            expires: 70,
-            jti: "j",
-        };
-        let access = access_token(&input);
-        assert_eq!(access["dept"], "R&D");
-        assert_eq!(access["tenant_kind"], "b2b");
-        assert_eq!(access["aud"], "billing-api");
-        assert_eq!(access["org_id"], "o1");
-        assert!(
-            access.get("identity_provider").is_none(),
-            "absent notes add nothing"
-        );
-        assert_eq!(
-            (
-                access["sid"].as_str(),
-                access["azp"].as_str(),
-                access["typ"].as_str()
-            ),
-            (Some("s1"), Some("web"), Some("Bearer"))
-        );
-        let id = id_token(&input);
-        assert_eq!(
-            (id["aud"].as_str(), id["nonce"].as_str(), id["typ"].as_str()),
-            (Some("web"), Some("n"), Some("ID"))
-        );
-        assert!(id.get("scope").is_none());
-        assert_eq!(userinfo(&input)["dept"], "R&D");
-    }
-
-    #[test]
-    fn organization_claim_shapes() {
-        let orgs = [org("acme"), org("globex")];
-        let mut c = Map::new();
-        add_organization_claim(&mut c, &orgs, OrganizationClaimShape::Aliases);
-        assert_eq!(
-            Value::Object(c),
-            json!({"organization": ["acme", "globex"]})
-        );
-        let mut c = Map::new();
-        add_organization_claim(&mut c, &orgs, OrganizationClaimShape::Map);
-        assert_eq!(
-            Value::Object(c),
-            json!({"organization": {"acme": {"id": "id-acme", "tier": ["gold"]}, "globex": {"id": "id-globex", "tier": ["gold"]}}})
-        );
-        let mut c = Map::new();
-        add_organization_claim(&mut c, &orgs[..1], OrganizationClaimShape::Objects);
-        assert_eq!(
-            Value::Object(c),
-            json!({"organization": [{"alias": "acme", "name": "ACME"}], "organizationId": "id-acme"})
-        );
-        let mut c = Map::new();
-        add_organization_claim(&mut c, &[], OrganizationClaimShape::Map);
-        assert!(c.is_empty(), "no organizations, no claim");
-    }
-}
+#[path = "claims_tests.rs"]
+mod tests;

@@ -9,10 +9,10 @@ use argon2::Argon2;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::MapperDecl;
 use crate::db::models::clients::{self as rows, ClientRow};
 use crate::db::{DbConnection, DbError, Micros};
 use crate::issuer::jwt::Alg;
+use crate::issuer::mappers::MapperSetting;
 use crate::issuer::{OAuthError, Result};
 
 /// What a client may do, kept as JSON in `clients.settings`.
@@ -29,54 +29,13 @@ pub struct ClientSettings {
     pub refresh_token_lifespan_secs: i64,
     pub signing_alg: Alg,
     pub organization_prompt: bool,
+    /// The client's own protocol mappers (its dedicated scope).
     #[serde(default)]
     pub mappers: Vec<MapperSetting>,
-    /// The organization mapper's shape for this client; the realm default when None.
+    /// An organization mapper of this shape in the client's dedicated scope: it wins over the
+    /// organization scope's (the realm default's, or a declared one's).
     #[serde(default)]
     pub organization_claim: Option<crate::config::OrganizationClaimShape>,
-}
-
-/// A protocol mapper as stored (config's [`MapperDecl`], with JSON values).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MapperSetting {
-    UserAttribute {
-        attribute: String,
-        claim: String,
-    },
-    Hardcoded {
-        claim: String,
-        value: serde_json::Value,
-    },
-    Audience {
-        audience: String,
-    },
-    SessionNote {
-        note: String,
-        claim: String,
-    },
-}
-
-impl From<&MapperDecl> for MapperSetting {
-    fn from(d: &MapperDecl) -> Self {
-        match d {
-            MapperDecl::UserAttribute { attribute, claim } => MapperSetting::UserAttribute {
-                attribute: attribute.clone(),
-                claim: claim.clone(),
-            },
-            MapperDecl::Hardcoded { claim, value } => MapperSetting::Hardcoded {
-                claim: claim.clone(),
-                value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
-            },
-            MapperDecl::Audience { audience } => MapperSetting::Audience {
-                audience: audience.clone(),
-            },
-            MapperDecl::SessionNote { note, claim } => MapperSetting::SessionNote {
-                note: note.clone(),
-                claim: claim.clone(),
-            },
-        }
-    }
 }
 
 /// A client with its settings parsed.

@@ -1,18 +1,20 @@
 //! Applies the issuer's declarations at start: signing keys for every realm, roles and their
-//! composites, clients (with service accounts), local users with passwords, memberships and
+//! composites, client scopes, clients (with service accounts), local users with passwords, memberships and
 //! role grants, and group role rules. Idempotent; deletes nothing that is not declared.
 
 use std::collections::HashMap;
 
-use crate::config::Config;
+use crate::config::{ClientScopeDecl, Config};
+use crate::db::models::client_scopes::{self as scope_rows, ClientScopeChanges, ClientScopeRow};
 use crate::db::models::clients::{self as client_rows, ClientRow};
 use crate::db::models::roles::{self as role_rows, Role};
 use crate::db::models::sessions as credential_rows;
 use crate::db::models::user::{self as user_rows, User};
 use crate::db::models::{fingerprints as fingerprint_rows, organization, realm};
 use crate::db::{write_transaction, DbConnection, DbError, Micros};
-use crate::issuer::clients::{hash_secret, verify_secret, ClientSettings, MapperSetting};
+use crate::issuer::clients::{hash_secret, verify_secret, ClientSettings};
 use crate::issuer::jwt::Alg;
+use crate::issuer::mappers::MapperSetting;
 use crate::issuer::{keys, roles};
 use crate::membership::{self, Source};
 
@@ -145,6 +147,42 @@ fn realm_user(
     Ok(u)
 }
 
+/// Creates or updates a declared client scope; an unchanged one is left as it is.
+fn client_scope(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    decl: &ClientScopeDecl,
+    now: Micros,
+) -> Result<(), DbError> {
+    let mappers: Vec<MapperSetting> = decl.mappers.iter().map(MapperSetting::from).collect();
+    let mappers = serde_json::to_string(&mappers)
+        .map_err(|e| DbError::Pool(format!("client scope {:?}: {e}", decl.name)))?;
+    match scope_rows::find(conn, realm_id, &decl.name)? {
+        Some(row) if row.description == decl.description && row.mappers == mappers => Ok(()),
+        Some(row) => scope_rows::update(
+            conn,
+            &row.id,
+            &ClientScopeChanges {
+                description: decl.description.clone(),
+                mappers,
+                updated_at: now,
+            },
+        ),
+        None => scope_rows::insert(
+            conn,
+            &ClientScopeRow {
+                id: crate::db::new_id(),
+                realm_id: realm_id.to_string(),
+                name: decl.name.clone(),
+                description: decl.description.clone(),
+                mappers,
+                created_at: now,
+                updated_at: now,
+            },
+        ),
+    }
+}
+
 fn apply_in(
     conn: &mut DbConnection,
     config: &Config,
@@ -167,6 +205,10 @@ fn apply_in(
             let c = role(conn, realm_id, child)?;
             role_rows::add_composite(conn, &r.id, &c.id)?;
         }
+    }
+
+    for decl in &config.client_scopes {
+        client_scope(conn, &realms[&decl.realm], decl, now)?;
     }
 
     // The built-in account client: public, for the account page's own login.

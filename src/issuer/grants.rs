@@ -3,7 +3,7 @@
 //! single-use: a reused code revokes what it issued. A reused refresh token revokes its family.
 //!
 //! client_credentials has a second, memory-only path: when the client, its verified secret, its
-//! service account and the realm's keys are all cached, the token is minted without a database
+//! service account, the realm's keys and its declared scopes are all cached, the token is minted without a database
 //! trip or a thread hop. Anything not cached sends the request down the database path, which
 //! fills the caches; errors are always decided there, so both paths answer alike.
 
@@ -113,6 +113,7 @@ pub fn client_credentials_from_memory(
         .service_accounts
         .cached(&client, account, now)?;
     let keys = state.issuer.keys.cached(realm.id, now)?;
+    let declared = state.issuer.scopes.cached(realm.id, now)?;
     let grant = Grant {
         client: &client,
         user: &user,
@@ -126,7 +127,8 @@ pub fn client_credentials_from_memory(
         subject: Some(subject.clone()),
     };
     Some(
-        tokens::sign(state, realm, &grant, &subject, &keys, now).map(|body| (client.clone(), body)),
+        tokens::sign(state, realm, &grant, &subject, &keys, &declared, now)
+            .map(|body| (client.clone(), body)),
     )
 }
 

@@ -51,6 +51,8 @@ pub fn userinfo(
         .as_ref()
         .and_then(|s| serde_json::from_str(&s.notes).ok())
         .unwrap_or_default();
+    let declared = state.issuer.scopes.get(conn, realm.id, now)?;
+    let mappers = tokens::active_mappers(state, &declared, &client, &scopes);
     let input = ClaimInput {
         issuer: realm.issuer,
         client_id: client.client_id(),
@@ -60,10 +62,7 @@ pub fn userinfo(
         roles: &subject.roles,
         groups: &subject.groups,
         organizations: orgs.as_deref(),
-        org_shape: client
-            .settings
-            .organization_claim
-            .unwrap_or(state.config.issuer.organization_claim),
+        mappers: &mappers,
         session: None,
         notes: &notes,
         nonce: None,

@@ -12,7 +12,9 @@ pub mod introspection;
 pub mod jwt;
 pub mod keys;
 pub mod logout;
+pub mod mappers;
 pub mod roles;
+pub mod scopes;
 pub mod tokens;
 
 use crate::db::DbError;

@@ -16,7 +16,9 @@ use crate::issuer::claims::{self, ClaimInput, OrgInfo, Person};
 use crate::issuer::clients::Client;
 use crate::issuer::jwt;
 use crate::issuer::keys::RealmKeys;
+use crate::issuer::mappers::MapperSetting;
 use crate::issuer::roles;
+use crate::issuer::scopes::{self, RealmScopes};
 use crate::issuer::{OAuthError, Result};
 use crate::state::AppState;
 
@@ -179,6 +181,22 @@ fn notes(session: Option<&Session>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// The protocol mappers the granted scopes switch on, given the realm's declared scopes (the
+/// token and userinfo endpoints both build claims with them).
+pub fn active_mappers(
+    state: &AppState,
+    declared: &RealmScopes,
+    client: &Client,
+    scopes: &[String],
+) -> Vec<MapperSetting> {
+    scopes::active_mappers(
+        scopes,
+        &client.settings,
+        declared,
+        state.config.issuer.organization_claim,
+    )
+}
+
 /// Mints the tokens of a grant, storing a refresh token when one is issued.
 pub fn issue(
     state: &AppState,
@@ -193,7 +211,8 @@ pub fn issue(
         None => std::sync::Arc::new(subject(conn, realm.id, grant.user, client)?),
     };
     let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
-    let mut body = sign(state, realm, &grant, &subject, &keys, now)?;
+    let declared = state.issuer.scopes.get(conn, realm.id, now)?;
+    let mut body = sign(state, realm, &grant, &subject, &keys, &declared, now)?;
     let chosen = chosen_organization(&grant).map(str::to_string);
     if grant.refresh && client.allows_grant("refresh_token") {
         let offline = claims::has_scope(&grant.scopes, "offline_access");
@@ -237,14 +256,16 @@ fn chosen_organization<'a>(grant: &'a Grant<'_>) -> Option<&'a str> {
         .or(grant.session.and_then(|s| s.organization_id.as_deref()))
 }
 
-/// The token endpoint's answer for a grant whose subject and keys are at hand: the signed
-/// access token (and ID token for a person's `openid` grant). Reads nothing from the database.
+/// The token endpoint's answer for a grant whose subject, realm keys and declared scopes are at
+/// hand: the signed access token (and ID token for a person's `openid` grant). Reads nothing
+/// from the database.
 pub fn sign(
     state: &AppState,
     realm: &Realm<'_>,
     grant: &Grant<'_>,
     subject: &Subject,
     keys: &RealmKeys,
+    declared: &RealmScopes,
     now: Micros,
 ) -> Result<Value> {
     let client = grant.client;
@@ -256,6 +277,7 @@ pub fn sign(
         chosen_organization(grant),
     );
     let notes = notes(grant.session);
+    let mappers = active_mappers(state, declared, client, &grant.scopes);
     let jti = crate::db::new_id();
     let input = ClaimInput {
         issuer: realm.issuer,
@@ -266,10 +288,7 @@ pub fn sign(
         roles: &subject.roles,
         groups: &subject.groups,
         organizations: orgs.as_deref(),
-        org_shape: client
-            .settings
-            .organization_claim
-            .unwrap_or(state.config.issuer.organization_claim),
+        mappers: &mappers,
         session: grant
             .session
             .map(|s| (s.id.as_str(), s.auth_time / 1_000_000)),

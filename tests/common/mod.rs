@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod oidc;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

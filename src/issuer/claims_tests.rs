@@ -1,0 +1,448 @@
+use super::*;
+use crate::config::Include;
+use crate::issuer::jwt::Alg;
+use crate::issuer::scopes::{active_mappers, ClientScope, RealmScopes};
+use OrganizationClaimShape::{Aliases, Map as MapShape, Objects, Single};
+
+fn org(alias: &str) -> OrgInfo {
+    OrgInfo {
+        id: format!("id-{alias}"),
+        alias: alias.into(),
+        name: alias.to_uppercase(),
+        attributes: BTreeMap::from([("tier".to_string(), vec!["gold".to_string()])]),
+    }
+}
+
+fn scopes(s: &[&str]) -> Vec<String> {
+    s.iter().map(|x| x.to_string()).collect()
+}
+
+fn settings(optional_scopes: &[&str]) -> ClientSettings {
+    ClientSettings {
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        web_origins: vec![],
+        grant_types: vec![],
+        full_scope_allowed: true,
+        default_scopes: scopes(&["profile"]),
+        optional_scopes: scopes(optional_scopes),
+        access_token_lifespan_secs: 60,
+        refresh_token_lifespan_secs: 60,
+        signing_alg: Alg::ES256,
+        organization_prompt: false,
+        mappers: vec![],
+        organization_claim: None,
+    }
+}
+
+fn hardcoded(claim: &str, value: &str) -> MapperSetting {
+    MapperSetting::everywhere(MapperKind::Hardcoded {
+        claim: claim.into(),
+        value: json!(value),
+    })
+}
+
+/// What a token is built from, owned; `input` lends it out as a [`ClaimInput`].
+struct Token {
+    settings: ClientSettings,
+    person: Person,
+    scopes: Vec<String>,
+    roles: EffectiveRoles,
+    organizations: Option<Vec<OrgInfo>>,
+    mappers: Vec<MapperSetting>,
+    notes: BTreeMap<String, String>,
+}
+
+impl Token {
+    fn new(scope: &[&str], mappers: Vec<MapperSetting>) -> Token {
+        Token {
+            settings: settings(&[]),
+            person: Person {
+                id: "u1".into(),
+                username: "alice".into(),
+                attributes: BTreeMap::from([("department".to_string(), vec!["R&D".to_string()])]),
+                ..Person::default()
+            },
+            scopes: scopes(scope),
+            roles: EffectiveRoles::default(),
+            organizations: None,
+            mappers,
+            notes: BTreeMap::new(),
+        }
+    }
+
+    fn member_of(mut self, orgs: &[&str]) -> Token {
+        let all: Vec<OrgInfo> = orgs.iter().map(|a| org(a)).collect();
+        self.organizations = select_organizations(&self.scopes, &all, None);
+        self
+    }
+
+    fn input(&self) -> ClaimInput<'_> {
+        ClaimInput {
+            issuer: "https://id.example/realms/r",
+            client_id: "web",
+            settings: &self.settings,
+            person: &self.person,
+            scopes: &self.scopes,
+            roles: &self.roles,
+            groups: &[],
+            organizations: self.organizations.as_deref(),
+            mappers: &self.mappers,
+            session: Some(("s1", 10)),
+            notes: &self.notes,
+            nonce: Some("n"),
+            now: 10,
+            expires: 70,
+            jti: "j",
+        }
+    }
+
+    fn access(&self) -> Value {
+        access_token(&self.input())
+    }
+    fn id(&self) -> Value {
+        id_token(&self.input())
+    }
+    fn userinfo(&self) -> Value {
+        userinfo(&self.input())
+    }
+}
+
+#[test]
+fn organization_scope_forms() {
+    let both = [org("acme"), org("globex")];
+    let aliases =
+        |v: Option<Vec<OrgInfo>>| v.map(|os| os.into_iter().map(|o| o.alias).collect::<Vec<_>>());
+    // (granted scopes, chosen at login, organizations named, why)
+    type Case = (
+        &'static [&'static str],
+        Option<&'static str>,
+        Option<Vec<&'static str>>,
+        &'static str,
+    );
+    let cases: [Case; 7] = [
+        (&["openid"], None, None, "no scope, no claim"),
+        (
+            &["organization"],
+            Some("id-globex"),
+            Some(vec!["globex"]),
+            "the one chosen at login",
+        ),
+        (
+            &["organization"],
+            None,
+            Some(vec![]),
+            "two and none chosen: nothing",
+        ),
+        (
+            &["organization:*"],
+            None,
+            Some(vec!["acme", "globex"]),
+            "all",
+        ),
+        (
+            &["organization:globex"],
+            None,
+            Some(vec!["globex"]),
+            "that one",
+        ),
+        (
+            &["organization:initech"],
+            None,
+            Some(vec![]),
+            "not a member",
+        ),
+        (
+            &["organization:acme", "organization:globex"],
+            None,
+            Some(vec!["acme", "globex"]),
+            "several",
+        ),
+    ];
+    for (asked, chosen, expected, case) in cases {
+        assert_eq!(
+            aliases(select_organizations(&scopes(asked), &both, chosen)),
+            expected.map(|v| v.into_iter().map(String::from).collect()),
+            "{case}"
+        );
+    }
+    assert_eq!(
+        aliases(select_organizations(
+            &scopes(&["organization"]),
+            &both[..1],
+            None
+        )),
+        Some(vec!["acme".to_string()]),
+        "the only one"
+    );
+}
+
+#[test]
+fn organization_claim_shapes() {
+    let cases = [
+        (Aliases, json!({"organization": ["acme", "globex"]})),
+        (Single, json!({"organization": "acme"})),
+        (
+            MapShape,
+            json!({"organization": {
+                "acme": {"id": "id-acme", "tier": ["gold"]},
+                "globex": {"id": "id-globex", "tier": ["gold"]}
+            }}),
+        ),
+        (
+            Objects,
+            json!({
+                "organization": [{"alias": "acme", "name": "ACME"}, {"alias": "globex", "name": "GLOBEX"}],
+                "organizationId": "id-acme"
+            }),
+        ),
+    ];
+    for (shape, expected) in cases {
+        let token = Token::new(
+            &["organization:*"],
+            vec![MapperSetting::organization(shape)],
+        )
+        .member_of(&["acme", "globex"]);
+        let access = token.access();
+        let written: Map<String, Value> = ["organization", "organizationId"]
+            .into_iter()
+            .filter_map(|k| access.get(k).map(|v| (k.to_string(), v.clone())))
+            .collect();
+        assert_eq!(Value::Object(written), expected, "{shape:?}");
+        assert_eq!(token.id()["organization"], expected["organization"]);
+        assert_eq!(token.userinfo()["organization"], expected["organization"]);
+    }
+    let mut claims = Map::new();
+    add_organization_claim(&mut claims, "organization", &[], MapShape);
+    assert!(claims.is_empty(), "no organizations, no claim");
+}
+
+#[test]
+fn an_organization_mapper_writes_its_own_claim_name() {
+    let token = Token::new(
+        &["organization"],
+        vec![MapperSetting::everywhere(MapperKind::Organization {
+            claim: "tenant".into(),
+            shape: Single,
+        })],
+    )
+    .member_of(&["acme"]);
+    let access = token.access();
+    assert_eq!(access["tenant"], "acme");
+    assert!(access.get("organization").is_none());
+}
+
+#[test]
+fn no_organization_scope_no_organization_claim() {
+    // Keycloak issue #27993: an active organization mapper alone adds nothing.
+    for shape in [Aliases, Single, MapShape, Objects] {
+        let token = Token::new(
+            &["openid", "profile"],
+            vec![
+                MapperSetting::organization(shape),
+                MapperSetting::everywhere(MapperKind::Organization {
+                    claim: "tenant".into(),
+                    shape,
+                }),
+            ],
+        )
+        .member_of(&["acme"]);
+        for claims in [token.access(), token.id(), token.userinfo()] {
+            for claim in ["organization", "organizationId", "tenant"] {
+                assert!(claims.get(claim).is_none(), "{shape:?}: {claims}");
+            }
+        }
+    }
+}
+
+#[test]
+fn precedence_client_own_over_declared_scope_over_built_in() {
+    let declared_org_scope = ClientScope {
+        name: "organization".into(),
+        mappers: vec![MapperSetting::organization(Objects)],
+    };
+    let department = ClientScope {
+        name: "department".into(),
+        mappers: vec![hardcoded("tier", "gold")],
+    };
+    let asked = scopes(&["openid", "profile", "organization", "department"]);
+    let mut own = settings(&["organization", "department"]);
+    own.mappers = vec![hardcoded("tier", "platinum")];
+    let mut own_shape = settings(&["organization", "department"]);
+    own_shape.organization_claim = Some(Single);
+    // (case, declared scopes, client, expected organization, organizationId, tier)
+    let cases = [
+        (
+            "built-in only: the realm's shape",
+            vec![],
+            settings(&["organization", "department"]),
+            json!(["acme"]),
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            "a declared organization scope beats the built-in",
+            vec![declared_org_scope.clone(), department.clone()],
+            settings(&["organization", "department"]),
+            json!([{"alias": "acme", "name": "ACME"}]),
+            json!("id-acme"),
+            json!("gold"),
+        ),
+        (
+            "the client's own mapper beats the declared scope",
+            vec![declared_org_scope.clone(), department.clone()],
+            own,
+            json!([{"alias": "acme", "name": "ACME"}]),
+            json!("id-acme"),
+            json!("platinum"),
+        ),
+        (
+            "the client's own organization_claim beats the declared scope, organizationId and all",
+            vec![declared_org_scope, department],
+            own_shape,
+            json!("acme"),
+            Value::Null,
+            json!("gold"),
+        ),
+    ];
+    for (case, declared, client, organization, organization_id, tier) in cases {
+        let mappers = active_mappers(&asked, &client, &RealmScopes::new(declared), Aliases);
+        let mut token = Token::new(&[], mappers);
+        token.scopes = asked.clone();
+        token.settings = client;
+        let token = token.member_of(&["acme"]);
+        let access = token.access();
+        assert_eq!(access["organization"], organization, "{case}");
+        assert_eq!(access["organizationId"], organization_id, "{case}");
+        assert_eq!(access["tier"], tier, "{case}");
+    }
+    // A mapper may overwrite a built-in scope's claim (Keycloak runs mappers after them).
+    let mappers = active_mappers(
+        &asked,
+        &settings(&["department"]),
+        &RealmScopes::new([ClientScope {
+            name: "department".into(),
+            mappers: vec![hardcoded("preferred_username", "x")],
+        }]),
+        Aliases,
+    );
+    let mut token = Token::new(&[], mappers);
+    token.scopes = asked;
+    assert_eq!(token.access()["preferred_username"], "x");
+}
+
+#[test]
+fn include_switches_choose_the_tokens() {
+    let only = |access_token, id_token, userinfo| MapperSetting {
+        kind: MapperKind::UserAttribute {
+            attribute: "department".into(),
+            claim: "department".into(),
+        },
+        include: Include {
+            access_token,
+            id_token,
+            userinfo,
+        },
+    };
+    // (mapper, in access token, in ID token, in userinfo)
+    let cases = [
+        (only(true, true, true), true, true, true),
+        (only(true, false, true), true, false, true),
+        (only(true, true, false), true, true, false),
+        (only(false, true, true), false, true, true),
+    ];
+    for (mapper, access, id, info) in cases {
+        let token = Token::new(&["openid"], vec![mapper.clone()]);
+        let present = |claims: Value| claims.get("department") == Some(&json!("R&D"));
+        assert_eq!(
+            (
+                present(token.access()),
+                present(token.id()),
+                present(token.userinfo())
+            ),
+            (access, id, info),
+            "{:?}",
+            mapper.include
+        );
+    }
+    // Organization and audience mappers obey them too.
+    let mut org_mapper = MapperSetting::organization(Aliases);
+    org_mapper.include.id_token = false;
+    let mut audience = MapperSetting::everywhere(MapperKind::Audience {
+        audience: "reporting-api".into(),
+    });
+    let token =
+        Token::new(&["organization"], vec![org_mapper, audience.clone()]).member_of(&["acme"]);
+    assert_eq!(token.access()["organization"], json!(["acme"]));
+    assert!(token.id().get("organization").is_none());
+    assert_eq!(token.access()["aud"], "reporting-api");
+    assert_eq!(
+        token.id()["aud"],
+        "web",
+        "the ID token's audience is the client"
+    );
+    audience.include.access_token = false;
+    assert!(Token::new(&[], vec![audience])
+        .access()
+        .get("aud")
+        .is_none());
+}
+
+#[test]
+fn a_switched_off_mapper_leaves_the_lower_ones_claim() {
+    let mut own = hardcoded("tier", "platinum");
+    own.include.id_token = false;
+    let token = Token::new(&[], vec![hardcoded("tier", "gold"), own]);
+    assert_eq!(token.access()["tier"], "platinum");
+    assert_eq!(token.id()["tier"], "gold");
+}
+
+#[test]
+fn protocol_mappers_add_their_claims() {
+    let mut token = Token::new(
+        &[],
+        vec![
+            MapperSetting::everywhere(MapperKind::UserAttribute {
+                attribute: "department".into(),
+                claim: "dept".into(),
+            }),
+            hardcoded("tenant_kind", "b2b"),
+            MapperSetting::everywhere(MapperKind::Audience {
+                audience: "billing-api".into(),
+            }),
+            MapperSetting::everywhere(MapperKind::SessionNote {
+                note: "org_id".into(),
+                claim: "org_id".into(),
+            }),
+            MapperSetting::everywhere(MapperKind::SessionNote {
+                note: "identity_provider".into(),
+                claim: "identity_provider".into(),
+            }),
+        ],
+    );
+    token.notes = BTreeMap::from([("org_id".to_string(), "o1".to_string())]);
+    let access = token.access();
+    assert_eq!(access["dept"], "R&D");
+    assert_eq!(access["tenant_kind"], "b2b");
+    assert_eq!(access["aud"], "billing-api");
+    assert_eq!(access["org_id"], "o1");
+    assert!(
+        access.get("identity_provider").is_none(),
+        "absent notes add nothing"
+    );
+    assert_eq!(
+        (
+            access["sid"].as_str(),
+            access["azp"].as_str(),
+            access["typ"].as_str()
+        ),
+        (Some("s1"), Some("web"), Some("Bearer"))
+    );
+    let id = token.id();
+    assert_eq!(
+        (id["aud"].as_str(), id["nonce"].as_str(), id["typ"].as_str()),
+        (Some("web"), Some("n"), Some("ID"))
+    );
+    assert!(id.get("scope").is_none());
+    assert_eq!(token.userinfo()["dept"], "R&D");
+}
