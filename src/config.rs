@@ -3,16 +3,21 @@
 //! once at load, so the file can live in git. Unknown keys are rejected with their line.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 mod client_scopes;
+mod issuer;
+mod secrets;
+#[cfg(test)]
+mod tests;
 
 pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
 };
+pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
+pub use secrets::{Secret, SecretRef};
 
 /// Everything Vestibule is told by its operator.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -42,187 +47,6 @@ pub struct Config {
     pub group_roles: Vec<GroupRolesDecl>,
     #[serde(default)]
     pub issuer: IssuerConfig,
-}
-
-/// Realm-wide settings of the OpenID Provider.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct IssuerConfig {
-    /// SSO session lifetime (the browser cookie), seconds.
-    pub sso_session_max_secs: i64,
-    /// How long an authorization code may wait for its exchange, seconds.
-    pub code_lifespan_secs: i64,
-    /// How long the login form may stay open, seconds.
-    pub login_timeout_secs: i64,
-    /// Offline tokens (`offline_access`) live this long, seconds.
-    pub offline_session_max_secs: i64,
-    /// The `organization` claim's shape.
-    pub organization_claim: OrganizationClaimShape,
-    /// Failed logins per user or per address before backoff starts.
-    pub brute_force_max_failures: i32,
-    /// The first lockout; it doubles with each further failure, up to `brute_force_max_wait_secs`.
-    pub brute_force_wait_secs: i64,
-    pub brute_force_max_wait_secs: i64,
-}
-
-impl Default for IssuerConfig {
-    fn default() -> Self {
-        IssuerConfig {
-            sso_session_max_secs: 10 * 3600,
-            code_lifespan_secs: 60,
-            login_timeout_secs: 30 * 60,
-            offline_session_max_secs: 30 * 24 * 3600,
-            organization_claim: OrganizationClaimShape::default(),
-            brute_force_max_failures: 5,
-            brute_force_wait_secs: 2,
-            brute_force_max_wait_secs: 15 * 60,
-        }
-    }
-}
-
-/// A downstream application.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientDecl {
-    pub realm: String,
-    pub client_id: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default = "yes")]
-    pub confidential: bool,
-    /// The client secret of a confidential client (stored as an argon2id hash).
-    #[serde(default)]
-    pub secret: Option<SecretRef>,
-    #[serde(default)]
-    pub redirect_uris: Vec<String>,
-    #[serde(default)]
-    pub post_logout_redirect_uris: Vec<String>,
-    /// Origins allowed to call token, userinfo and certs from a browser (CORS).
-    #[serde(default)]
-    pub web_origins: Vec<String>,
-    #[serde(default = "default_grants")]
-    pub grant_types: Vec<String>,
-    #[serde(default = "yes")]
-    pub full_scope_allowed: bool,
-    #[serde(default = "default_scopes")]
-    pub default_scopes: Vec<String>,
-    #[serde(default = "optional_scopes")]
-    pub optional_scopes: Vec<String>,
-    #[serde(default = "access_lifespan")]
-    pub access_token_lifespan_secs: i64,
-    #[serde(default = "refresh_lifespan")]
-    pub refresh_token_lifespan_secs: i64,
-    #[serde(default = "default_alg")]
-    pub signing_alg: String,
-    /// Ask for the organization slug before login when the request names none.
-    #[serde(default)]
-    pub organization_prompt: bool,
-    /// Roles of the client's service account (client_credentials): `"role"` or `"client:role"`.
-    #[serde(default)]
-    pub service_account_roles: Vec<String>,
-    /// With full_scope_allowed off, the roles tokens may carry.
-    #[serde(default)]
-    pub scope_roles: Vec<String>,
-    /// Extra claims through protocol mappers (the client's dedicated scope: they win over
-    /// every scope's).
-    #[serde(default)]
-    pub mappers: Vec<MapperDecl>,
-    /// This client's organization mapper shape; the organization scope's (a declared one, or
-    /// the realm's `issuer.organization_claim`) when unset.
-    #[serde(default)]
-    pub organization_claim: Option<OrganizationClaimShape>,
-}
-
-/// A local user (organizations without an external IdP).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserDecl {
-    pub realm: String,
-    pub username: String,
-    #[serde(default)]
-    pub email: Option<String>,
-    #[serde(default)]
-    pub first_name: Option<String>,
-    #[serde(default)]
-    pub last_name: Option<String>,
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    #[serde(default)]
-    pub password: Option<SecretRef>,
-    /// Organization aliases the user is a member of.
-    #[serde(default)]
-    pub organizations: Vec<String>,
-    /// `"role"` or `"client:role"`.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Vec<String>>,
-}
-
-/// A realm role, or a client role when `client` is set.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RoleDecl {
-    pub realm: String,
-    pub name: String,
-    #[serde(default)]
-    pub client: Option<String>,
-    #[serde(default)]
-    pub description: String,
-    /// Roles this one includes: `"role"` or `"client:role"`.
-    #[serde(default)]
-    pub composites: Vec<String>,
-}
-
-/// Roles for the members of an organization's directory-pushed group.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupRolesDecl {
-    pub realm: String,
-    pub organization: String,
-    /// The group's displayName (case-insensitive)...
-    #[serde(default)]
-    pub group: Option<String>,
-    /// ...or its externalId (Entra's object id).
-    #[serde(default)]
-    pub external_id: Option<String>,
-    pub roles: Vec<String>,
-}
-
-fn default_grants() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
-}
-
-fn default_scopes() -> Vec<String> {
-    [
-        "basic",
-        "profile",
-        "email",
-        "roles",
-        "web-origins",
-        "acr",
-        "groups",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-fn optional_scopes() -> Vec<String> {
-    ["organization", "offline_access", "address", "phone"]
-        .map(String::from)
-        .to_vec()
-}
-
-fn access_lifespan() -> i64 {
-    300
-}
-
-fn refresh_lifespan() -> i64 {
-    1800
-}
-
-fn default_alg() -> String {
-    "RS256".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -398,76 +222,6 @@ impl Deprovisioning {
             "delete" => Some(Deprovisioning::Delete),
             _ => None,
         }
-    }
-}
-
-/// Where a secret comes from. Resolved at load into a [`Secret`].
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SecretRef {
-    pub env: Option<String>,
-    pub file: Option<PathBuf>,
-    /// Filled by [`Config::load`]; never deserialized.
-    #[serde(skip)]
-    pub resolved: Option<Secret>,
-}
-
-impl SecretRef {
-    fn resolve(
-        &mut self,
-        base_dir: &Path,
-        env: &[(String, String)],
-        what: &str,
-    ) -> Result<(), ConfigError> {
-        let value = match (&self.env, &self.file) {
-            (Some(var), None) => env
-                .iter()
-                .find(|(k, _)| k == var)
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| {
-                    ConfigError::Invalid(format!(
-                        "{what}: environment variable {var} is not set (the secret is read from it)"
-                    ))
-                })?,
-            (None, Some(file)) => {
-                let path = base_dir.join(file);
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
-                        ConfigError::Invalid(format!("{what}: cannot read {}: {e}", path.display()))
-                    })?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_string()
-            }
-            _ => {
-                return Err(ConfigError::Invalid(format!(
-                    "{what}: give exactly one of `env` or `file`"
-                )))
-            }
-        };
-        if value.is_empty() {
-            return Err(ConfigError::Invalid(format!("{what}: the secret is empty")));
-        }
-        self.resolved = Some(Secret::new(value));
-        Ok(())
-    }
-}
-
-/// A secret string that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
     }
 }
 
@@ -734,7 +488,7 @@ pub fn is_slug(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
@@ -777,140 +531,4 @@ fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Res
     }
     current.insert(last.clone(), value);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v.toml");
-        std::fs::write(&path, text).unwrap();
-        let env: Vec<(String, String)> = env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::load_with_env(Some(&path), &env)
-    }
-
-    const QUICK: &str = r#"
-[server]
-listen = "127.0.0.1:8080"
-
-[[realm]]
-name = "quickstart"
-
-[[organization]]
-realm = "quickstart"
-alias = "acme"
-name = "Acme"
-domains = ["acme.test", { name = "acme.example", verified = false }]
-attributes = { tier = ["gold"] }
-
-[[directory]]
-realm = "quickstart"
-organization = "acme"
-name = "entra"
-token = { env = "SCIM_TOKEN" }
-"#;
-
-    #[test]
-    fn loads_declarations_and_resolves_env_secret() {
-        let c = load(QUICK, &[("SCIM_TOKEN", "s3cret")]).unwrap();
-        assert_eq!(c.organizations[0].domains[0].name(), "acme.test");
-        assert!(c.organizations[0].domains[0].verified());
-        assert!(!c.organizations[0].domains[1].verified());
-        let token = c.directories[0].token.as_ref().unwrap();
-        assert_eq!(token.resolved.as_ref().unwrap().expose(), "s3cret");
-        assert!(!format!("{token:?}").contains("s3cret"));
-        assert_eq!(c.directories[0].deprovisioning, Deprovisioning::Disable);
-    }
-
-    #[test]
-    fn env_overrides_any_section_key() {
-        let c = load(
-            QUICK,
-            &[
-                ("SCIM_TOKEN", "x"),
-                ("VESTIBULE_SERVER__LISTEN", "127.0.0.1:9000"),
-                ("VESTIBULE_DATABASE__URL", "postgres://localhost/v"),
-                ("VESTIBULE_DATABASE__POOL_SIZE", "4"),
-                ("VESTIBULE_CONFIG", "ignored.toml"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(c.server.listen, "127.0.0.1:9000");
-        assert_eq!(c.database.url, "postgres://localhost/v");
-        assert_eq!(c.database.pool_size, 4);
-    }
-
-    #[test]
-    fn unknown_key_is_named_with_its_line() {
-        let err = load("[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n", &[])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("lisen"), "{err}");
-        assert!(err.contains("line 3"), "{err}");
-    }
-
-    #[test]
-    fn unknown_env_key_is_named() {
-        let err = load(
-            QUICK,
-            &[("SCIM_TOKEN", "x"), ("VESTIBULE_SERVER__LISTN", "1")],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("VESTIBULE_SERVER__LISTN"), "{err}");
-        assert!(err.contains("listn"), "{err}");
-    }
-
-    #[test]
-    fn missing_secret_and_dangling_references_are_refused() {
-        let err = load(QUICK, &[]).unwrap_err().to_string();
-        assert!(err.contains("SCIM_TOKEN"), "{err}");
-        let err = load(
-            &QUICK.replace("organization = \"acme\"", "organization = \"x\""),
-            &[("SCIM_TOKEN", "x")],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("\"x\""), "{err}");
-    }
-
-    #[test]
-    fn a_domain_belongs_to_one_organization() {
-        let twice = format!(
-            "{QUICK}\n[[organization]]\nrealm = \"quickstart\"\nalias = \"other\"\nname = \"O\"\ndomains = [\"ACME.test\"]\n"
-        );
-        let err = load(&twice, &[("SCIM_TOKEN", "x")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("\"acme\"") && err.contains("\"other\""),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn secret_from_file_is_relative_to_the_config() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("tok"), "from-file\n").unwrap();
-        let path = dir.path().join("v.toml");
-        std::fs::write(
-            &path,
-            QUICK.replace("{ env = \"SCIM_TOKEN\" }", "{ file = \"tok\" }"),
-        )
-        .unwrap();
-        let c = Config::load_with_env(Some(&path), &[]).unwrap();
-        let t = c.directories[0]
-            .token
-            .as_ref()
-            .unwrap()
-            .resolved
-            .as_ref()
-            .unwrap();
-        assert_eq!(t.expose(), "from-file");
-    }
 }
