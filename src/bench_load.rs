@@ -171,6 +171,20 @@ impl Run {
     pub fn per_sec(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
+
+    /// Runs taken one after another, as one: their requests and their times added up.
+    pub fn merge(runs: Vec<Run>) -> Run {
+        let mut latencies: Vec<Duration> = runs
+            .iter()
+            .flat_map(|r| r.latencies.iter().copied())
+            .collect();
+        latencies.sort();
+        Run {
+            done: runs.iter().map(|r| r.done).sum(),
+            elapsed: runs.iter().map(|r| r.elapsed).sum(),
+            latencies,
+        }
+    }
 }
 
 /// Sends `request` over `concurrency` connections until `duration` has passed or `max` requests

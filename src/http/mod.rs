@@ -19,11 +19,16 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             }))
             .service(web::resource("/health/live").route(web::get().to(health::live)))
             .service(web::resource("/health/ready").route(web::get().to(health::ready)))
+            // One scope with the dynamic `{realm}` segment: actix matches dynamic patterns
+            // with a regex, which was the costliest part of routing a request.
             .service(
-                web::scope("/realms/{realm}/scim/v2")
-                    .configure(scim::routes)
-                    .default_service(web::route().to(scim::unknown_endpoint)),
-            )
-            .service(web::scope("/realms/{realm}").configure(oidc::routes));
+                web::scope("/realms/{realm}")
+                    .service(
+                        web::scope("/scim/v2")
+                            .configure(scim::routes)
+                            .default_service(web::route().to(scim::unknown_endpoint)),
+                    )
+                    .configure(oidc::routes),
+            );
     }
 }

@@ -29,6 +29,17 @@ pub fn opaque(prefix: &str) -> String {
     format!("{prefix}{}", hex::encode(bytes))
 }
 
+/// A token's `jti` (RFC 7519 §4.1.7): a random UUID from the thread's CSPRNG. `Uuid::new_v4`
+/// would ask the kernel (a `getrandom` call) for every token; a jti needs no time order, so
+/// the row ids' UUIDv7 is not wanted here either.
+fn new_jti() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
+}
+
 pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
@@ -278,7 +289,7 @@ pub fn sign(
     );
     let notes = notes(grant.session);
     let mappers = active_mappers(state, declared, client, &grant.scopes);
-    let jti = crate::db::new_id();
+    let jti = new_jti();
     let input = ClaimInput {
         issuer: realm.issuer,
         client_id: client.client_id(),
@@ -310,7 +321,7 @@ pub fn sign(
         "not-before-policy": 0,
     });
     if claims::has_scope(&grant.scopes, "openid") && grant.session.is_some() {
-        let id_jti = crate::db::new_id();
+        let id_jti = new_jti();
         let id_input = ClaimInput {
             jti: &id_jti,
             ..input.clone()
