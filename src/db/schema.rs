@@ -388,3 +388,14 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    federated_identities (user_id, identity_provider) {
+        user_id -> Text,
+        realm_id -> Text,
+        identity_provider -> Text,
+        subject -> Text,
+        username -> Text,
+        created_at -> BigInt,
+    }
+}

@@ -2,6 +2,7 @@
 //! turn them into tokens. Keycloak's URL layout and claim shapes, so apps built for Keycloak
 //! switch by changing a host. HTTP lives in `http::oidc` and `web`; no actix types here.
 
+pub mod account;
 pub mod authorize;
 pub mod claims;
 pub mod clients;

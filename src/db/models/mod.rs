@@ -5,6 +5,7 @@ pub mod audit;
 pub mod client_scopes;
 pub mod clients;
 pub mod directory;
+pub mod federated;
 pub mod fingerprints;
 pub mod group;
 pub mod keys;

@@ -10,9 +10,9 @@ use minijinja::context;
 
 use super::authorize::{browser_request, cookie_for, session_cookie};
 use super::{error_page, html, issuer_of, now, realm_row};
+use crate::issuer::account;
 use crate::issuer::logout::{self, LoggedOut};
 use crate::issuer::tokens::{self, Realm};
-use crate::issuer::{flows, OAuthError};
 use crate::state::AppState;
 use crate::web as pages;
 
@@ -78,32 +78,48 @@ pub(super) async fn account(
     };
     let cookie = session_cookie(&req);
     let st = state.clone();
+    let realm_id = realm.id.clone();
     let shown = state
         .db
-        .run(move |conn| -> Result<Option<String>, OAuthError> {
-            let now = now(&st);
-            let Some(session) = (match &cookie {
-                Some(c) => flows::session_from_cookie(conn, &realm.id, c, now)?,
-                None => None,
-            }) else {
-                return Ok(None);
-            };
-            let user = tokens::active_user(conn, &session.user_id)?;
-            let orgs: Vec<_> = crate::db::models::membership::enabled_organizations(conn, &user.id)?
-                .into_iter()
-                .map(|o| context! { name => o.name, alias => o.alias })
-                .collect();
-            let name = [user.first_name.clone(), user.last_name.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-            Ok(Some(pages::render("account.html", context! {
-                realm => realm.name, name => if name.is_empty() { user.username.clone() } else { name },
-                username => user.username, email => user.email, organizations => orgs,
-                identities => Vec::<String>::new(), logout => format!("/realms/{}/protocol/openid-connect/logout", realm.name),
-            })))
-        })
+        .run(move |conn| account::overview(conn, &realm_id, cookie.as_deref(), now(&st)))
         .await;
+    let shown = match shown {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!(error = %e, "the account page failed");
+            return error_page(
+                &realm_name,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Try again.",
+            )
+            .respond();
+        }
+    };
     match shown {
-        Ok(Some(page)) => html(StatusCode::OK, page),
-        Ok(None) | Err(_) => {
+        Some(me) => {
+            let organizations: Vec<_> = me
+                .organizations
+                .iter()
+                .map(|(name, alias)| context! { name => name, alias => alias })
+                .collect();
+            let identities: Vec<_> = me
+                .identities
+                .iter()
+                .map(|(provider, username)| context! { provider => provider, username => username })
+                .collect();
+            html(
+                StatusCode::OK,
+                pages::render(
+                    "account.html",
+                    context! {
+                        realm => realm.name, name => me.name, username => me.username,
+                        email => me.email, organizations => organizations, identities => identities,
+                        logout => format!("/realms/{}/protocol/openid-connect/logout", realm.name),
+                    },
+                ),
+            )
+        }
+        None => {
             // Not signed in: through the built-in `account` client's login, back here.
             let iss = issuer_of(&state, &realm_name);
             let mut url = match url::Url::parse(&format!("{iss}/protocol/openid-connect/auth")) {
