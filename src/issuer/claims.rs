@@ -185,10 +185,54 @@ fn identity(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target: Tar
             claims.insert("email_verified".into(), json!(p.email_verified));
         }
     }
+    if has_scope(input.scopes, "phone") {
+        phone(p, claims);
+    }
+    if has_scope(input.scopes, "address") {
+        address(p, claims);
+    }
     if has_scope(input.scopes, "groups") && !input.groups.is_empty() {
         claims.insert("groups".into(), json!(input.groups));
     }
     apply_mappers(input, claims, target);
+}
+
+fn first_attribute<'a>(p: &'a Person, name: &str) -> Option<&'a str> {
+    p.attributes
+        .get(name)
+        .and_then(|vs| vs.first())
+        .map(String::as_str)
+}
+
+/// The `phone` scope (OIDC Core §5.4), from the user attributes Keycloak's phone mappers read:
+/// `phoneNumber` and `phoneNumberVerified`.
+fn phone(p: &Person, claims: &mut Map<String, Value>) {
+    if let Some(number) = first_attribute(p, "phoneNumber") {
+        claims.insert("phone_number".into(), json!(number));
+        let verified = first_attribute(p, "phoneNumberVerified") == Some("true");
+        claims.insert("phone_number_verified".into(), json!(verified));
+    }
+}
+
+/// The `address` scope (OIDC Core §5.1.1), from the user attributes Keycloak's address mapper
+/// reads: `formatted`, `street`, `locality`, `region`, `postal_code`, `country`.
+fn address(p: &Person, claims: &mut Map<String, Value>) {
+    let mut address = Map::new();
+    for (attribute, member) in [
+        ("formatted", "formatted"),
+        ("street", "street_address"),
+        ("locality", "locality"),
+        ("region", "region"),
+        ("postal_code", "postal_code"),
+        ("country", "country"),
+    ] {
+        if let Some(value) = first_attribute(p, attribute) {
+            address.insert(member.into(), json!(value));
+        }
+    }
+    if !address.is_empty() {
+        claims.insert("address".into(), Value::Object(address));
+    }
 }
 
 /// Runs the mappers meant for `target` in order, a later one overwriting an earlier one's claim.

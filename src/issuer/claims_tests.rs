@@ -446,3 +446,40 @@ fn protocol_mappers_add_their_claims() {
     assert!(id.get("scope").is_none());
     assert_eq!(token.userinfo()["dept"], "R&D");
 }
+
+#[test]
+fn phone_and_address_scopes_read_keycloaks_attributes() {
+    let with = |attributes: &[(&str, &str)], scope: &[&str]| {
+        let mut token = Token::new(scope, vec![]);
+        for (name, value) in attributes {
+            token
+                .person
+                .attributes
+                .insert(name.to_string(), vec![value.to_string()]);
+        }
+        token.userinfo()
+    };
+    let attributes = [
+        ("phoneNumber", "+33 1 23 45 67 89"),
+        ("phoneNumberVerified", "true"),
+        ("street", "1 rue de Rivoli"),
+        ("locality", "Paris"),
+        ("postal_code", "75001"),
+        ("country", "FR"),
+    ];
+    let claims = with(&attributes, &["openid", "phone", "address"]);
+    assert_eq!(claims["phone_number"], "+33 1 23 45 67 89");
+    assert_eq!(claims["phone_number_verified"], true);
+    assert_eq!(
+        claims["address"],
+        json!({"street_address": "1 rue de Rivoli", "locality": "Paris",
+               "postal_code": "75001", "country": "FR"})
+    );
+    // Without the scopes, none of it; without the attributes, no empty claims.
+    let claims = with(&attributes, &["openid"]);
+    assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
+    let claims = with(&[], &["openid", "phone", "address"]);
+    assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
+    let claims = with(&[("phoneNumber", "+1 555 0100")], &["openid", "phone"]);
+    assert_eq!(claims["phone_number_verified"], false);
+}

@@ -44,6 +44,13 @@ impl RealmScopes {
     pub fn get(&self, name: &str) -> Option<&ClientScope> {
         self.by_name.get(name)
     }
+
+    /// The declared scopes' names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.by_name.keys().map(String::as_str).collect();
+        names.sort();
+        names
+    }
 }
 
 /// Every realm's declared scopes, shared by the whole process.

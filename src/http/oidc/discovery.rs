@@ -6,12 +6,26 @@ use actix_web::{web, HttpResponse};
 use serde_json::json;
 
 use super::{issuer_of, now, realm_row, OAuthResult};
+use crate::config::BUILTIN_SCOPES;
 use crate::issuer::OAuthError;
 use crate::state::AppState;
 
 pub(super) async fn discovery(state: web::Data<AppState>, path: web::Path<String>) -> OAuthResult {
     let realm = path.into_inner();
-    realm_row(&state, &realm).await?;
+    let realm_id = realm_row(&state, &realm).await?.id;
+    let st = state.clone();
+    let declared = state
+        .db
+        .run(move |conn| st.issuer.scopes.get(conn, &realm_id, now(&st)))
+        .await?;
+    // The built-in scopes, then the realm's declared ones (Keycloak lists its client scopes).
+    let mut scopes: Vec<&str> = vec!["openid"];
+    scopes.extend(BUILTIN_SCOPES);
+    for name in declared.names() {
+        if !scopes.contains(&name) {
+            scopes.push(name);
+        }
+    }
     let iss = issuer_of(&state, &realm);
     let oidc = format!("{iss}/protocol/openid-connect");
     Ok(HttpResponse::Ok().insert_header(("Access-Control-Allow-Origin", "*")).json(json!({
@@ -32,8 +46,8 @@ pub(super) async fn discovery(state: web::Data<AppState>, path: web::Path<String
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": ["openid", "profile", "email", "roles", "groups", "web-origins", "acr", "offline_access", "organization", "address", "phone"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "azp", "name", "given_name", "family_name", "preferred_username", "email", "email_verified", "groups", "realm_access", "resource_access", "organization"],
+        "scopes_supported": scopes,
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "acr", "azp", "name", "given_name", "family_name", "preferred_username", "email", "email_verified", "phone_number", "phone_number_verified", "address", "groups", "realm_access", "resource_access", "organization"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
