@@ -361,10 +361,6 @@ pub fn open_session(
     ttl_secs: i64,
 ) -> Result<(Session, String)> {
     let cookie = opaque("");
-    let mut notes = serde_json::Map::new();
-    if let Some(org) = org_id {
-        notes.insert("org_id".into(), serde_json::json!(org));
-    }
     let session = Session {
         id: crate::db::new_id(),
         realm_id: realm_id.to_string(),
@@ -372,7 +368,9 @@ pub fn open_session(
         organization_id: org_id.map(str::to_string),
         cookie_hash: sha256_hex(&cookie),
         auth_time: now,
-        notes: serde_json::Value::Object(notes).to_string(),
+        // `org_id` is read from `organization_id` (see `tokens::session_notes`); the notes
+        // column keeps what only a login knows, such as the identity provider's.
+        notes: "{}".into(),
         created_at: now,
         expires_at: now + ttl_secs * 1_000_000,
         ended_at: None,

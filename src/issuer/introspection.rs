@@ -47,10 +47,7 @@ pub fn userinfo(
     };
     let chosen = session.as_ref().and_then(|s| s.organization_id.clone());
     let orgs = claims::select_organizations(&scopes, &subject.organizations, chosen.as_deref());
-    let notes = session
-        .as_ref()
-        .and_then(|s| serde_json::from_str(&s.notes).ok())
-        .unwrap_or_default();
+    let notes = tokens::session_notes(session.as_ref());
     let declared = state.issuer.scopes.get(conn, realm.id, now)?;
     let mappers = tokens::active_mappers(state, &declared, &client, &scopes);
     let input = ClaimInput {

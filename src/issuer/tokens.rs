@@ -186,10 +186,20 @@ pub fn subject(
     })
 }
 
-fn notes(session: Option<&Session>) -> BTreeMap<String, String> {
-    session
-        .and_then(|s| serde_json::from_str(&s.notes).ok())
-        .unwrap_or_default()
+/// The session's notes for the session-note mapper (seed 002): those stored with it (the IdP
+/// ones, once a login came through an IdP), and `org_id`, the organization the session is
+/// pinned to now (a later `organization=` request on the same SSO session moves it).
+pub fn session_notes(session: Option<&Session>) -> BTreeMap<String, String> {
+    let Some(session) = session else {
+        return BTreeMap::new();
+    };
+    let mut notes: BTreeMap<String, String> =
+        serde_json::from_str(&session.notes).unwrap_or_default();
+    match &session.organization_id {
+        Some(org) => notes.insert("org_id".into(), org.clone()),
+        None => notes.remove("org_id"),
+    };
+    notes
 }
 
 /// The protocol mappers the granted scopes switch on, given the realm's declared scopes (the
@@ -287,7 +297,7 @@ pub fn sign(
         &subject.organizations,
         chosen_organization(grant),
     );
-    let notes = notes(grant.session);
+    let notes = session_notes(grant.session);
     let mappers = active_mappers(state, declared, client, &grant.scopes);
     let jti = new_jti();
     let input = ClaimInput {
@@ -386,4 +396,35 @@ pub fn active_access_token(
         }
     }
     Ok(Some(claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(organization_id: Option<&str>, notes: &str) -> Session {
+        Session {
+            id: "s1".into(),
+            realm_id: "r".into(),
+            user_id: "u".into(),
+            organization_id: organization_id.map(str::to_string),
+            cookie_hash: String::new(),
+            auth_time: 0,
+            notes: notes.into(),
+            created_at: 0,
+            expires_at: 1,
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn org_id_follows_the_organization_the_session_is_pinned_to_now() {
+        let stored = r#"{"org_id": "acme-id", "identity_provider": "acme-entra"}"#;
+        let moved = session_notes(Some(&session(Some("globex-id"), stored)));
+        assert_eq!(moved["org_id"], "globex-id");
+        assert_eq!(moved["identity_provider"], "acme-entra");
+        let unpinned = session_notes(Some(&session(None, stored)));
+        assert!(!unpinned.contains_key("org_id"));
+        assert!(session_notes(None).is_empty());
+    }
 }
