@@ -263,8 +263,8 @@ both_backends!(
         assert_eq!(info["organization"], json!(["acme"]));
 
         // Another client of the realm gets the declared scope's shape.
-        let code = rp.login("spa", &params, "alice").await;
-        let spa = rp.exchange(("spa", None), &code).await;
+        let login = rp.login("spa", &params, "alice").await;
+        let spa = rp.exchange(("spa", None), login.code()).await;
         assert_eq!(
             spa.access["organization"],
             json!([{"alias": "acme", "name": "ACME"}])
