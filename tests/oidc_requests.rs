@@ -89,7 +89,27 @@ both_backends!(
             .unwrap();
         assert!(reply.headers().get("access-control-allow-origin").is_none());
 
-        // The account page: who am I, my organizations; without a session, off to login.
+        // The account page: who am I, my organizations, my linked identities (as federation
+        // records them); without a session, off to login.
+        {
+            use vestibule::db::models::{federated, realm, user};
+            let mut conn = server.state.db.get().unwrap();
+            let realm_id = realm::find_by_name(&mut conn, REALM).unwrap().unwrap().id;
+            let alice = user::find_login(&mut conn, &realm_id, "alice")
+                .unwrap()
+                .into_iter()
+                .next()
+                .unwrap();
+            let link = federated::FederatedIdentity {
+                user_id: alice.id,
+                realm_id,
+                identity_provider: "acme-entra".into(),
+                subject: "9f1c2d3e-0000-4000-8000-00000000a11c".into(),
+                username: "alice@acme.onmicrosoft.com".into(),
+                created_at: 0,
+            };
+            federated::insert(&mut conn, &link).unwrap();
+        }
         let account = rp
             .http
             .get(rp.url("/account"))
@@ -102,6 +122,12 @@ both_backends!(
         assert!(
             html.contains("alice") && html.contains("ACME") && html.contains("(acme)"),
             "{html}"
+        );
+        assert!(
+            html.contains("alice@acme.onmicrosoft.com")
+                && html.contains("(acme-entra)")
+                && !html.contains("9f1c2d3e"),
+            "the linked identity by its name at the IdP, not its subject: {html}"
         );
         let anonymous = rp.http.get(rp.url("/account")).send().await.unwrap();
         assert_eq!(anonymous.status(), 302);

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::oidc::{RelyingParty, Tokens};
+use common::oidc::{location, query_of, RelyingParty, Tokens, CODE_REQUEST, WEB};
 use common::{config, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
 use serde_json::{json, Value};
 use vestibule::clock::SystemClock;
@@ -193,6 +193,15 @@ both_backends!(
         })
         .await;
         let rp = RelyingParty::new(&server);
+        // Discovery lists the declared scope beside the built-in ones, as Keycloak lists its
+        // client scopes.
+        let meta = rp
+            .get_json(&rp.url("/.well-known/openid-configuration"))
+            .await;
+        let supported = meta["scopes_supported"].as_array().unwrap();
+        for scope in ["openid", "profile", "organization", "phone", "department"] {
+            assert!(supported.iter().any(|s| s == scope), "{scope}: {meta}");
+        }
 
         let asked: Tokens = rp.tokens(&[("scope", "openid department")]).await;
         assert_eq!(asked.access["department"], "Research");
@@ -360,6 +369,44 @@ both_backends!(
         changed.client_scopes.clear();
         apply(&changed, 1_900_000_000_000_001);
         assert_eq!(stored(&server).len(), 1);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    session_note_org_id_follows_the_pinned_organization,
+    |backend: Backend| async move {
+        // Seed 002's session note mapper: `org_id` names the organization the login is pinned to.
+        let server = start(backend, vec![], |cfg| {
+            let web = cfg.clients.iter_mut().find(|c| c.client_id == "web");
+            web.expect("web").mappers.push(MapperDecl {
+                kind: MapperDeclKind::SessionNote {
+                    note: "org_id".into(),
+                    claim: "org_id".into(),
+                },
+                include: Include::default(),
+            });
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        let login = rp.login("web", &[("organization", "acme")], "alice").await;
+        let first = rp.exchange(WEB, login.code()).await;
+        assert_eq!(first.access["org_id"], organization_id(&server, "acme"));
+
+        // The same SSO session, now pinned to globex: no form, and the note moves with it.
+        let mut request = CODE_REQUEST.to_vec();
+        request.push(("organization", "globex"));
+        let reply = rp.authorize(&request, Some(&login.cookie)).await;
+        assert_eq!(reply.status(), 302);
+        let code = query_of(&location(&reply))["code"].clone();
+        let second = rp.exchange(WEB, &code).await;
+        assert_eq!(second.access["org_id"], organization_id(&server, "globex"));
+        assert_eq!(second.access["sid"], first.access["sid"], "one session");
+
+        // Without a pin, no note (and no claim).
+        let plain = rp.login("web", &[], "alice").await;
+        let third = rp.exchange(WEB, plain.code()).await;
+        assert!(third.access.get("org_id").is_none(), "{}", third.access);
         server.stop().await;
     }
 );
