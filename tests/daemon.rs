@@ -432,20 +432,6 @@ fn scim2_tester_passes_postgres() {
     scim2_tester(Backend::Postgres);
 }
 
-fn token_for(daemon: &Daemon, client: &str, secret: &str) -> (u16, Value) {
-    let resp = http()
-        .post(format!(
-            "{}/realms/quickstart/protocol/openid-connect/token",
-            daemon.base
-        ))
-        .basic_auth(client, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().unwrap_or(Value::Null))
-}
-
 fn kid_of(token: &str) -> String {
     use base64::Engine;
     let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -500,7 +486,7 @@ fn issuer_admin_commands(backend: Backend) {
     assert!(run(&["client", "list", "--realm", "quickstart"]).contains("ops"));
 
     let daemon = start_daemon(&config, &db.url, "config-token", &[]);
-    let (status, before) = token_for(&daemon, "ops", &secret);
+    let (status, before) = daemon.client_credentials("quickstart", "ops", &secret);
     assert_eq!(status, 200, "{before}");
     let old_token = before["access_token"].as_str().unwrap().to_string();
     let claims = {
@@ -540,11 +526,11 @@ fn issuer_admin_commands(backend: Backend) {
     .to_string();
     let daemon = start_daemon(&config, &db.url, "config-token", &[]);
     assert_eq!(
-        token_for(&daemon, "ops", &secret).0,
+        daemon.client_credentials("quickstart", "ops", &secret).0,
         401,
         "the old secret stops working"
     );
-    let (status, after) = token_for(&daemon, "ops", &new_secret);
+    let (status, after) = daemon.client_credentials("quickstart", "ops", &new_secret);
     assert_eq!(status, 200);
     let new_token = after["access_token"].as_str().unwrap();
     assert_ne!(

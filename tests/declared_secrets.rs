@@ -47,17 +47,7 @@ fn start(config: &Path, db: &TestDb, secret: &str) -> Daemon {
 
 /// The token endpoint's status for client_credentials with `secret`.
 fn token_status(daemon: &Daemon, secret: &str) -> u16 {
-    reqwest::blocking::Client::new()
-        .post(format!(
-            "{}/realms/quickstart/protocol/openid-connect/token",
-            daemon.base
-        ))
-        .basic_auth("machine", Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .unwrap()
-        .status()
-        .as_u16()
+    daemon.client_credentials("quickstart", "machine", secret).0
 }
 
 fn declared_secrets_follow_the_config(backend: Backend) {

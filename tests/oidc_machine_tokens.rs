@@ -8,82 +8,37 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{config, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
-use serde_json::Value;
+use common::oidc::{start_issuer_with, RelyingParty};
+use common::{tenant, Backend, TestServer, REALM};
 use vestibule::clock::{Clock, FixedClock};
 
 const CACHE_LIFETIME_MICROS: i64 = 2_000_000;
-
-struct Machine<'a> {
-    server: &'a TestServer,
-    http: reqwest::Client,
-}
-
-impl Machine<'_> {
-    fn url(&self, path: &str) -> String {
-        format!(
-            "{}/realms/{REALM}/protocol/openid-connect{path}",
-            self.server.base
-        )
-    }
-
-    /// client_credentials as `client_id` with `secret`: the status and the answer.
-    async fn token(&self, client_id: &str, secret: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.url("/token"))
-            .basic_auth(client_id, Some(secret))
-            .form(&[("grant_type", "client_credentials")])
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    /// RFC 7662 introspection by the confidential client `web`.
-    async fn introspect(&self, token: &str) -> Value {
-        self.http
-            .post(self.url("/token/introspect"))
-            .basic_auth("web", Some("web-secret"))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
+const CLIENT_CREDENTIALS: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
 /// The issuer's test setup on a clock that moves only when told to.
 async fn start(backend: Backend) -> (TestServer, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::new(1_900_000_000_000_000));
-    let acme = tenant("acme");
-    let db = TestDb::new(backend);
-    let mut cfg = config(&db, &[&acme]);
-    with_issuer(&mut cfg);
-    (TestServer::start_with(db, cfg, clock.clone()).await, clock)
+    let server = start_issuer_with(backend, &[&tenant("acme")], clock.clone(), |_| {}).await;
+    (server, clock)
 }
 
 both_backends!(
     tokens_from_memory_are_checked_like_the_others,
     |backend: Backend| async move {
         let (server, _clock) = start(backend).await;
-        let m = Machine {
-            server: &server,
-            http: reqwest::Client::new(),
-        };
+        let rp = RelyingParty::new(&server);
         // The first request goes through the database and fills the caches; the next ones
         // come from memory.
         let mut tokens = Vec::new();
         for _ in 0..3 {
-            let (status, body) = m.token("m2m-es256", "web-secret").await;
+            let (status, body) = rp
+                .token(("m2m-es256", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await;
             assert_eq!(status, 200, "{body}");
             tokens.push(body["access_token"].as_str().unwrap().to_string());
         }
         for token in &tokens {
-            let info = m.introspect(token).await;
+            let info = rp.introspect(token).await;
             assert_eq!(info["active"], true, "{info}");
             assert_eq!(info["client_id"], "m2m-es256");
             assert_eq!(
@@ -95,10 +50,14 @@ both_backends!(
         assert_ne!(tokens[1], tokens[2], "each token has its own jti");
 
         // A wrong secret is refused even while the client is in memory.
-        let (status, body) = m.token("m2m-es256", "not-the-secret").await;
+        let (status, body) = rp
+            .token(("m2m-es256", Some("not-the-secret")), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"], "invalid_client");
-        let (status, _) = m.token("m2m-es256", "web-secret").await;
+        let (status, _) = rp
+            .token(("m2m-es256", Some("web-secret")), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(status, 200, "the refusal did not evict the right secret");
     }
 );
@@ -107,12 +66,19 @@ both_backends!(
     another_process_changing_a_client_shows_within_the_cache_lifetime,
     |backend: Backend| async move {
         let (server, clock) = start(backend).await;
-        let m = Machine {
-            server: &server,
-            http: reqwest::Client::new(),
-        };
-        assert_eq!(m.token("m2m-rs256", "web-secret").await.0, 200);
-        assert_eq!(m.token("m2m-eddsa", "web-secret").await.0, 200);
+        let rp = RelyingParty::new(&server);
+        assert_eq!(
+            rp.token(("m2m-rs256", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            rp.token(("m2m-eddsa", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await
+                .0,
+            200
+        );
 
         // What `vestibule client secret` and `vestibule client delete` do, from outside the
         // running server's memory.
@@ -126,18 +92,34 @@ both_backends!(
         };
 
         // Within the lifetime, memory still answers for both.
-        assert_eq!(m.token("m2m-rs256", "web-secret").await.0, 200);
-        assert_eq!(m.token("m2m-eddsa", "web-secret").await.0, 200);
+        assert_eq!(
+            rp.token(("m2m-rs256", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            rp.token(("m2m-eddsa", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await
+                .0,
+            200
+        );
 
         clock.advance(CACHE_LIFETIME_MICROS);
-        let (status, body) = m.token("m2m-rs256", "web-secret").await;
+        let (status, body) = rp
+            .token(("m2m-rs256", Some("web-secret")), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(
             status, 401,
             "the old secret is refused after the lifetime: {body}"
         );
-        let (status, body) = m.token("m2m-eddsa", "web-secret").await;
+        let (status, body) = rp
+            .token(("m2m-eddsa", Some("web-secret")), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(status, 401, "the deleted client is refused: {body}");
-        let (status, body) = m.token("m2m-rs256", &new_secret).await;
+        let (status, body) = rp
+            .token(("m2m-rs256", Some(&new_secret)), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(status, 200, "the new secret works: {body}");
     }
 );

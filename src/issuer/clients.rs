@@ -2,7 +2,7 @@
 //! `client_secret_post`, none for public clients) and exact redirect URI matching.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::models::clients::{self as rows, ClientRow};
 use crate::db::{DbConnection, DbError, Micros};
+use crate::issuer::cache::Timed;
 use crate::issuer::jwt::Alg;
 use crate::issuer::mappers::MapperSetting;
 use crate::issuer::{OAuthError, Result};
@@ -134,16 +135,20 @@ impl SecretCache {
         h.finalize().into()
     }
 
+    fn knows(&self, key: &[u8; 32], stored: &str) -> bool {
+        self.verified
+            .lock()
+            .is_ok_and(|map| map.get(key).is_some_and(|h| h == stored))
+    }
+
     /// True when `secret` was verified against the client's current hash before: no argon2.
     /// False says nothing about the secret, only that this cache does not know it.
     pub fn check_cached(&self, client: &Client, secret: &str) -> bool {
-        let Some(stored) = client.row.secret_hash.as_deref() else {
-            return false;
-        };
-        let key = Self::key(&client.row.id, secret);
-        self.verified
-            .lock()
-            .is_ok_and(|map| map.get(&key).is_some_and(|h| h == stored))
+        client
+            .row
+            .secret_hash
+            .as_deref()
+            .is_some_and(|stored| self.knows(&Self::key(&client.row.id, secret), stored))
     }
 
     /// True when `secret` is the client's secret.
@@ -151,10 +156,10 @@ impl SecretCache {
         let Some(stored) = client.row.secret_hash.as_deref() else {
             return false;
         };
-        if self.check_cached(client, secret) {
+        let key = Self::key(&client.row.id, secret);
+        if self.knows(&key, stored) {
             return true;
         }
-        let key = Self::key(&client.row.id, secret);
         if !verify_secret(secret, stored) {
             return false;
         }
@@ -174,32 +179,33 @@ impl SecretCache {
 /// with cluster invalidation instead of a lifetime.
 const CLIENT_TTL: Micros = 2_000_000;
 
-/// One realm's cached clients by client_id, with when each was read.
-type RealmClients = HashMap<String, (Arc<Client>, Micros)>;
-
 /// Clients recently authenticated from the database, by realm and client_id.
-#[derive(Default)]
 pub struct ClientCache {
-    realms: RwLock<HashMap<String, RealmClients>>,
+    clients: Timed<Arc<Client>>,
+}
+
+impl Default for ClientCache {
+    fn default() -> Self {
+        ClientCache {
+            clients: Timed::new(CLIENT_TTL),
+        }
+    }
 }
 
 impl ClientCache {
+    fn key(realm_id: &str, client_id: &str) -> String {
+        format!("{realm_id}/{client_id}")
+    }
+
     /// The client, when it was read from the database less than [`CLIENT_TTL`] ago.
     pub fn get(&self, realm_id: &str, client_id: &str, now: Micros) -> Option<Arc<Client>> {
-        let realms = self.realms.read().ok()?;
-        let (client, at) = realms.get(realm_id)?.get(client_id)?;
-        (now >= *at && now - at < CLIENT_TTL).then(|| client.clone())
+        self.clients.get(&Self::key(realm_id, client_id), now)
     }
 
     /// Keeps a client just read from the database.
     pub fn remember(&self, client: Arc<Client>, now: Micros) {
-        if let Ok(mut realms) = self.realms.write() {
-            let clients = realms.entry(client.row.realm_id.clone()).or_default();
-            if clients.len() >= SECRET_CACHE_MAX {
-                clients.clear();
-            }
-            clients.insert(client.row.client_id.clone(), (client, now));
-        }
+        let key = Self::key(&client.row.realm_id, &client.row.client_id);
+        self.clients.put(key, client, now);
     }
 }
 

@@ -13,11 +13,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::db::models::sessions as session_rows;
+use crate::db::models::user::User;
 use crate::db::{DbConnection, Micros};
 use crate::issuer::claims;
 use crate::issuer::clients::{self, Client, ClientCredentials};
 use crate::issuer::flows::{self, AuthParams};
-use crate::issuer::tokens::{self, Grant, Realm};
+use crate::issuer::tokens::{self, Grant, Realm, Subject};
 use crate::issuer::{OAuthError, Result};
 use crate::state::AppState;
 
@@ -114,32 +115,38 @@ pub fn client_credentials_from_memory(
         .cached(&client, account, now)?;
     let keys = state.issuer.keys.cached(realm.id, now)?;
     let declared = state.issuer.scopes.cached(realm.id, now)?;
-    let grant = Grant {
-        client: &client,
-        user: &user,
-        scopes: machine_scopes(&client, form),
+    let grant = machine_grant(&client, &user, subject, form);
+    Some(
+        tokens::sign(state, realm, &grant, &keys, &declared, now)
+            .map(|body| (client.clone(), body)),
+    )
+}
+
+/// A client_credentials grant for the client's service account. Its scopes have no `openid`
+/// (there is no person and no ID token) and no `offline_access` (there is no refresh token).
+fn machine_grant<'a>(
+    client: &'a Client,
+    user: &'a User,
+    subject: Arc<Subject>,
+    form: &TokenForm,
+) -> Grant<'a> {
+    let requested = form.get("scope").map(String::as_str).unwrap_or_default();
+    let scopes = claims::grant_scopes(requested, &client.settings)
+        .into_iter()
+        .filter(|s| s != "openid" && s != "offline_access")
+        .collect();
+    Grant {
+        client,
+        user,
+        scopes,
         session: None,
         organization_id: None,
         nonce: None,
         refresh: false,
         family_id: None,
         code_hash: None,
-        subject: Some(subject.clone()),
-    };
-    Some(
-        tokens::sign(state, realm, &grant, &subject, &keys, &declared, now)
-            .map(|body| (client.clone(), body)),
-    )
-}
-
-/// The scopes of a client_credentials token: no `openid` (there is no person and no ID token)
-/// and no `offline_access` (there is no refresh token).
-fn machine_scopes(client: &Client, form: &TokenForm) -> Vec<String> {
-    let requested = form.get("scope").map(String::as_str).unwrap_or_default();
-    claims::grant_scopes(requested, &client.settings)
-        .into_iter()
-        .filter(|s| s != "openid" && s != "offline_access")
-        .collect()
+        subject,
+    }
 }
 
 fn code_grant(
@@ -200,6 +207,7 @@ fn code_grant(
     let session = tokens::live_session(conn, &row.session_id, now)?
         .ok_or_else(|| OAuthError::invalid_grant("the session has ended"))?;
     let scopes = claims::grant_scopes(&params.scope, &client.settings);
+    let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
         state,
         conn,
@@ -214,7 +222,7 @@ fn code_grant(
             refresh: true,
             family_id: None,
             code_hash: Some(code_hash),
-            subject: None,
+            subject,
         },
         now,
     )
@@ -284,6 +292,7 @@ fn refresh_grant(
         }
         None => original,
     };
+    let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
         state,
         conn,
@@ -298,7 +307,7 @@ fn refresh_grant(
             refresh: true,
             family_id: Some(row.family_id.clone()),
             code_hash: row.code_hash.clone(),
-            subject: None,
+            subject,
         },
         now,
     )
@@ -329,23 +338,11 @@ fn client_credentials_grant(
         .issuer
         .service_accounts
         .service_account(conn, realm.id, client, account, now)?;
-    let scopes = machine_scopes(client, form);
     tokens::issue(
         state,
         conn,
         realm,
-        Grant {
-            client,
-            user: &user,
-            scopes,
-            session: None,
-            organization_id: None,
-            nonce: None,
-            refresh: false,
-            family_id: None,
-            code_hash: None,
-            subject: Some(subject),
-        },
+        machine_grant(client, &user, subject, form),
         now,
     )
 }

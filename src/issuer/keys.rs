@@ -3,12 +3,13 @@
 //! in the JWKS until the tokens they signed have expired.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 
 use crate::db::models::keys::{self as rows, SigningKeyRow};
 use crate::db::{DbConnection, DbError, Micros};
+use crate::issuer::cache::Timed;
 use crate::issuer::jwt::{self, Alg, SigningKey, VerifyingKey};
 
 /// How long a loaded key set is trusted before the database is asked again (another instance
@@ -20,7 +21,6 @@ pub struct RealmKeys {
     active: HashMap<Alg, Arc<SigningKey>>,
     verifying: Vec<VerifyingKey>,
     jwks: Value,
-    loaded_at: Micros,
 }
 
 impl RealmKeys {
@@ -39,9 +39,16 @@ impl RealmKeys {
 }
 
 /// Every realm's keys, shared by the whole process.
-#[derive(Default)]
 pub struct KeyRing {
-    realms: RwLock<HashMap<String, Arc<RealmKeys>>>,
+    realms: Timed<Arc<RealmKeys>>,
+}
+
+impl Default for KeyRing {
+    fn default() -> Self {
+        KeyRing {
+            realms: Timed::new(RELOAD_AFTER),
+        }
+    }
 }
 
 impl KeyRing {
@@ -59,23 +66,13 @@ impl KeyRing {
             }
         }
         let keys = Arc::new(load(conn, realm_id, now)?);
-        if let Ok(mut map) = self.realms.write() {
-            map.insert(realm_id.to_string(), keys.clone());
-        }
+        self.realms.put(realm_id.to_string(), keys.clone(), now);
         Ok(keys)
     }
 
     /// The realm's keys when they are in memory and fresh; None means ask [`KeyRing::get`].
     pub fn cached(&self, realm_id: &str, now: Micros) -> Option<Arc<RealmKeys>> {
-        let keys = self.realms.read().ok()?.get(realm_id)?.clone();
-        (now - keys.loaded_at < RELOAD_AFTER).then_some(keys)
-    }
-
-    /// Forgets what is cached, so the next use reads the database.
-    pub fn invalidate(&self) {
-        if let Ok(mut map) = self.realms.write() {
-            map.clear();
-        }
+        self.realms.get(realm_id, now)
     }
 }
 
@@ -111,7 +108,6 @@ fn load(conn: &mut DbConnection, realm_id: &str, now: Micros) -> Result<RealmKey
         active,
         verifying,
         jwks: json!({ "keys": jwks }),
-        loaded_at: now,
     })
 }
 

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod authorize;
+pub mod cache;
 pub mod claims;
 pub mod clients;
 pub mod declare;

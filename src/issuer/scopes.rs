@@ -3,11 +3,12 @@
 //! protocol mappers a grant's scopes switch on, in precedence order.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use crate::config::OrganizationClaimShape;
 use crate::db::models::client_scopes as rows;
 use crate::db::{DbConnection, Micros};
+use crate::issuer::cache::Timed;
 use crate::issuer::clients::ClientSettings;
 use crate::issuer::mappers::MapperSetting;
 use crate::issuer::{OAuthError, Result};
@@ -30,14 +31,12 @@ pub struct ClientScope {
 #[derive(Debug, Default)]
 pub struct RealmScopes {
     by_name: HashMap<String, ClientScope>,
-    loaded_at: Micros,
 }
 
 impl RealmScopes {
     pub fn new(scopes: impl IntoIterator<Item = ClientScope>) -> Self {
         RealmScopes {
             by_name: scopes.into_iter().map(|s| (s.name.clone(), s)).collect(),
-            loaded_at: 0,
         }
     }
 
@@ -54,16 +53,22 @@ impl RealmScopes {
 }
 
 /// Every realm's declared scopes, shared by the whole process.
-#[derive(Default)]
 pub struct ScopeCache {
-    realms: RwLock<HashMap<String, Arc<RealmScopes>>>,
+    realms: Timed<Arc<RealmScopes>>,
+}
+
+impl Default for ScopeCache {
+    fn default() -> Self {
+        ScopeCache {
+            realms: Timed::new(RELOAD_AFTER),
+        }
+    }
 }
 
 impl ScopeCache {
     /// The realm's scopes when they are in memory and fresh; None means ask [`ScopeCache::get`].
     pub fn cached(&self, realm_id: &str, now: Micros) -> Option<Arc<RealmScopes>> {
-        let scopes = self.realms.read().ok()?.get(realm_id)?.clone();
-        (now >= scopes.loaded_at && now - scopes.loaded_at < RELOAD_AFTER).then_some(scopes)
+        self.realms.get(realm_id, now)
     }
 
     /// The realm's scopes, from memory when fresh.
@@ -76,16 +81,14 @@ impl ScopeCache {
         if let Some(scopes) = self.cached(realm_id, now) {
             return Ok(scopes);
         }
-        let scopes = Arc::new(load(conn, realm_id, now)?);
-        if let Ok(mut map) = self.realms.write() {
-            map.insert(realm_id.to_string(), scopes.clone());
-        }
+        let scopes = Arc::new(load(conn, realm_id)?);
+        self.realms.put(realm_id.to_string(), scopes.clone(), now);
         Ok(scopes)
     }
 }
 
 /// An unreadable scope fails the token request rather than minting a token without its claims.
-fn load(conn: &mut DbConnection, realm_id: &str, now: Micros) -> Result<RealmScopes> {
+fn load(conn: &mut DbConnection, realm_id: &str) -> Result<RealmScopes> {
     let mut scopes = Vec::new();
     for row in rows::list(conn, realm_id)? {
         let mappers = serde_json::from_str(&row.mappers).map_err(|e| {
@@ -99,10 +102,7 @@ fn load(conn: &mut DbConnection, realm_id: &str, now: Micros) -> Result<RealmSco
             mappers,
         });
     }
-    Ok(RealmScopes {
-        loaded_at: now,
-        ..RealmScopes::new(scopes)
-    })
+    Ok(RealmScopes::new(scopes))
 }
 
 /// `organization:*` and `organization:<alias>` are the organization scope, asked with a

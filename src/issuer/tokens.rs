@@ -12,6 +12,7 @@ use crate::db::models::membership as membership_rows;
 use crate::db::models::sessions::{self as rows, RefreshToken, Session};
 use crate::db::models::user::{self as user_rows, User};
 use crate::db::{DbConnection, Micros};
+use crate::issuer::cache::Timed;
 use crate::issuer::claims::{self, ClaimInput, OrgInfo, Person};
 use crate::issuer::clients::Client;
 use crate::issuer::jwt;
@@ -57,8 +58,8 @@ pub struct Grant<'a> {
     /// The refresh family to continue, and the code it started from.
     pub family_id: Option<String>,
     pub code_hash: Option<String>,
-    /// The subject, when the caller has it already (a cached service account).
-    pub subject: Option<std::sync::Arc<Subject>>,
+    /// Who the tokens are about: read for this grant, or a cached service account's.
+    pub subject: std::sync::Arc<Subject>,
 }
 
 /// How long a service account's roles and attributes are reused between token requests. A
@@ -70,9 +71,16 @@ const SERVICE_ACCOUNT_TTL: Micros = 2_000_000;
 pub type ServiceAccount = (std::sync::Arc<User>, std::sync::Arc<Subject>);
 
 /// Service accounts (their user row and subject), briefly.
-#[derive(Default)]
 pub struct SubjectCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (ServiceAccount, Micros)>>,
+    accounts: Timed<ServiceAccount>,
+}
+
+impl Default for SubjectCache {
+    fn default() -> Self {
+        SubjectCache {
+            accounts: Timed::new(SERVICE_ACCOUNT_TTL),
+        }
+    }
 }
 
 impl SubjectCache {
@@ -82,9 +90,7 @@ impl SubjectCache {
 
     /// The client's service account when it is in memory and fresh.
     pub fn cached(&self, client: &Client, user_id: &str, now: Micros) -> Option<ServiceAccount> {
-        let map = self.entries.lock().ok()?;
-        let (account, at) = map.get(&Self::key(client, user_id))?;
-        (now - at < SERVICE_ACCOUNT_TTL && now >= *at).then(|| account.clone())
+        self.accounts.get(&Self::key(client, user_id), now)
     }
 
     /// The client's service account, from the cache when fresh; a disabled one is refused.
@@ -99,16 +105,11 @@ impl SubjectCache {
         if let Some(account) = self.cached(client, user_id, now) {
             return Ok(account);
         }
-        let key = Self::key(client, user_id);
         let user = active_user(conn, user_id)?;
         let subject = subject(conn, realm_id, &user, client)?;
         let account = (std::sync::Arc::new(user), std::sync::Arc::new(subject));
-        if let Ok(mut map) = self.entries.lock() {
-            if map.len() > 10_000 {
-                map.clear();
-            }
-            map.insert(key, (account.clone(), now));
-        }
+        self.accounts
+            .put(Self::key(client, user_id), account.clone(), now);
         Ok(account)
     }
 }
@@ -227,13 +228,9 @@ pub fn issue(
     now: Micros,
 ) -> Result<Value> {
     let client = grant.client;
-    let subject = match grant.subject.clone() {
-        Some(known) => known,
-        None => std::sync::Arc::new(subject(conn, realm.id, grant.user, client)?),
-    };
     let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
     let declared = state.issuer.scopes.get(conn, realm.id, now)?;
-    let mut body = sign(state, realm, &grant, &subject, &keys, &declared, now)?;
+    let mut body = sign(state, realm, &grant, &keys, &declared, now)?;
     let chosen = chosen_organization(&grant).map(str::to_string);
     if grant.refresh && client.allows_grant("refresh_token") {
         let offline = claims::has_scope(&grant.scopes, "offline_access");
@@ -284,12 +281,11 @@ pub fn sign(
     state: &AppState,
     realm: &Realm<'_>,
     grant: &Grant<'_>,
-    subject: &Subject,
     keys: &RealmKeys,
     declared: &RealmScopes,
     now: Micros,
 ) -> Result<Value> {
-    let client = grant.client;
+    let (client, subject) = (grant.client, &grant.subject);
     let now_s = now / 1_000_000;
     let lifespan = client.settings.access_token_lifespan_secs;
     let orgs = claims::select_organizations(

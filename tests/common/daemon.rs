@@ -7,6 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_vestibule");
 
 pub fn free_port() -> u16 {
@@ -71,6 +73,22 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(50));
         }
         Daemon { child, base, log }
+    }
+
+    /// A client_credentials token request to realm `realm` as `client` with `secret`
+    /// (client_secret_basic): the status and the answer (JSON null if there is none).
+    pub fn client_credentials(&self, realm: &str, client: &str, secret: &str) -> (u16, Value) {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!(
+                "{}/realms/{realm}/protocol/openid-connect/token",
+                self.base
+            ))
+            .basic_auth(client, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .expect("token request");
+        let status = resp.status().as_u16();
+        (status, resp.json().unwrap_or(Value::Null))
     }
 
     pub fn log(&self) -> String {
