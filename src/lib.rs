@@ -18,6 +18,7 @@ pub mod provisioning;
 pub mod state;
 pub mod web;
 
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use clock::Clock;
@@ -40,4 +41,33 @@ pub fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState
     }
     drop(conn);
     Ok(AppState::new(config, db, clock))
+}
+
+/// The HTTP server over `state` on `listener`, with every middleware: the one way to serve, used
+/// by `main` and by the tests. `signals` lets SIGTERM/SIGINT drain it (the daemon's case).
+pub fn serve(
+    state: AppState,
+    listener: TcpListener,
+    signals: bool,
+) -> std::io::Result<actix_web::dev::Server> {
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    };
+    let shutdown = state.config.server.shutdown_timeout_secs;
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(http::configure(state.clone()))
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown);
+    let server = if signals {
+        server
+    } else {
+        server.disable_signals()
+    };
+    Ok(server.listen(listener)?.run())
 }

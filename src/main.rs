@@ -568,19 +568,12 @@ fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let started = std::time::Instant::now();
         let listen = config.server.listen.clone();
-        let shutdown = config.server.shutdown_timeout_secs;
         let state = tokio::task::spawn_blocking(move || vestibule::prepare(config, Arc::new(SystemClock))).await??;
-        let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new()
-                .wrap(tracing_actix_web::TracingLogger::default())
-                .configure(vestibule::http::configure(state.clone()))
-        })
-        .workers(workers)
-        .shutdown_timeout(shutdown)
-        .bind(&listen)
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = std::net::TcpListener::bind(&listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let server = vestibule::serve(state, listener, true)?;
         tracing::info!(%listen, ready_ms = started.elapsed().as_millis() as u64, "vestibule is serving");
-        server.run().await?;
+        server.await?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -3,13 +3,11 @@
 //! effect at the next start: a new secret in the environment, and a secret rotated by the CLI
 //! behind the config's back (the declaration wins again).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::daemon::{Daemon, BIN};
-use common::{Backend, TestDb};
+use crate::common::daemon::{Daemon, BIN};
+use crate::common::{Backend, TestDb};
 
 fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("vestibule.toml");

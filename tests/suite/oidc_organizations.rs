@@ -5,15 +5,13 @@
 //! roles, the client's organization claim shape beating the realm's, and offline tokens
 //! outliving logout.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::oidc::{
+use crate::common::oidc::{
     provision_user, start_issuer, start_issuer_with, RelyingParty, CODE_REQUEST, PASSWORD,
     REDIRECT, WEB,
 };
-use common::{tenant, Backend};
+use crate::common::{tenant, Backend};
 use serde_json::json;
 use vestibule::clock::SystemClock;
 

@@ -4,13 +4,11 @@
 //! session cookie, userinfo, refresh token rotation with reuse detection, introspection and
 //! revocation, and RP-initiated logout ending the session's tokens.
 
-mod common;
-
-use common::oidc::{
+use crate::common::oidc::{
     authorization_code, challenge, location, query_of, start_issuer, RelyingParty, CODE_REQUEST,
     REDIRECT, VERIFIER, WEB,
 };
-use common::{tenant, Backend};
+use crate::common::{tenant, Backend};
 use serde_json::json;
 
 both_backends!(

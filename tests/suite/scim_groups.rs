@@ -1,8 +1,6 @@
 //! `/Groups` through HTTP on both databases: members, uniqueness, projections, member filters.
 
-mod common;
-
-use common::{entra_user, filter, tenant, Backend, TestServer};
+use crate::common::{entra_user, filter, tenant, Backend, TestServer};
 use serde_json::{json, Value};
 
 fn patch_op(ops: Value) -> Value {

@@ -1,9 +1,7 @@
 //! The requests Entra ID sends, as documented in shared/reference/entra-scim.md, in both PATCH
 //! dialects (default and `aadOptscim062020`), plus tenant isolation between two organizations.
 
-mod common;
-
-use common::{filter, tenant, Backend, TestServer};
+use crate::common::{filter, tenant, Backend, TestServer};
 use serde_json::{json, Value};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

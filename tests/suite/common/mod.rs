@@ -16,6 +16,13 @@ use vestibule::state::AppState;
 
 pub const REALM: &str = "test";
 
+/// A file under `tests/fixtures/`.
+pub fn fixture(relative: &str) -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -246,19 +253,14 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         config.server.listen = addr.to_string();
         config.server.public_url = format!("http://{addr}");
+        if config.server.workers == 0 {
+            config.server.workers = 2;
+        }
         let state = tokio::task::spawn_blocking(move || vestibule::prepare(config, clock))
             .await
             .expect("join")
             .expect("prepare");
-        let app_state = state.clone();
-        let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new().configure(vestibule::http::configure(app_state.clone()))
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .expect("listen")
-        .run();
+        let server = vestibule::serve(state.clone(), listener, false).expect("serve");
         let handle = server.handle();
         tokio::spawn(server);
         TestServer {
@@ -405,11 +407,11 @@ macro_rules! both_backends {
             use super::*;
             #[actix_web::test]
             async fn sqlite() {
-                ($body)(common::Backend::Sqlite).await
+                ($body)($crate::common::Backend::Sqlite).await
             }
             #[actix_web::test]
             async fn postgres() {
-                ($body)(common::Backend::Postgres).await
+                ($body)($crate::common::Backend::Postgres).await
             }
         }
     };

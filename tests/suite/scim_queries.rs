@@ -1,9 +1,7 @@
 //! Listing: filters (RFC 7644 §3.4.2.2 and Entra's forms), paging, sorting, projections,
 //! `.search`, on both databases.
 
-mod common;
-
-use common::{entra_user, filter, tenant, Backend, TestServer};
+use crate::common::{self, entra_user, filter, tenant, Backend, TestServer};
 use serde_json::{json, Value};
 
 fn user_names(list: &Value) -> Vec<String> {

@@ -4,15 +4,13 @@
 //! `max_age` against the session's age, and a group rule matched by externalId (Entra's object
 //! id) for a user who signs in.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::oidc::{
+use crate::common::oidc::{
     authorization_code, challenge, hidden, provision_user, start_issuer_with, RelyingParty,
     CODE_REQUEST, REDIRECT, VERIFIER, WEB,
 };
-use common::{tenant, Backend, REALM};
+use crate::common::{tenant, Backend, REALM};
 use serde_json::json;
 use vestibule::clock::FixedClock;
 

@@ -1,39 +1,19 @@
 //! The `vestibule` binary itself: serve, health, env overrides, kill -9 durability, the admin
 //! commands (directory tokens, audit list), and scim2-tester from PyPI against the live daemon.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::daemon::{Daemon, BIN};
-use common::{entra_user, Backend, TestDb};
+use crate::common::daemon::{Daemon, BIN};
+use crate::common::{entra_user, Backend, TestDb};
 use serde_json::Value;
 
-/// A config file for the daemon in `dir`, with the directory token in `SCIM_TOKEN`.
+/// The daemon tests' config (a copy in `dir`, so the test owns its file), with the directory
+/// token in `SCIM_TOKEN`.
 fn write_config(dir: &Path) -> PathBuf {
     let path = dir.join("vestibule.toml");
-    std::fs::write(
-        &path,
-        r#"
-[[realm]]
-name = "quickstart"
-
-[[organization]]
-realm = "quickstart"
-alias = "acme"
-name = "Acme"
-domains = ["acme.test"]
-
-[[directory]]
-realm = "quickstart"
-organization = "acme"
-name = "acme-entra"
-token = { env = "SCIM_TOKEN" }
-"#,
-    )
-    .unwrap();
+    std::fs::copy(crate::common::fixture("configs/scim-daemon.toml"), &path).unwrap();
     path
 }
 

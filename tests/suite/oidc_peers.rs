@@ -4,15 +4,13 @@
 //! `tests/peers/oidc/`; scripts/test.sh installs them (`npm ci`, pip, `apt-get install chromium`).
 //! A missing peer fails the test with what to install: these tests never skip.
 
-mod common;
-
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::daemon::{free_port, Daemon};
-use common::{Backend, TestDb};
+use crate::common::daemon::{free_port, Daemon};
+use crate::common::{Backend, TestDb};
 
 const REALM: &str = "quickstart";
 const USERNAME: &str = "alice@acme.test";

@@ -4,14 +4,12 @@
 //! `alg: none` or tampered claims, a wrong password, a forged CSRF token, and repeated failed
 //! logins backing off even the right password.
 
-mod common;
-
-use base64::Engine;
-use common::oidc::{
+use crate::common::oidc::{
     claims_of, hidden, location, start_issuer, RelyingParty, CODE_REQUEST, PASSWORD, REDIRECT,
     VERIFIER, WEB,
 };
-use common::{tenant, Backend};
+use crate::common::{tenant, Backend};
+use base64::Engine;
 use serde_json::json;
 
 both_backends!(refusals, |backend: Backend| async move {

@@ -1,11 +1,9 @@
 //! What SCIM writes do to the model underneath (memberships, user state, deprovisioning policy),
 //! and the config's declarations applied idempotently, on both databases.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{config, entra_user, tenant, Backend, TestDb, TestServer};
+use crate::common::{self, config, entra_user, tenant, Backend, TestDb, TestServer};
 use serde_json::json;
 use vestibule::clock::SystemClock;
 use vestibule::config::Deprovisioning;

@@ -2,12 +2,10 @@
 //! scope's mapper shape set by a `[[client_scope]]`, a declared optional scope with include
 //! switches, the client's own shape winning, and check-config refusing an undeclared scope.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::oidc::{location, query_of, RelyingParty, Tokens, CODE_REQUEST, WEB};
-use common::{config, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
+use crate::common::oidc::{location, query_of, RelyingParty, Tokens, CODE_REQUEST, WEB};
+use crate::common::{config, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
 use serde_json::{json, Value};
 use vestibule::clock::SystemClock;
 use vestibule::config::{

@@ -1,8 +1,6 @@
 //! `/Users` through HTTP, on SQLite and PostgreSQL: the RFC 7644 operations and their errors.
 
-mod common;
-
-use common::{entra_user, filter, tenant, Backend, TestServer};
+use crate::common::{entra_user, filter, tenant, Backend, TestServer};
 use serde_json::{json, Value};
 
 both_backends!(create_read_and_location, |backend: Backend| async move {

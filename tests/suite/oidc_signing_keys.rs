@@ -3,10 +3,8 @@
 //! (JOSE header, roles, audience, introspection), with the refusals of a wrong secret and of a
 //! client that may not use the grant.
 
-mod common;
-
-use common::oidc::{claims_of, header_of, start_issuer, RelyingParty, WEB};
-use common::{tenant, Backend};
+use crate::common::oidc::{claims_of, header_of, start_issuer, RelyingParty, WEB};
+use crate::common::{tenant, Backend};
 use serde_json::json;
 
 both_backends!(discovery_and_keys, |backend: Backend| async move {

@@ -4,12 +4,10 @@
 //! good as the others, and a client deleted or given a new secret by another process (the CLI,
 //! another instance) is refused once the two seconds have passed.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::oidc::{start_issuer_with, RelyingParty};
-use common::{tenant, Backend, TestServer, REALM};
+use crate::common::oidc::{start_issuer_with, RelyingParty};
+use crate::common::{tenant, Backend, TestServer, REALM};
 use vestibule::clock::{Clock, FixedClock};
 
 const CACHE_LIFETIME_MICROS: i64 = 2_000_000;

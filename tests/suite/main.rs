@@ -1,0 +1,22 @@
+//! The integration suite: one test binary (one link, one process tree), every module a topic.
+//! Each test builds its own database (a SQLite file or a fresh PostgreSQL database) and serves
+//! it with the same `vestibule::serve` that `main` uses, or spawns the real binary.
+
+#[macro_use]
+mod common;
+
+mod daemon;
+mod declared_secrets;
+mod entra_sequence;
+mod model_effects;
+mod oidc_code_flow;
+mod oidc_machine_tokens;
+mod oidc_organizations;
+mod oidc_peers;
+mod oidc_refusals;
+mod oidc_requests;
+mod oidc_scopes;
+mod oidc_signing_keys;
+mod scim_groups;
+mod scim_queries;
+mod scim_users;
