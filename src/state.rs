@@ -1,13 +1,12 @@
-//! Everything a request handler may touch, passed explicitly: no globals.
+//! Everything a request handler may touch, passed explicitly: no globals. Front ends (HTTP, the
+//! CLI, jobs) hold it; feature modules get only their own runtime or the database from it.
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
-use crate::issuer::clients::{ClientCache, SecretCache};
-use crate::issuer::keys::KeyRing;
-use crate::issuer::scopes::ScopeCache;
+use crate::issuer::runtime::Runtime as IssuerRuntime;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,28 +16,14 @@ pub struct AppState {
     pub issuer: Arc<IssuerRuntime>,
 }
 
-/// The issuer's in-memory caches: keys and declared client scopes loaded from the database,
-/// verified client secrets, recently authenticated clients, realm ids by name (realms are never
-/// renamed or deleted), and
-/// service accounts' subjects.
-#[derive(Default)]
-pub struct IssuerRuntime {
-    pub keys: KeyRing,
-    pub scopes: ScopeCache,
-    pub secrets: SecretCache,
-    pub clients: ClientCache,
-    pub realms:
-        std::sync::RwLock<std::collections::HashMap<String, crate::db::models::realm::Realm>>,
-    pub service_accounts: crate::issuer::tokens::SubjectCache,
-}
-
 impl AppState {
     pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> Self {
+        let issuer = Arc::new(IssuerRuntime::new(&config, db.clone(), clock.clone()));
         AppState {
             config: Arc::new(config),
             db,
             clock,
-            issuer: Arc::new(IssuerRuntime::default()),
+            issuer,
         }
     }
 

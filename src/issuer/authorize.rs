@@ -5,8 +5,8 @@
 use crate::db::models::sessions::{self as session_rows, AuthRequest, Session};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::flows::{self, AuthParams, RawParams, Rejection};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::{tokens, Result};
-use crate::state::AppState;
 
 /// What the authorization endpoint answers.
 pub enum Authorization {
@@ -40,7 +40,7 @@ fn prompt_has(params: &AuthParams, value: &str) -> bool {
 
 /// Decides an authorization request. `cookie` is the SSO session cookie, if the browser sent one.
 pub fn authorize(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm_id: &str,
     raw: &RawParams,
@@ -105,7 +105,7 @@ pub fn authorize(
                 &session,
                 &params,
                 now,
-                state.config.issuer.code_lifespan_secs,
+                rt.settings.code_lifespan_secs,
             )?;
             return Ok(Authorization::Code { params, code });
         }
@@ -130,7 +130,7 @@ pub fn authorize(
         &params,
         org.as_ref().map(|o| o.id.as_str()),
         now,
-        state.config.issuer.login_timeout_secs,
+        rt.settings.login_timeout_secs,
     )?;
     if org.is_none() && client.settings.organization_prompt {
         return Ok(Authorization::OrganizationForm { request });

@@ -14,9 +14,9 @@ use crate::db::models::sessions::{self as rows, AuthCode, AuthRequest, Session};
 use crate::db::models::user::{self as user_rows, User};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::clients::{self, Client};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::tokens::{opaque, sha256_hex};
 use crate::issuer::{OAuthError, Result};
-use crate::state::AppState;
 
 /// A validated authorization request, kept with the login transaction and the code.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -249,12 +249,12 @@ fn locked_for(conn: &mut DbConnection, keys: &[String], now: Micros) -> Result<i
 }
 
 fn record_failure(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     keys: &[String],
     now: Micros,
 ) -> Result<()> {
-    let cfg = &state.config.issuer;
+    let cfg = &rt.settings;
     for key in keys {
         let failures = rows::failures(conn, key)?.map(|(f, _)| f).unwrap_or(0) + 1;
         let over = failures - cfg.brute_force_max_failures;
@@ -282,7 +282,7 @@ pub struct LoginAttempt<'a> {
 /// Checks a local login (username or email + password) for the realm, pinned to `org_id` when
 /// given. Per-user and per-address failures back off exponentially after a few tries.
 pub fn password_login(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     attempt: &LoginAttempt<'_>,
     now: Micros,
@@ -327,7 +327,7 @@ pub fn password_login(
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        record_failure(state, conn, &keys, now)?;
+        record_failure(rt, conn, &keys, now)?;
         return Ok(Err(LoginRefused::Invalid));
     };
     for key in &keys {

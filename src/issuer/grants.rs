@@ -18,9 +18,9 @@ use crate::db::{DbConnection, Micros};
 use crate::issuer::claims;
 use crate::issuer::clients::{self, Client, ClientCredentials};
 use crate::issuer::flows::{self, AuthParams};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::tokens::{self, Grant, Realm, Subject};
 use crate::issuer::{OAuthError, Result};
-use crate::state::AppState;
 
 /// A token request's form fields, by name.
 pub type TokenForm = HashMap<String, String>;
@@ -41,7 +41,7 @@ fn grant_type(form: &TokenForm) -> &str {
 /// reused code or refresh token revokes what it issued): protocol errors come back as the
 /// inner result so that the caller's transaction commits; only database failures are outer.
 pub fn exchange(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     creds: &ClientCredentials,
@@ -49,13 +49,8 @@ pub fn exchange(
     now: Micros,
 ) -> Result<Result<(Arc<Client>, Value)>> {
     let result = (|| {
-        let client = Arc::new(clients::authenticate(
-            conn,
-            &state.issuer.secrets,
-            realm.id,
-            creds,
-        )?);
-        state.issuer.clients.remember(client.clone(), now);
+        let client = Arc::new(clients::authenticate(conn, &rt.secrets, realm.id, creds)?);
+        rt.clients.remember(client.clone(), now);
         let grant_type = grant_type(form);
         if !client.allows_grant(grant_type) {
             return Err(match grant_type {
@@ -70,9 +65,9 @@ pub fn exchange(
             });
         }
         let body = match grant_type {
-            "authorization_code" => code_grant(state, conn, realm, &client, form, now)?,
-            "refresh_token" => refresh_grant(state, conn, realm, &client, form, now)?,
-            _ => client_credentials_grant(state, conn, realm, &client, form, now)?,
+            "authorization_code" => code_grant(rt, conn, realm, &client, form, now)?,
+            "refresh_token" => refresh_grant(rt, conn, realm, &client, form, now)?,
+            _ => client_credentials_grant(rt, conn, realm, &client, form, now)?,
         };
         Ok((client, body))
     })();
@@ -85,7 +80,7 @@ pub fn exchange(
 /// client_credentials from memory alone, or None when something it needs is not cached (or the
 /// request would be refused: the database path decides refusals).
 pub fn client_credentials_from_memory(
-    state: &AppState,
+    rt: &Runtime,
     realm: &Realm<'_>,
     creds: &ClientCredentials,
     form: &TokenForm,
@@ -94,32 +89,20 @@ pub fn client_credentials_from_memory(
     if grant_type(form) != "client_credentials" {
         return None;
     }
-    let client = state
-        .issuer
-        .clients
-        .get(realm.id, creds.client_id.as_deref()?, now)?;
+    let client = rt.clients.get(realm.id, creds.client_id.as_deref()?, now)?;
     let usable = client.row.enabled
         && client.row.confidential
         && client.allows_grant("client_credentials")
-        && state
-            .issuer
-            .secrets
-            .check_cached(&client, creds.secret.as_deref()?);
+        && rt.secrets.check_cached(&client, creds.secret.as_deref()?);
     if !usable {
         return None;
     }
     let account = client.row.service_account_user_id.as_deref()?;
-    let (user, subject) = state
-        .issuer
-        .service_accounts
-        .cached(&client, account, now)?;
-    let keys = state.issuer.keys.cached(realm.id, now)?;
-    let declared = state.issuer.scopes.cached(realm.id, now)?;
+    let (user, subject) = rt.service_accounts.cached(&client, account, now)?;
+    let keys = rt.keys.cached(realm.id, now)?;
+    let declared = rt.scopes.cached(realm.id, now)?;
     let grant = machine_grant(&client, &user, subject, form);
-    Some(
-        tokens::sign(state, realm, &grant, &keys, &declared, now)
-            .map(|body| (client.clone(), body)),
-    )
+    Some(tokens::sign(rt, realm, &grant, &keys, &declared, now).map(|body| (client.clone(), body)))
 }
 
 /// A client_credentials grant for the client's service account. Its scopes have no `openid`
@@ -150,7 +133,7 @@ fn machine_grant<'a>(
 }
 
 fn code_grant(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     client: &Client,
@@ -209,7 +192,7 @@ fn code_grant(
     let scopes = claims::grant_scopes(&params.scope, &client.settings);
     let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
-        state,
+        rt,
         conn,
         realm,
         Grant {
@@ -229,7 +212,7 @@ fn code_grant(
 }
 
 fn refresh_grant(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     client: &Client,
@@ -294,7 +277,7 @@ fn refresh_grant(
     };
     let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
-        state,
+        rt,
         conn,
         realm,
         Grant {
@@ -314,7 +297,7 @@ fn refresh_grant(
 }
 
 fn client_credentials_grant(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     client: &Client,
@@ -334,12 +317,11 @@ fn client_credentials_grant(
         .ok_or_else(|| {
             OAuthError::new("unauthorized_client", "the client has no service account")
         })?;
-    let (user, subject) = state
-        .issuer
+    let (user, subject) = rt
         .service_accounts
         .service_account(conn, realm.id, client, account, now)?;
     tokens::issue(
-        state,
+        rt,
         conn,
         realm,
         machine_grant(client, &user, subject, form),

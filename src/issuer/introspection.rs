@@ -10,19 +10,19 @@ use crate::db::models::sessions as session_rows;
 use crate::db::{DbConnection, Micros};
 use crate::issuer::claims::{self, ClaimInput};
 use crate::issuer::clients::{self, Client, ClientCredentials};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::tokens::{self, Realm};
 use crate::issuer::{OAuthError, Result};
-use crate::state::AppState;
 
 /// The userinfo answer for an access token, and the client it was issued to (for CORS).
 pub fn userinfo(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     token: &str,
     now: Micros,
 ) -> Result<(Client, Value)> {
-    let claims = tokens::active_access_token(state, conn, realm, token, now)?
+    let claims = tokens::active_access_token(rt, conn, realm, token, now)?
         .ok_or_else(|| OAuthError::new("invalid_token", "the access token is not active"))?;
     let scopes: Vec<String> = claims["scope"]
         .as_str()
@@ -48,8 +48,8 @@ pub fn userinfo(
     let chosen = session.as_ref().and_then(|s| s.organization_id.clone());
     let orgs = claims::select_organizations(&scopes, &subject.organizations, chosen.as_deref());
     let notes = tokens::session_notes(session.as_ref());
-    let declared = state.issuer.scopes.get(conn, realm.id, now)?;
-    let mappers = tokens::active_mappers(state, &declared, &client, &scopes);
+    let declared = rt.scopes.get(conn, realm.id, now)?;
+    let mappers = tokens::active_mappers(rt, &declared, &client, &scopes);
     let input = ClaimInput {
         issuer: realm.issuer,
         client_id: client.client_id(),
@@ -74,14 +74,14 @@ pub fn userinfo(
 /// RFC 7662: what the token is, for a confidential client; `{"active": false}` for anything
 /// not active, whatever the reason.
 pub fn introspect(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     creds: &ClientCredentials,
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<Value> {
-    let client = clients::authenticate(conn, &state.issuer.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
     if !client.row.confidential {
         return Err(OAuthError::invalid_client(
             "introspection needs a confidential client",
@@ -108,7 +108,7 @@ pub fn introspect(
             "iss": realm.issuer,
         }));
     }
-    match tokens::active_access_token(state, conn, realm, token, now)? {
+    match tokens::active_access_token(rt, conn, realm, token, now)? {
         Some(mut claims) => {
             claims["active"] = json!(true);
             claims["client_id"] = claims["azp"].clone();
@@ -126,14 +126,14 @@ pub fn introspect(
 /// RFC 7009: revokes a refresh token's family or an access token's `jti`, when the token is the
 /// calling client's. Unknown or foreign tokens are answered the same (§2.2).
 pub fn revoke(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     creds: &ClientCredentials,
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<()> {
-    let client = clients::authenticate(conn, &state.issuer.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -143,7 +143,7 @@ pub fn revoke(
         }
         return Ok(());
     }
-    if let Some(claims) = tokens::active_access_token(state, conn, realm, token, now)? {
+    if let Some(claims) = tokens::active_access_token(rt, conn, realm, token, now)? {
         if claims["azp"] == client.client_id() {
             if let (Some(jti), Some(exp)) = (claims["jti"].as_str(), claims["exp"].as_i64()) {
                 session_rows::revoke_access_token(conn, jti, exp * 1_000_000)?;

@@ -6,9 +6,9 @@ use crate::db::models::sessions as session_rows;
 use crate::db::{DbConnection, Micros};
 use crate::issuer::clients;
 use crate::issuer::flows::{self, RawParams};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::tokens::Realm;
 use crate::issuer::{jwt, OAuthError, Result};
-use crate::state::AppState;
 
 /// How a logout ends.
 pub enum LoggedOut {
@@ -21,7 +21,7 @@ pub enum LoggedOut {
 }
 
 pub fn logout(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     raw: &RawParams,
@@ -32,7 +32,7 @@ pub fn logout(
     let hint = match raw.get("id_token_hint") {
         Some(token) => {
             let kid = jwt::header_kid(token).unwrap_or_default();
-            let keys = state.issuer.keys.get(conn, realm.id, now, Some(&kid))?;
+            let keys = rt.keys.get(conn, realm.id, now, Some(&kid))?;
             match jwt::verify(token, keys.verifying()) {
                 Ok(claims) if claims["iss"] == realm.issuer => Some(claims),
                 _ => return Ok(LoggedOut::Refused("The id_token_hint is not valid.".into())),

@@ -3,6 +3,7 @@
 //! switch by changing a host. HTTP lives in `http::oidc` and `web`; no actix types here.
 
 pub mod account;
+pub mod api;
 pub mod authorize;
 pub mod cache;
 pub mod claims;
@@ -16,6 +17,7 @@ pub mod keys;
 pub mod logout;
 pub mod mappers;
 pub mod roles;
+pub mod runtime;
 pub mod scopes;
 pub mod tokens;
 

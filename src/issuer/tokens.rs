@@ -19,9 +19,9 @@ use crate::issuer::jwt;
 use crate::issuer::keys::RealmKeys;
 use crate::issuer::mappers::MapperSetting;
 use crate::issuer::roles;
+use crate::issuer::runtime::Runtime;
 use crate::issuer::scopes::{self, RealmScopes};
 use crate::issuer::{OAuthError, Result};
-use crate::state::AppState;
 
 /// A random opaque value (codes, refresh tokens, cookies).
 pub fn opaque(prefix: &str) -> String {
@@ -206,7 +206,7 @@ pub fn session_notes(session: Option<&Session>) -> BTreeMap<String, String> {
 /// The protocol mappers the granted scopes switch on, given the realm's declared scopes (the
 /// token and userinfo endpoints both build claims with them).
 pub fn active_mappers(
-    state: &AppState,
+    rt: &Runtime,
     declared: &RealmScopes,
     client: &Client,
     scopes: &[String],
@@ -215,27 +215,27 @@ pub fn active_mappers(
         scopes,
         &client.settings,
         declared,
-        state.config.issuer.organization_claim,
+        rt.settings.organization_claim,
     )
 }
 
 /// Mints the tokens of a grant, storing a refresh token when one is issued.
 pub fn issue(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     grant: Grant<'_>,
     now: Micros,
 ) -> Result<Value> {
     let client = grant.client;
-    let keys = state.issuer.keys.get(conn, realm.id, now, None)?;
-    let declared = state.issuer.scopes.get(conn, realm.id, now)?;
-    let mut body = sign(state, realm, &grant, &keys, &declared, now)?;
+    let keys = rt.keys.get(conn, realm.id, now, None)?;
+    let declared = rt.scopes.get(conn, realm.id, now)?;
+    let mut body = sign(rt, realm, &grant, &keys, &declared, now)?;
     let chosen = chosen_organization(&grant).map(str::to_string);
     if grant.refresh && client.allows_grant("refresh_token") {
         let offline = claims::has_scope(&grant.scopes, "offline_access");
         let refresh_life = if offline {
-            state.config.issuer.offline_session_max_secs
+            rt.settings.offline_session_max_secs
         } else {
             client.settings.refresh_token_lifespan_secs
         };
@@ -278,7 +278,7 @@ fn chosen_organization<'a>(grant: &'a Grant<'_>) -> Option<&'a str> {
 /// hand: the signed access token (and ID token for a person's `openid` grant). Reads nothing
 /// from the database.
 pub fn sign(
-    state: &AppState,
+    rt: &Runtime,
     realm: &Realm<'_>,
     grant: &Grant<'_>,
     keys: &RealmKeys,
@@ -294,7 +294,7 @@ pub fn sign(
         chosen_organization(grant),
     );
     let notes = session_notes(grant.session);
-    let mappers = active_mappers(state, declared, client, &grant.scopes);
+    let mappers = active_mappers(rt, declared, client, &grant.scopes);
     let jti = new_jti();
     let input = ClaimInput {
         issuer: realm.issuer,
@@ -355,7 +355,7 @@ pub fn live_session(conn: &mut DbConnection, id: &str, now: Micros) -> Result<Op
 /// Verifies one of our own access tokens (signature, issuer, expiry, revocation, user state)
 /// and returns its claims, or None when it is not active.
 pub fn active_access_token(
-    state: &AppState,
+    rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
     token: &str,
@@ -364,7 +364,7 @@ pub fn active_access_token(
     let Some(kid) = jwt::header_kid(token) else {
         return Ok(None);
     };
-    let keys = state.issuer.keys.get(conn, realm.id, now, Some(&kid))?;
+    let keys = rt.keys.get(conn, realm.id, now, Some(&kid))?;
     let Ok(claims) = jwt::verify(token, keys.verifying()) else {
         return Ok(None);
     };

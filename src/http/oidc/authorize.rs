@@ -10,9 +10,10 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use minijinja::context;
 
-use super::{error_page, html, issuer_of, now, realm_row, Page};
+use super::{error_page, html, issuer_of, realm_row, Page};
 use crate::db::models::realm::Realm as RealmRow;
-use crate::issuer::authorize::{self, Authorization};
+use crate::issuer::api;
+use crate::issuer::authorize::Authorization;
 use crate::issuer::flows::AuthParams;
 use crate::state::AppState;
 use crate::web as pages;
@@ -151,13 +152,7 @@ pub(super) async fn authorize(
         Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
-    let st = state.clone();
-    let outcome = state
-        .db
-        .write(move |conn| {
-            authorize::authorize(&st, conn, &realm.id, &raw, cookie.as_deref(), now(&st))
-        })
-        .await;
+    let outcome = api::authorize(&state.issuer, &realm, raw, cookie).await;
     let name = realm_name.as_str();
     match outcome {
         Ok(Authorization::LoginForm {

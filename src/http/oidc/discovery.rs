@@ -5,19 +5,15 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::{issuer_of, now, realm_row, OAuthResult};
+use super::{issuer_of, realm_row, OAuthResult};
 use crate::config::BUILTIN_SCOPES;
-use crate::issuer::OAuthError;
+use crate::issuer::api;
 use crate::state::AppState;
 
 pub(super) async fn discovery(state: web::Data<AppState>, path: web::Path<String>) -> OAuthResult {
     let realm = path.into_inner();
-    let realm_id = realm_row(&state, &realm).await?.id;
-    let st = state.clone();
-    let declared = state
-        .db
-        .run(move |conn| st.issuer.scopes.get(conn, &realm_id, now(&st)))
-        .await?;
+    let row = realm_row(&state, &realm).await?;
+    let declared = api::declared_scopes(&state.issuer, &row).await?;
     // The built-in scopes, then the realm's declared ones (Keycloak lists its client scopes).
     let mut scopes: Vec<&str> = vec!["openid"];
     scopes.extend(BUILTIN_SCOPES);
@@ -59,14 +55,7 @@ pub(super) async fn discovery(state: web::Data<AppState>, path: web::Path<String
 
 pub(super) async fn certs(state: web::Data<AppState>, path: web::Path<String>) -> OAuthResult {
     let realm = realm_row(&state, &path).await?;
-    let st = state.clone();
-    let jwks = state
-        .db
-        .run(move |conn| {
-            let keys = st.issuer.keys.get(conn, &realm.id, now(&st), None)?;
-            Ok::<_, OAuthError>(keys.jwks().clone())
-        })
-        .await?;
+    let jwks = api::jwks(&state.issuer, &realm).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Access-Control-Allow-Origin", "*"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::authorize::{back_to_client, cookie_for, login_page, organization_page};
-use super::{error_page, now, realm_row, Page};
+use super::{error_page, realm_row, Page};
 use crate::db::models::sessions as session_rows;
 use crate::issuer::clients;
 use crate::issuer::flows::{self, LoginRefused};
@@ -41,7 +41,7 @@ pub(super) async fn login_action(
         field("password"),
     );
     let ip = client_ip(&req);
-    let st = state.clone();
+    let st = state.issuer.clone();
     let name = realm_name.clone();
     // The password check (argon2) runs outside the write queue: it is slow on purpose.
     let checked = state
@@ -56,7 +56,7 @@ pub(super) async fn login_action(
                 realm.id.clone(),
             );
             move |conn| -> Result<_, OAuthError> {
-                let now = now(&st);
+                let now = st.now();
                 let (request, params) = flows::pending(conn, &request_id, &csrf, now)?;
                 let attempt = flows::LoginAttempt {
                     realm_id: &realm_id,
@@ -117,13 +117,13 @@ pub(super) async fn login_action(
             .respond();
         }
     };
-    let sso_secs = st.config.issuer.sso_session_max_secs;
+    let sso_secs = st.settings.sso_session_max_secs;
     let issued = state
         .db
         .write({
             let st = st.clone();
             move |conn| -> Result<_, OAuthError> {
-                let now = now(&st);
+                let now = st.now();
                 let client = clients::find_by_pk(conn, &request.client_pk)?
                     .ok_or_else(|| OAuthError::invalid_request("the client is gone"))?;
                 let (session, cookie) = flows::open_session(
@@ -142,7 +142,7 @@ pub(super) async fn login_action(
                     &session,
                     &params,
                     now,
-                    st.config.issuer.code_lifespan_secs,
+                    st.settings.code_lifespan_secs,
                 )?;
                 Ok((cookie, code, params))
             }
@@ -184,12 +184,12 @@ pub(super) async fn organization_action(
         field("csrf"),
         field("organization").trim().to_string(),
     );
-    let st = state.clone();
+    let st = state.issuer.clone();
     let name = realm_name.clone();
     let outcome = state
         .db
         .write(move |conn| -> Result<Page, OAuthError> {
-            let now = now(&st);
+            let now = st.now();
             let (request, params) = flows::pending(conn, &request_id, &csrf, now)?;
             match flows::organization(conn, &realm.id, &slug) {
                 Ok(org) => {

@@ -9,10 +9,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use minijinja::context;
 
 use super::authorize::{browser_request, cookie_for, session_cookie};
-use super::{error_page, html, issuer_of, now, realm_row};
-use crate::issuer::account;
-use crate::issuer::logout::{self, LoggedOut};
-use crate::issuer::tokens::{self, Realm};
+use super::{error_page, html, issuer_of, realm_row};
+use crate::issuer::api;
+use crate::issuer::logout::LoggedOut;
+use crate::issuer::tokens;
 use crate::state::AppState;
 use crate::web as pages;
 
@@ -29,18 +29,7 @@ pub(super) async fn logout(
         Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
-    let st = state.clone();
-    let issuer = issuer_of(&state, &realm_name);
-    let outcome = state
-        .db
-        .write(move |conn| {
-            let realm = Realm {
-                id: &realm.id,
-                issuer: &issuer,
-            };
-            logout::logout(&st, conn, &realm, &raw, cookie.as_deref(), now(&st))
-        })
-        .await;
+    let outcome = api::logout(&state.issuer, &realm, raw, cookie).await;
     let mut response = match outcome {
         Ok(LoggedOut::Redirect(url)) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))
@@ -77,12 +66,7 @@ pub(super) async fn account(
         Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
     };
     let cookie = session_cookie(&req);
-    let st = state.clone();
-    let realm_id = realm.id.clone();
-    let shown = state
-        .db
-        .run(move |conn| account::overview(conn, &realm_id, cookie.as_deref(), now(&st)))
-        .await;
+    let shown = api::account(&state.issuer, &realm, cookie).await;
     let shown = match shown {
         Ok(found) => found,
         Err(e) => {

@@ -16,7 +16,7 @@ use actix_web::{web, HttpResponse};
 use minijinja::context;
 use serde_json::json;
 
-use crate::db::models::realm::{self, Realm as RealmRow};
+use crate::db::models::realm::Realm as RealmRow;
 use crate::issuer::{issuer_url, OAuthError};
 use crate::state::AppState;
 use crate::web as pages;
@@ -27,12 +27,6 @@ pub struct OAuthResponseError(OAuthError);
 impl From<OAuthError> for OAuthResponseError {
     fn from(e: OAuthError) -> Self {
         OAuthResponseError(e)
-    }
-}
-
-impl From<crate::db::DbError> for OAuthResponseError {
-    fn from(e: crate::db::DbError) -> Self {
-        OAuthResponseError(e.into())
     }
 }
 
@@ -80,30 +74,9 @@ impl actix_web::ResponseError for OAuthResponseError {
 
 pub(super) type OAuthResult = Result<HttpResponse, OAuthResponseError>;
 
-pub(super) fn now(state: &AppState) -> i64 {
-    state.clock.now()
-}
-
+/// The realm a request names, or the error to answer with (unknown realm, or the database).
 pub(super) async fn realm_row(state: &AppState, name: &str) -> Result<RealmRow, OAuthError> {
-    if let Some(found) = state
-        .issuer
-        .realms
-        .read()
-        .ok()
-        .and_then(|m| m.get(name).cloned())
-    {
-        return Ok(found);
-    }
-    let key = name.to_string();
-    let found = state
-        .db
-        .run(move |conn| realm::find_by_name(conn, &key).map_err(OAuthError::from))
-        .await?
-        .ok_or_else(|| OAuthError::new("invalid_request", "unknown realm"))?;
-    if let Ok(mut map) = state.issuer.realms.write() {
-        map.insert(name.to_string(), found.clone());
-    }
-    Ok(found)
+    state.issuer.realm(name).await
 }
 
 pub(super) fn issuer_of(state: &AppState, realm: &str) -> String {

@@ -9,12 +9,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
-use super::{issuer_of, now, realm_row, OAuthResult};
-use crate::db::DbConnection;
+use super::{realm_row, OAuthResult};
+use crate::db::models::realm::Realm as RealmRow;
 use crate::issuer::clients::{Client, ClientCredentials};
-use crate::issuer::grants::{self, TokenForm};
-use crate::issuer::tokens::Realm;
-use crate::issuer::{introspection, OAuthError};
+use crate::issuer::grants::TokenForm;
+use crate::issuer::{api, OAuthError};
 use crate::state::AppState;
 
 /// The client's credentials: HTTP Basic (client_secret_basic) or the form (client_secret_post,
@@ -107,8 +106,7 @@ pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
 /// What a client's request to the token, introspection or revocation endpoint carries: its
 /// realm, its credentials and its form.
 struct ClientRequest {
-    realm_id: String,
-    issuer: String,
+    realm: RealmRow,
     creds: ClientCredentials,
     form: TokenForm,
 }
@@ -123,18 +121,10 @@ impl ClientRequest {
         let realm = realm_row(state, realm_name).await?;
         let form = form.into_inner();
         Ok(ClientRequest {
-            realm_id: realm.id,
-            issuer: issuer_of(state, realm_name),
+            realm,
             creds: client_credentials(req, &form)?,
             form,
         })
-    }
-
-    fn realm(&self) -> Realm<'_> {
-        Realm {
-            id: &self.realm_id,
-            issuer: &self.issuer,
-        }
     }
 }
 
@@ -145,31 +135,8 @@ pub(super) async fn token(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
-    let minted = grants::client_credentials_from_memory(
-        &state,
-        &request.realm(),
-        &request.creds,
-        &request.form,
-        now(&state),
-    );
-    let (client, body) = match minted {
-        Some(answer) => answer?,
-        None => {
-            let st = state.clone();
-            let read_only = grants::is_read_only(&request.form);
-            let job = move |conn: &mut DbConnection| {
-                let realm = request.realm();
-                grants::exchange(&st, conn, &realm, &request.creds, &request.form, now(&st))
-            };
-            // client_credentials runs on the parallel read path, so signing is not queued
-            // behind SQLite's single writer.
-            if read_only {
-                state.db.run(job).await??
-            } else {
-                state.db.write(job).await??
-            }
-        }
-    };
+    let (client, body) =
+        api::token(&state.issuer, &request.realm, request.creds, request.form).await?;
     let response = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -184,14 +151,7 @@ pub(super) async fn introspect(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
-    let st = state.clone();
-    let body = state
-        .db
-        .run(move |conn| {
-            let realm = request.realm();
-            introspection::introspect(&st, conn, &realm, &request.creds, &request.form, now(&st))
-        })
-        .await?;
+    let body = api::introspect(&state.issuer, &request.realm, request.creds, request.form).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body))
@@ -204,13 +164,6 @@ pub(super) async fn revoke(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
-    let st = state.clone();
-    state
-        .db
-        .write(move |conn| {
-            let realm = request.realm();
-            introspection::revoke(&st, conn, &realm, &request.creds, &request.form, now(&st))
-        })
-        .await?;
+    api::revoke(&state.issuer, &request.realm, request.creds, request.form).await?;
     Ok(HttpResponse::Ok().finish())
 }

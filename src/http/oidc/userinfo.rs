@@ -6,9 +6,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::token::with_cors;
-use super::{issuer_of, now, realm_row, OAuthResult};
-use crate::issuer::tokens::Realm;
-use crate::issuer::{introspection, OAuthError};
+use super::{realm_row, OAuthResult};
+use crate::issuer::{api, OAuthError};
 use crate::state::AppState;
 
 /// The bearer token of a request: the Authorization header (RFC 6750 §2.1), or the form's
@@ -35,18 +34,7 @@ pub(super) async fn userinfo(
     let realm = realm_row(&state, &realm_name).await?;
     let token = bearer(&req, form.as_deref())
         .ok_or_else(|| OAuthError::new("invalid_token", "a bearer token is required"))?;
-    let issuer = issuer_of(&state, &realm_name);
-    let st = state.clone();
-    let (client, body) = state
-        .db
-        .run(move |conn| {
-            let realm = Realm {
-                id: &realm.id,
-                issuer: &issuer,
-            };
-            introspection::userinfo(&st, conn, &realm, &token, now(&st))
-        })
-        .await?;
+    let (client, body) = api::userinfo(&state.issuer, &realm, token).await?;
     Ok(with_cors(
         HttpResponse::Ok().json(body),
         &req,
