@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod oidc;
+pub mod realms;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
