@@ -21,11 +21,15 @@ pub struct IssuerConfig {
     pub offline_session_max_secs: i64,
     /// The `organization` claim's shape.
     pub organization_claim: OrganizationClaimShape,
-    /// Failed logins per user or per address before backoff starts.
+    /// Login attempts per person (user, or name typed) before the lockout starts.
     pub brute_force_max_failures: i32,
+    /// Login attempts per client address before it is locked out too (many people may share one).
+    pub brute_force_max_failures_per_address: i32,
     /// The first lockout; it doubles with each further failure, up to `brute_force_max_wait_secs`.
     pub brute_force_wait_secs: i64,
     pub brute_force_max_wait_secs: i64,
+    /// A counter with no failure for this long starts again (Keycloak's failure reset time).
+    pub brute_force_failure_reset_secs: i64,
 }
 
 impl Default for IssuerConfig {
@@ -37,8 +41,10 @@ impl Default for IssuerConfig {
             offline_session_max_secs: 30 * 24 * 3600,
             organization_claim: OrganizationClaimShape::default(),
             brute_force_max_failures: 5,
+            brute_force_max_failures_per_address: 20,
             brute_force_wait_secs: 2,
             brute_force_max_wait_secs: 15 * 60,
+            brute_force_failure_reset_secs: 12 * 3600,
         }
     }
 }

@@ -290,6 +290,7 @@ diesel::table! {
         organization_id -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        browser_hash -> Text,
     }
 }
 

@@ -8,15 +8,15 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::db::models::realm::Realm as RealmRow;
 use crate::db::DbConnection;
 use crate::issuer::account::{self, Account};
-use crate::issuer::authorize::{self, Authorization};
+use crate::issuer::authorize::{self, Authorization, BrowserCookies};
 use crate::issuer::clients::{Client, ClientCredentials};
 use crate::issuer::flows::RawParams;
 use crate::issuer::grants::{self, TokenForm};
 use crate::issuer::introspection;
 use crate::issuer::logout::{self, LoggedOut};
+use crate::issuer::runtime::RealmRow;
 use crate::issuer::runtime::Runtime;
 use crate::issuer::scopes::RealmScopes;
 use crate::issuer::tokens::Realm;
@@ -65,19 +65,17 @@ pub async fn jwks(rt: &Arc<Runtime>, realm: &RealmRow) -> Result<Value> {
         .await
 }
 
-/// The authorization endpoint's decision for a browser request (`cookie`: the SSO cookie).
+/// The authorization endpoint's decision for a browser request.
 pub async fn authorize(
     rt: &Arc<Runtime>,
     realm: &RealmRow,
     raw: RawParams,
-    cookie: Option<String>,
+    cookies: BrowserCookies,
 ) -> Result<Authorization> {
     let (rt, realm_id) = (rt.clone(), realm.id.clone());
     rt.db
         .clone()
-        .write(move |conn| {
-            authorize::authorize(&rt, conn, &realm_id, &raw, cookie.as_deref(), rt.now())
-        })
+        .write(move |conn| authorize::authorize(&rt, conn, &realm_id, &raw, &cookies, rt.now()))
         .await
 }
 

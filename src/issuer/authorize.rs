@@ -6,7 +6,7 @@ use crate::db::models::sessions::{self as session_rows, AuthRequest, Session};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::flows::{self, AuthParams, RawParams, Rejection};
 use crate::issuer::runtime::Runtime;
-use crate::issuer::{tokens, Result};
+use crate::issuer::{tokens, transaction, Result};
 
 /// What the authorization endpoint answers.
 pub enum Authorization {
@@ -15,9 +15,14 @@ pub enum Authorization {
         request: AuthRequest,
         organization: Option<String>,
         login_hint: String,
+        /// A login cookie to set: the browser had none, so its transaction got a new one.
+        login_cookie: Option<String>,
     },
     /// The page that asks for the organization slug (the client asked for it, none was named).
-    OrganizationForm { request: AuthRequest },
+    OrganizationForm {
+        request: AuthRequest,
+        login_cookie: Option<String>,
+    },
     /// Signed in already: a code for the client.
     Code { params: AuthParams, code: String },
     /// An error for the client's registered redirect URI (RFC 6749 §4.1.2.1).
@@ -38,15 +43,25 @@ fn prompt_has(params: &AuthParams, value: &str) -> bool {
         .is_some_and(|p| p.split_whitespace().any(|x| x == value))
 }
 
-/// Decides an authorization request. `cookie` is the SSO session cookie, if the browser sent one.
+/// The cookies a browser presents to the authorization endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct BrowserCookies {
+    /// The SSO session's.
+    pub session: Option<String>,
+    /// The login cookie its login transactions are bound to.
+    pub login: Option<String>,
+}
+
+/// Decides an authorization request.
 pub fn authorize(
     rt: &Runtime,
     conn: &mut DbConnection,
     realm_id: &str,
     raw: &RawParams,
-    cookie: Option<&str>,
+    cookies: &BrowserCookies,
     now: Micros,
 ) -> Result<Authorization> {
+    let cookie = cookies.session.as_deref();
     let (client, params) = match flows::validate(conn, realm_id, raw) {
         Ok(ok) => ok,
         Err(Rejection::Page(p)) => {
@@ -123,21 +138,30 @@ pub fn authorize(
             description: "the user is not signed in".into(),
         });
     }
-    let request = flows::begin(
+    let (browser, minted) = transaction::browser_cookie(cookies.login.as_deref());
+    let request = transaction::begin(
         conn,
-        realm_id,
-        &client,
-        &params,
-        org.as_ref().map(|o| o.id.as_str()),
+        &transaction::NewTransaction {
+            realm_id,
+            client: &client,
+            params: &params,
+            org_id: org.as_ref().map(|o| o.id.as_str()),
+            browser: &browser,
+        },
         now,
         rt.settings.login_timeout_secs,
     )?;
+    let login_cookie = minted.then_some(browser);
     if org.is_none() && client.settings.organization_prompt {
-        return Ok(Authorization::OrganizationForm { request });
+        return Ok(Authorization::OrganizationForm {
+            request,
+            login_cookie,
+        });
     }
     Ok(Authorization::LoginForm {
         request,
         organization: org.map(|o| o.name),
         login_hint: params.login_hint.clone().unwrap_or_default(),
+        login_cookie,
     })
 }

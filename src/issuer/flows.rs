@@ -1,6 +1,6 @@
 //! The authorization code flow (OIDC Core §3.1, RFC 7636 PKCE, RFC 9207 `iss`): validating the
-//! request, the login transaction behind the form, the organization it is pinned to, local
-//! password login with brute-force backoff, codes and their single use.
+//! request, the organization it is pinned to, SSO sessions, codes and their single use. The
+//! login transaction is `transaction`'s, the login form `login`'s, their end `finish`'s.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -10,11 +10,10 @@ use subtle::ConstantTimeEq;
 
 use crate::db::models::membership as membership_rows;
 use crate::db::models::organization::{self as org_rows, Organization};
-use crate::db::models::sessions::{self as rows, AuthCode, AuthRequest, Session};
-use crate::db::models::user::{self as user_rows, User};
+use crate::db::models::sessions::{self as rows, AuthCode, Session};
+use crate::db::models::user::User;
 use crate::db::{DbConnection, Micros};
 use crate::issuer::clients::{self, Client};
-use crate::issuer::runtime::Runtime;
 use crate::issuer::tokens::{opaque, sha256_hex};
 use crate::issuer::{OAuthError, Result};
 
@@ -173,190 +172,13 @@ pub fn is_member(conn: &mut DbConnection, org_id: &str, user_id: &str) -> Result
     Ok(membership_rows::find(conn, org_id, user_id)?.is_some())
 }
 
-/// Starts the login transaction behind the form.
-pub fn begin(
-    conn: &mut DbConnection,
-    realm_id: &str,
-    client: &Client,
-    params: &AuthParams,
-    org_id: Option<&str>,
-    now: Micros,
-    ttl_secs: i64,
-) -> Result<AuthRequest> {
-    let request = AuthRequest {
-        id: crate::db::new_id(),
-        realm_id: realm_id.to_string(),
-        client_pk: client.row.id.clone(),
-        params: serde_json::to_string(params)
-            .map_err(|e| OAuthError::new("server_error", e.to_string()))?,
-        csrf_token: opaque(""),
-        organization_id: org_id.map(str::to_string),
-        created_at: now,
-        expires_at: now + ttl_secs * 1_000_000,
-    };
-    rows::insert_auth_request(conn, &request)?;
-    Ok(request)
-}
-
-/// The pending login transaction, if it exists, is unexpired, and the CSRF token matches.
-pub fn pending(
-    conn: &mut DbConnection,
-    id: &str,
-    csrf: &str,
-    now: Micros,
-) -> Result<(AuthRequest, AuthParams)> {
-    let request = rows::auth_request(conn, id)?
-        .filter(|r| r.expires_at > now)
-        .ok_or_else(|| {
-            OAuthError::invalid_request("the login page expired; start again from the application")
-        })?;
-    if !bool::from(request.csrf_token.as_bytes().ct_eq(csrf.as_bytes())) {
-        return Err(OAuthError::invalid_request(
-            "the form is not from this login (CSRF check failed)",
-        ));
-    }
-    let params = serde_json::from_str(&request.params)
-        .map_err(|e| OAuthError::new("server_error", e.to_string()))?;
-    Ok((request, params))
-}
-
-/// Why a login was refused, in words for a person (never which of user or password was wrong).
-#[derive(Debug, PartialEq, Eq)]
-pub enum LoginRefused {
-    Invalid,
-    /// Too many failures: wait this many seconds.
-    Locked(i64),
-    Disabled,
-    NotMember,
-}
-
-fn lock_keys(user_id: Option<&str>, ip: &str) -> Vec<String> {
-    let mut keys = vec![format!("ip:{ip}")];
-    if let Some(u) = user_id {
-        keys.push(format!("user:{u}"));
-    }
-    keys
-}
-
-fn locked_for(conn: &mut DbConnection, keys: &[String], now: Micros) -> Result<i64> {
-    let mut wait = 0;
-    for key in keys {
-        if let Some((_, until)) = rows::failures(conn, key)? {
-            wait = wait.max((until - now) / 1_000_000);
-        }
-    }
-    Ok(wait)
-}
-
-fn record_failure(
-    rt: &Runtime,
-    conn: &mut DbConnection,
-    keys: &[String],
-    now: Micros,
-) -> Result<()> {
-    let cfg = &rt.settings;
-    for key in keys {
-        let failures = rows::failures(conn, key)?.map(|(f, _)| f).unwrap_or(0) + 1;
-        let over = failures - cfg.brute_force_max_failures;
-        let locked_until = if over >= 0 {
-            let wait =
-                (cfg.brute_force_wait_secs << over.min(20)).min(cfg.brute_force_max_wait_secs);
-            now + wait * 1_000_000
-        } else {
-            0
-        };
-        rows::set_failures(conn, key, failures, now, locked_until)?;
-    }
-    Ok(())
-}
-
-/// What a login form carries, and from where.
-pub struct LoginAttempt<'a> {
-    pub realm_id: &'a str,
-    pub org_id: Option<&'a str>,
-    pub login: &'a str,
-    pub password: &'a str,
-    pub ip: &'a str,
-}
-
-/// Checks a local login (username or email + password) for the realm, pinned to `org_id` when
-/// given. Per-user and per-address failures back off exponentially after a few tries.
-pub fn password_login(
-    rt: &Runtime,
-    conn: &mut DbConnection,
-    attempt: &LoginAttempt<'_>,
-    now: Micros,
-) -> Result<std::result::Result<User, LoginRefused>> {
-    let LoginAttempt {
-        realm_id,
-        org_id,
-        login,
-        password,
-        ip,
-    } = *attempt;
-    let candidates = user_rows::find_login(conn, realm_id, login.trim())?;
-    // With an organization pinned, prefer its member among same-named users.
-    let user = match org_id {
-        Some(org) => {
-            let mut found = None;
-            for u in &candidates {
-                if is_member(conn, org, &u.id)? {
-                    found = Some(u.clone());
-                    break;
-                }
-            }
-            found.or_else(|| candidates.first().cloned())
-        }
-        None => candidates.first().cloned(),
-    };
-    let keys = lock_keys(user.as_ref().map(|u| u.id.as_str()), ip);
-    let wait = locked_for(conn, &keys, now)?;
-    if wait > 0 {
-        return Ok(Err(LoginRefused::Locked(wait)));
-    }
-    let hash = match &user {
-        Some(u) => rows::password_hash(conn, &u.id)?,
-        None => None,
-    };
-    // Verify even when there is no such user, so timing does not tell which part was wrong.
-    let ok = match &hash {
-        Some(h) => clients::verify_secret(password, h),
-        None => {
-            let _ = clients::verify_secret(password, dummy_hash());
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| ok) else {
-        record_failure(rt, conn, &keys, now)?;
-        return Ok(Err(LoginRefused::Invalid));
-    };
-    for key in &keys {
-        rows::clear_failures(conn, key)?;
-    }
-    if !user.enabled || user.deprovisioned_at.is_some() {
-        return Ok(Err(LoginRefused::Disabled));
-    }
-    if let Some(org) = org_id {
-        if !is_member(conn, org, &user.id)? {
-            return Ok(Err(LoginRefused::NotMember));
-        }
-    }
-    Ok(Ok(user))
-}
-
-/// An argon2id hash of a random value, verified against when the user does not exist, so an
-/// unknown user name costs the same time as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| clients::hash_secret(&opaque("")).unwrap_or_default())
-}
-
 /// Opens an SSO session; returns it and the cookie value.
 pub fn open_session(
     conn: &mut DbConnection,
     realm_id: &str,
     user: &User,
     org_id: Option<&str>,
+    notes: &std::collections::BTreeMap<String, String>,
     now: Micros,
     ttl_secs: i64,
 ) -> Result<(Session, String)> {
@@ -370,7 +192,8 @@ pub fn open_session(
         auth_time: now,
         // `org_id` is read from `organization_id` (see `tokens::session_notes`); the notes
         // column keeps what only a login knows, such as the identity provider's.
-        notes: "{}".into(),
+        notes: serde_json::to_string(notes)
+            .map_err(|e| OAuthError::new("server_error", e.to_string()))?,
         created_at: now,
         expires_at: now + ttl_secs * 1_000_000,
         ended_at: None,

@@ -9,17 +9,21 @@ pub mod cache;
 pub mod claims;
 pub mod clients;
 pub mod declare;
+pub mod finish;
 pub mod flows;
 pub mod grants;
 pub mod introspection;
 pub mod jwt;
 pub mod keys;
+pub mod login;
 pub mod logout;
 pub mod mappers;
 pub mod roles;
 pub mod runtime;
 pub mod scopes;
+pub mod throttle;
 pub mod tokens;
+pub mod transaction;
 
 use crate::db::DbError;
 

@@ -3,11 +3,14 @@
 //! holds one; the issuer never sees `AppState`, so it cannot reach another feature's state.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
 use crate::clock::Clock;
 use crate::config::{Config, IssuerConfig};
-use crate::db::models::realm::{self, Realm as RealmRow};
+use crate::db::models::realm;
+/// A realm as the issuer's callers name it: looked up once with [`Runtime::realm`].
+pub use crate::db::models::realm::Realm as RealmRow;
 use crate::db::{Db, Micros};
 use crate::issuer::clients::{ClientCache, SecretCache};
 use crate::issuer::keys::KeyRing;
@@ -34,6 +37,9 @@ pub struct Runtime {
     pub service_accounts: SubjectCache,
     /// Realm rows by name (realms are never renamed or deleted).
     realms: RwLock<HashMap<String, RealmRow>>,
+    /// Passwords verified (argon2 runs of the login form) since start: what the brute-force
+    /// limit bounds.
+    pub password_checks: AtomicU64,
 }
 
 impl Runtime {
@@ -49,6 +55,7 @@ impl Runtime {
             clients: ClientCache::default(),
             service_accounts: SubjectCache::default(),
             realms: RwLock::new(HashMap::new()),
+            password_checks: AtomicU64::new(0),
         }
     }
 

@@ -35,6 +35,8 @@ pub struct AuthRequest {
     pub organization_id: Option<String>,
     pub created_at: Micros,
     pub expires_at: Micros,
+    /// SHA-256 of the login cookie of the browser the transaction belongs to.
+    pub browser_hash: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -168,9 +170,11 @@ pub fn set_auth_request_organization(
     Ok(())
 }
 
-pub fn delete_auth_request(conn: &mut DbConnection, id: &str) -> Result<(), DbError> {
-    diesel::delete(auth_requests::table.find(id)).execute(conn)?;
-    Ok(())
+/// Deletes a login transaction; false when it was gone already (another submission of the
+/// same form got there first: on PostgreSQL the second delete waits for the first to commit,
+/// then finds nothing).
+pub fn take_auth_request(conn: &mut DbConnection, id: &str) -> Result<bool, DbError> {
+    Ok(diesel::delete(auth_requests::table.find(id)).execute(conn)? > 0)
 }
 
 pub fn insert_code(conn: &mut DbConnection, c: &AuthCode) -> Result<(), DbError> {
@@ -301,39 +305,59 @@ pub fn is_revoked(conn: &mut DbConnection, jti: &str) -> Result<bool, DbError> {
         > 0)
 }
 
-/// (failures, locked_until) for a brute-force key.
-pub fn failures(conn: &mut DbConnection, key: &str) -> Result<Option<(i32, Micros)>, DbError> {
-    Ok(login_failures::table
-        .find(key)
-        .select((login_failures::failures, login_failures::locked_until))
-        .first(conn)
-        .optional()?)
+/// A brute-force counter: how many attempts since the last success, when the last one was,
+/// and until when the key is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Queryable)]
+pub struct Failures {
+    pub failures: i32,
+    pub last_failure_at: Micros,
+    pub locked_until: Micros,
 }
 
-pub fn set_failures(
-    conn: &mut DbConnection,
-    key: &str,
-    failures: i32,
-    now: Micros,
-    locked_until: Micros,
-) -> Result<(), DbError> {
-    let updated = diesel::update(login_failures::table.find(key))
+/// The counter of `key`, created at zero if missing, and locked until the transaction ends, so
+/// that concurrent attempts on the same key are counted one after the other. On SQLite every
+/// write transaction holds the database's write lock already (`BEGIN IMMEDIATE`); PostgreSQL
+/// takes the row lock.
+pub fn lock_failures(conn: &mut DbConnection, key: &str) -> Result<Failures, DbError> {
+    // diesel's MultiConnection has no ON CONFLICT: the statement goes to each backend's own
+    // connection type.
+    let create = diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::key.eq(key),
+            login_failures::failures.eq(0),
+            login_failures::last_failure_at.eq(0),
+            login_failures::locked_until.eq(0),
+        ))
+        .on_conflict_do_nothing();
+    match conn {
+        DbConnection::Sqlite(c) => {
+            create.execute(c)?;
+        }
+        DbConnection::Postgres(c) => {
+            create.execute(c)?;
+            diesel::sql_query("SELECT key FROM login_failures WHERE key = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)?;
+        }
+    }
+    Ok(login_failures::table
+        .find(key)
+        .select((
+            login_failures::failures,
+            login_failures::last_failure_at,
+            login_failures::locked_until,
+        ))
+        .first(conn)?)
+}
+
+pub fn set_failures(conn: &mut DbConnection, key: &str, f: &Failures) -> Result<(), DbError> {
+    diesel::update(login_failures::table.find(key))
         .set((
-            login_failures::failures.eq(failures),
-            login_failures::last_failure_at.eq(now),
-            login_failures::locked_until.eq(locked_until),
+            login_failures::failures.eq(f.failures),
+            login_failures::last_failure_at.eq(f.last_failure_at),
+            login_failures::locked_until.eq(f.locked_until),
         ))
         .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(login_failures::table)
-            .values((
-                login_failures::key.eq(key),
-                login_failures::failures.eq(failures),
-                login_failures::last_failure_at.eq(now),
-                login_failures::locked_until.eq(locked_until),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }
 

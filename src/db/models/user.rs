@@ -324,19 +324,34 @@ pub fn set_attributes(
     Ok(())
 }
 
-/// A realm-level user (not owned by a directory) by user name or email, case-insensitively.
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// The realm's live users whose user name or email is `login`, case-insensitively (both
+/// lookups on an index: `users_realm_username`, `users_realm_email`). Emails are compared by
+/// the database's own `lower()` on both sides, which the index is built on.
 pub fn find_login(
     conn: &mut DbConnection,
     realm_id: &str,
     login: &str,
 ) -> Result<Vec<User>, DbError> {
-    let lower = login.to_lowercase();
-    Ok(users::table
+    let mut found: Vec<User> = users::table
         .filter(users::realm_id.eq(realm_id))
+        .filter(users::username_lower.eq(login.to_lowercase()))
         .filter(users::deprovisioned_at.is_null())
-        .filter(users::username_lower.eq(&lower).or(users::email.eq(login)))
         .select(User::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    let by_email: Vec<User> = users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(lower(users::email).eq(lower(Some(login.to_string()))))
+        .filter(users::deprovisioned_at.is_null())
+        .select(User::as_select())
+        .load(conn)?;
+    for user in by_email {
+        if !found.iter().any(|u| u.id == user.id) {
+            found.push(user);
+        }
+    }
+    Ok(found)
 }
 
 pub fn set_email_verified(

@@ -11,33 +11,75 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use minijinja::context;
 
 use super::{error_page, html, issuer_of, realm_row, Page};
-use crate::db::models::realm::Realm as RealmRow;
 use crate::issuer::api;
-use crate::issuer::authorize::Authorization;
+use crate::issuer::authorize::{Authorization, BrowserCookies};
 use crate::issuer::flows::AuthParams;
+use crate::issuer::runtime::RealmRow;
 use crate::state::AppState;
 use crate::web as pages;
 
+/// The SSO session's cookie (Keycloak's `KEYCLOAK_SESSION`).
 const SESSION_COOKIE: &str = "VESTIBULE_SESSION";
+/// The login cookie that binds login transactions to the browser (Keycloak's `AUTH_SESSION_ID`).
+const LOGIN_COOKIE: &str = "VESTIBULE_LOGIN";
 
 pub(super) fn session_cookie(req: &HttpRequest) -> Option<String> {
     req.cookie(SESSION_COOKIE).map(|c| c.value().to_string())
 }
 
+pub(super) fn login_cookie(req: &HttpRequest) -> Option<String> {
+    req.cookie(LOGIN_COOKIE).map(|c| c.value().to_string())
+}
+
+/// A realm's cookie: only its own paths, never script-readable, `Secure` behind https.
+fn realm_cookie(
+    state: &AppState,
+    realm: &str,
+    name: &'static str,
+    value: String,
+) -> Cookie<'static> {
+    let secure = state.base_url().starts_with("https://");
+    Cookie::build(name, value)
+        .path(format!("/realms/{realm}/"))
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// The SSO session cookie with `value`, living `max_age_secs` (0 removes it).
 pub(super) fn cookie_for(
     state: &AppState,
     realm: &str,
     value: String,
     max_age_secs: i64,
 ) -> Cookie<'static> {
-    let secure = state.base_url().starts_with("https://");
-    Cookie::build(SESSION_COOKIE, value)
-        .path(format!("/realms/{realm}/"))
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::seconds(max_age_secs))
-        .finish()
+    let mut cookie = realm_cookie(state, realm, SESSION_COOKIE, value);
+    cookie.set_max_age(actix_web::cookie::time::Duration::seconds(max_age_secs));
+    cookie
+}
+
+/// A new SSO session's cookie.
+pub(super) fn sso_cookie(state: &AppState, realm: &str, value: String) -> Cookie<'static> {
+    cookie_for(
+        state,
+        realm,
+        value,
+        state.issuer.settings.sso_session_max_secs,
+    )
+}
+
+/// Sets the login cookie the issuer minted, when it did; it lives as long as the browser does.
+fn with_login_cookie(
+    mut response: HttpResponse,
+    state: &AppState,
+    realm: &str,
+    minted: Option<String>,
+) -> HttpResponse {
+    if let Some(value) = minted {
+        let _ = response.add_cookie(&realm_cookie(state, realm, LOGIN_COOKIE, value));
+    }
+    response
 }
 
 /// Sends the browser back to the client with `params` (query or form_post), adding `iss`.
@@ -151,33 +193,50 @@ pub(super) async fn authorize(
         Ok(found) => found,
         Err(page) => return page.respond(),
     };
-    let cookie = session_cookie(&req);
-    let outcome = api::authorize(&state.issuer, &realm, raw, cookie).await;
+    let cookies = BrowserCookies {
+        session: session_cookie(&req),
+        login: login_cookie(&req),
+    };
+    let outcome = api::authorize(&state.issuer, &realm, raw, cookies).await;
     let name = realm_name.as_str();
     match outcome {
         Ok(Authorization::LoginForm {
             request,
             organization,
             login_hint,
-        }) => login_page(
+            login_cookie,
+        }) => with_login_cookie(
+            login_page(
+                name,
+                &request.id,
+                &request.csrf_token,
+                organization.as_deref(),
+                &login_hint,
+                None,
+                StatusCode::OK,
+            )
+            .respond(),
+            &state,
             name,
-            &request.id,
-            &request.csrf_token,
-            organization.as_deref(),
-            &login_hint,
-            None,
-            StatusCode::OK,
-        )
-        .respond(),
-        Ok(Authorization::OrganizationForm { request }) => organization_page(
+            login_cookie,
+        ),
+        Ok(Authorization::OrganizationForm {
+            request,
+            login_cookie,
+        }) => with_login_cookie(
+            organization_page(
+                name,
+                &request.id,
+                &request.csrf_token,
+                "",
+                None,
+                StatusCode::OK,
+            )
+            .respond(),
+            &state,
             name,
-            &request.id,
-            &request.csrf_token,
-            "",
-            None,
-            StatusCode::OK,
-        )
-        .respond(),
+            login_cookie,
+        ),
         Ok(Authorization::Code { params, code }) => {
             back_to_client(&state, name, &params, vec![("code".into(), code)])
         }

@@ -16,7 +16,7 @@ use actix_web::{web, HttpResponse};
 use minijinja::context;
 use serde_json::json;
 
-use crate::db::models::realm::Realm as RealmRow;
+use crate::issuer::runtime::RealmRow;
 use crate::issuer::{issuer_url, OAuthError};
 use crate::state::AppState;
 use crate::web as pages;

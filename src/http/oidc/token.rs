@@ -10,9 +10,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
 use super::{realm_row, OAuthResult};
-use crate::db::models::realm::Realm as RealmRow;
 use crate::issuer::clients::{Client, ClientCredentials};
 use crate::issuer::grants::TokenForm;
+use crate::issuer::runtime::RealmRow;
 use crate::issuer::{api, OAuthError};
 use crate::state::AppState;
 

@@ -164,25 +164,94 @@ impl Tokens {
     }
 }
 
+/// The login cookie a browser keeps between the authorization request and the login form.
+pub const LOGIN_COOKIE: &str = "VESTIBULE_LOGIN";
+
+/// The value of cookie `name` a response sets, if it does.
+pub fn set_cookie(reply: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(prefix.as_str())
+                .and_then(|r| r.split(';').next())
+                .map(String::from)
+        })
+}
+
+/// One browser of a relying party's users: it keeps the login cookie the issuer sets (as a
+/// browser would), and shows the SSO session cookie only when a test passes it.
 pub struct RelyingParty<'a> {
     server: &'a TestServer,
+    realm: String,
     /// A client that does not follow redirects: the tests read them.
     pub http: reqwest::Client,
+    login_cookie: std::sync::Mutex<Option<String>>,
 }
 
 impl<'a> RelyingParty<'a> {
     pub fn new(server: &'a TestServer) -> Self {
+        Self::in_realm(server, REALM)
+    }
+
+    /// A browser talking to realm `realm`.
+    pub fn in_realm(server: &'a TestServer, realm: &str) -> Self {
         RelyingParty {
             server,
+            realm: realm.to_string(),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("HTTP client"),
+            login_cookie: std::sync::Mutex::new(None),
         }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}/realms/{REALM}{path}", self.server.base)
+        format!("{}/realms/{}{path}", self.server.base, self.realm)
+    }
+
+    /// The login cookie this browser holds, if the issuer set one.
+    pub fn login_cookie(&self) -> Option<String> {
+        self.login_cookie.lock().expect("lock").clone()
+    }
+
+    /// Makes this browser hold `value` as its login cookie (another browser's, in CSRF tests).
+    pub fn set_login_cookie(&self, value: Option<String>) {
+        *self.login_cookie.lock().expect("lock") = value;
+    }
+
+    /// The `cookie` header this browser sends: its login cookie, and `session` if given.
+    pub fn cookie_header(&self, session: Option<&str>) -> Option<String> {
+        let mut pairs = Vec::new();
+        if let Some(login) = self.login_cookie() {
+            pairs.push(format!("{LOGIN_COOKIE}={login}"));
+        }
+        if let Some(s) = session {
+            pairs.push(format!("VESTIBULE_SESSION={s}"));
+        }
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    /// Keeps the login cookie a response sets.
+    fn keep_login_cookie(&self, reply: &reqwest::Response) {
+        if let Some(value) = set_cookie(reply, LOGIN_COOKIE) {
+            self.set_login_cookie(Some(value));
+        }
+    }
+
+    /// A form post to `path` under the realm, as this browser (its login cookie sent).
+    pub async fn post_form(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).form(form);
+        if let Some(cookies) = self.cookie_header(None) {
+            req = req.header("cookie", cookies);
+        }
+        let reply = req.send().await.expect("form post");
+        self.keep_login_cookie(&reply);
+        reply
     }
 
     pub fn oidc(&self, path: &str) -> String {
@@ -208,10 +277,12 @@ impl<'a> RelyingParty<'a> {
         cookie: Option<&str>,
     ) -> reqwest::Response {
         let mut req = self.http.get(self.oidc("/auth")).query(params);
-        if let Some(c) = cookie {
-            req = req.header("cookie", format!("VESTIBULE_SESSION={c}"));
+        if let Some(cookies) = self.cookie_header(cookie) {
+            req = req.header("cookie", cookies);
         }
-        req.send().await.expect("authorization request")
+        let reply = req.send().await.expect("authorization request");
+        self.keep_login_cookie(&reply);
+        reply
     }
 
     /// The page an authorization request without a session answers with: the login form.
@@ -236,12 +307,7 @@ impl<'a> RelyingParty<'a> {
             ("username", username.to_string()),
             ("password", password.to_string()),
         ];
-        self.http
-            .post(self.url("/login-actions/authenticate"))
-            .form(&form)
-            .send()
-            .await
-            .expect("login")
+        self.post_form("/login-actions/authenticate", &form).await
     }
 
     /// Signs `username` in with the test password through `client_id`, with `params` added to
@@ -271,17 +337,7 @@ impl<'a> RelyingParty<'a> {
             "{}",
             reply.text().await.unwrap_or_default()
         );
-        let cookie = reply
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|v| {
-                v.strip_prefix("VESTIBULE_SESSION=")
-                    .and_then(|r| r.split(';').next())
-                    .map(String::from)
-            })
-            .expect("session cookie");
+        let cookie = set_cookie(&reply, "VESTIBULE_SESSION").expect("session cookie");
         let location = location(&reply);
         assert!(location.starts_with(REDIRECT), "{location}");
         Login {

@@ -1,0 +1,113 @@
+//! The one finish step of every login, local or brokered (Dex's `finalize`): in one write
+//! transaction it re-checks the login transaction (realm, browser, the organization it is
+//! pinned to, single use), consumes it, clears the person's brute-force counters, opens the SSO
+//! session with its session notes, and issues the authorization code. A refusal changes
+//! nothing but what it says it does.
+
+use std::collections::BTreeMap;
+
+use crate::db::models::sessions as rows;
+use crate::db::{DbConnection, Micros};
+use crate::issuer::flows::{self, AuthParams};
+use crate::issuer::runtime::Runtime;
+use crate::issuer::throttle::{self, Key};
+use crate::issuer::transaction;
+use crate::issuer::{clients, tokens, OAuthError, Result};
+
+/// Someone whose identity a login mechanism has established, arriving at the end of a login.
+pub struct Arrival<'a> {
+    pub realm_id: &'a str,
+    /// The login transaction and the browser's login cookie.
+    pub transaction_id: &'a str,
+    pub browser: Option<&'a str>,
+    pub user_id: &'a str,
+    /// What only this login knows, for the session-note mapper (the identity provider's alias
+    /// and the user's identity there, for a brokered login).
+    pub notes: BTreeMap<String, String>,
+    /// The brute-force counters the login was counted on.
+    pub throttle: &'a [Key],
+}
+
+/// Why a login that established an identity is still refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Disabled,
+    NotMember,
+}
+
+/// A finished login: back to the client with the code, and the new SSO session's cookie.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub params: AuthParams,
+    pub code: String,
+    pub sso_cookie: String,
+}
+
+/// How a login ends.
+pub enum Finished {
+    SignedIn(Box<SignedIn>),
+    /// The identity is established but may not sign in here: the transaction stays open.
+    Refused(Refusal),
+    /// The login transaction is gone, used, expired, or not this realm's or browser's.
+    Expired,
+}
+
+/// Finishes a login. Runs inside the caller's write transaction.
+pub fn finish(
+    rt: &Runtime,
+    conn: &mut DbConnection,
+    arrival: &Arrival<'_>,
+    now: Micros,
+) -> Result<Finished> {
+    let Some(tx) = transaction::find(
+        conn,
+        arrival.realm_id,
+        arrival.transaction_id,
+        arrival.browser,
+        now,
+    )?
+    else {
+        return Ok(Finished::Expired);
+    };
+    // The identity was proven: the person's counters start again, whatever follows.
+    throttle::clear_person(conn, arrival.throttle)?;
+    let user = match tokens::active_user(conn, arrival.user_id) {
+        Ok(user) if user.realm_id == arrival.realm_id => user,
+        _ => return Ok(Finished::Refused(Refusal::Disabled)),
+    };
+    if let Some(org) = &tx.request.organization_id {
+        if !flows::is_member(conn, org, &user.id)? {
+            return Ok(Finished::Refused(Refusal::NotMember));
+        }
+    }
+    // Single use: of two submissions of one form, only the first finds the row to delete.
+    if !rows::take_auth_request(conn, &tx.request.id)? {
+        return Ok(Finished::Expired);
+    }
+    let client = clients::find_by_pk(conn, &tx.request.client_pk)?
+        .filter(|c| c.row.enabled && c.row.realm_id == arrival.realm_id)
+        .ok_or_else(|| OAuthError::invalid_request("the client is gone"))?;
+    let (session, sso_cookie) = flows::open_session(
+        conn,
+        arrival.realm_id,
+        &user,
+        tx.request.organization_id.as_deref(),
+        &arrival.notes,
+        now,
+        rt.settings.sso_session_max_secs,
+    )?;
+    let code = flows::issue_code(
+        conn,
+        arrival.realm_id,
+        &client,
+        &session,
+        &tx.params,
+        now,
+        rt.settings.code_lifespan_secs,
+    )?;
+    Ok(Finished::SignedIn(Box::new(SignedIn {
+        params: tx.params,
+        code,
+        sso_cookie,
+    })))
+}
