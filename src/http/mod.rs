@@ -1,9 +1,12 @@
 //! actix only: the one route table, and each protocol's edge (SCIM here; OAuth, admin and HTML
 //! as they come). Handlers extract and authorize, call a feature module, and render.
 
+pub mod client_address;
 pub mod health;
 pub mod oidc;
 pub mod scim;
+
+pub use client_address::{client_address, is_https};
 
 use actix_web::web;
 
