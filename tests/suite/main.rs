@@ -8,6 +8,7 @@ mod common;
 mod daemon;
 mod declared_secrets;
 mod entra_sequence;
+mod logs;
 mod model_effects;
 mod oidc_code_flow;
 mod oidc_machine_tokens;

@@ -145,6 +145,7 @@ pub(super) async fn token(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     let minted = grants::client_credentials_from_memory(
         &state,
         &request.realm(),
@@ -184,6 +185,7 @@ pub(super) async fn introspect(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     let st = state.clone();
     let body = state
         .db
@@ -204,6 +206,7 @@ pub(super) async fn revoke(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     let st = state.clone();
     state
         .db

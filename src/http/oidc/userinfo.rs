@@ -47,6 +47,7 @@ pub(super) async fn userinfo(
             introspection::userinfo(&st, conn, &realm, &token, now(&st))
         })
         .await?;
+    crate::http::note_client_id(&req, Some(&client.row.client_id));
     Ok(with_cors(
         HttpResponse::Ok().json(body),
         &req,
