@@ -5,31 +5,17 @@
 //! kind of response (defect 13), in-process.
 
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use serde_json::Value;
 
 use crate::common::daemon::Daemon;
 use crate::common::oidc::{start_issuer, RelyingParty, CODE_REQUEST};
-use crate::common::{entra_user, filter, tenant, Backend, TestDb};
+use crate::common::{entra_user, filter, fixture, tenant, Backend, TestDb};
 
-const CONFIG: &str = r#"
-[[realm]]
-name = "quickstart"
-
-[[organization]]
-realm = "quickstart"
-alias = "acme"
-name = "Acme"
-
-[[directory]]
-realm = "quickstart"
-organization = "acme"
-name = "acme-entra"
-token = { env = "SCIM_TOKEN" }
-
+/// The daemon tests' realm, organization and directory, plus a confidential client.
+const CLIENT: &str = r#"
 [[client]]
 realm = "quickstart"
 client_id = "logs-app"
@@ -302,30 +288,16 @@ fn requests_that_used_to_leak(daemon: &mut Daemon, n: &Needles) -> (Vec<Access>,
         None,
     ));
 
-    stop(daemon);
+    assert!(daemon.terminate().success());
     (expected, daemon.log())
-}
-
-/// SIGTERM, then wait for the daemon's last line, so the log is complete.
-fn stop(daemon: &mut Daemon) {
-    let pid = daemon.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while daemon.child.try_wait().unwrap().is_none() || !daemon.log().contains("stopped") {
-        assert!(Instant::now() < deadline, "the daemon did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn nothing_a_client_sent_is_logged(backend: Backend, format: &str) {
     let db = TestDb::new(backend);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("vestibule.toml");
-    std::fs::write(&config, CONFIG).unwrap();
+    let daemon_config = std::fs::read_to_string(fixture("configs/scim-daemon.toml")).unwrap();
+    std::fs::write(&config, daemon_config + CLIENT).unwrap();
     let n = Needles::new();
     let mut daemon = Daemon::spawn(
         Path::new(&config),
