@@ -12,12 +12,14 @@ mod issuer;
 mod secrets;
 #[cfg(test)]
 mod tests;
+mod trusted_proxies;
 
 pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
 pub use secrets::{Secret, SecretRef};
+pub use trusted_proxies::TrustedProxies;
 
 /// Everything Vestibule is told by its operator.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -62,6 +64,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds given to in-flight requests on SIGTERM before the process exits.
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies (CIDR ranges or addresses) whose `Forwarded` / `X-Forwarded-For` /
+    /// `X-Forwarded-Proto` headers are believed; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +77,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             workers: 0,
             shutdown_timeout_secs: 10,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

@@ -58,8 +58,15 @@ pub fn serve(
     };
     let shutdown = state.config.server.shutdown_timeout_secs;
     let server = actix_web::HttpServer::new(move || {
+        use actix_web::http::header::X_CONTENT_TYPE_OPTIONS;
+        // The last `wrap` runs first: the access line sees the final status and headers.
         actix_web::App::new()
-            .wrap(tracing_actix_web::TracingLogger::default())
+            // Every response, errors and 404s included: browsers must not guess a type.
+            .wrap(
+                actix_web::middleware::DefaultHeaders::new()
+                    .add((X_CONTENT_TYPE_OPTIONS, "nosniff")),
+            )
+            .wrap(http::AccessLog::new(&state.config))
             .configure(http::configure(state.clone()))
     })
     .workers(workers)

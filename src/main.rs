@@ -243,6 +243,8 @@ fn init_logging(config: &Config, format: Option<LogFormat>) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours for a person at a terminal; a file, journald or a pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format.unwrap_or(config.log.format) {
         LogFormat::Json => builder.json().init(),

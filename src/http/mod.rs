@@ -1,9 +1,14 @@
 //! actix only: the one route table, and each protocol's edge (SCIM here; OAuth, admin and HTML
 //! as they come). Handlers extract and authorize, call a feature module, and render.
 
+pub mod access_log;
+pub mod client_address;
 pub mod health;
 pub mod oidc;
 pub mod scim;
+
+pub use access_log::{note_client_id, AccessLog};
+pub use client_address::{client_address, is_https};
 
 use actix_web::web;
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::daemon::{Daemon, BIN};
 use crate::common::{entra_user, Backend, TestDb};
@@ -326,22 +326,8 @@ fn sigterm_drains_and_exits_and_logs_are_json_without_secrets() {
         200
     );
 
-    let pid = daemon.child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(status) = daemon.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "SIGTERM did not stop the daemon");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = daemon.terminate();
     assert!(exit.success(), "graceful exit: {exit:?}");
-    std::thread::sleep(Duration::from_millis(100));
     let log = daemon.log();
     assert!(!log.is_empty());
     for line in log.lines() {

@@ -11,7 +11,7 @@ use crate::common::oidc::{
     challenge, hidden, location, provision_user, query_of, set_cookie, start_issuer, RelyingParty,
     PASSWORD, REDIRECT, VERIFIER,
 };
-use crate::common::realms::{start_two_realms, ALICE, BOB, GINA};
+use crate::common::realms::{start_two_realms, start_two_realms_with, ALICE, BOB, GINA};
 use crate::common::{tenant, Backend, TestServer};
 use vestibule::db::schema::{auth_codes, sessions};
 
@@ -327,5 +327,72 @@ both_backends!(
         assert_ne!(tokens.access["sub"], acme_sam.as_str());
         assert_eq!(tokens.access["organization"], serde_json::json!(["globex"]));
         server.stop().await;
+    }
+);
+
+/// Fails as many logins as a client address may from `forwarded_for`, with unknown names (so
+/// that no person's counter locks first).
+async fn lock_address(rt: &RelyingParty<'_>, page: &str, per_address: i32, forwarded_for: &str) {
+    for n in 0..per_address {
+        let name = format!("nobody-{n}@acme.test");
+        let reply = rt
+            .post_form_with(
+                "/login-actions/authenticate",
+                &login_form(page, &name, "guess"),
+                &[("x-forwarded-for", forwarded_for)],
+            )
+            .await;
+        assert_eq!(reply.status(), 401);
+    }
+}
+
+both_backends!(
+    address_counters_follow_trusted_proxies_only,
+    |backend: Backend| async move {
+        for trusted in [true, false] {
+            let server = start_two_realms_with(
+                backend,
+                std::sync::Arc::new(vestibule::clock::SystemClock),
+                |config| {
+                    if trusted {
+                        config.server.trusted_proxies =
+                            vestibule::config::TrustedProxies::parse(["127.0.0.1/32"]).unwrap();
+                    }
+                },
+            )
+            .await;
+            let rp = RelyingParty::in_realm(&server, "quickstart");
+            let page = page(&rp, &[]).await;
+            let per_address = server
+                .state
+                .config
+                .issuer
+                .brute_force_max_failures_per_address;
+            lock_address(&rp, &page, per_address, "203.0.113.7").await;
+            let alice = |address: &'static str| {
+                let form = login_form(&page, ALICE.0, ALICE.1);
+                let rp = &rp;
+                async move {
+                    rp.post_form_with(
+                        "/login-actions/authenticate",
+                        &form,
+                        &[("x-forwarded-for", address)],
+                    )
+                    .await
+                    .status()
+                }
+            };
+            // The locked address is refused whoever signs in from it.
+            assert_eq!(alice("203.0.113.7").await, 401);
+            if trusted {
+                // Behind a trusted proxy, another client address is another counter.
+                assert_eq!(alice("203.0.113.8").await, 302);
+            } else {
+                // Without one, X-Forwarded-For is anyone's to write: the peer is what counts,
+                // and it is locked.
+                assert_eq!(alice("203.0.113.8").await, 401);
+            }
+            server.stop().await;
+        }
     }
 );

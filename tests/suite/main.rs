@@ -9,6 +9,7 @@ mod daemon;
 mod declared_secrets;
 mod entra_sequence;
 mod login_attacks;
+mod logs;
 mod model_effects;
 mod oidc_code_flow;
 mod oidc_machine_tokens;

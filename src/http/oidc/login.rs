@@ -14,12 +14,9 @@ use crate::issuer::login::{self, FormPage, LoginForm, LoginStep, OrganizationFor
 use crate::issuer::OAuthError;
 use crate::state::AppState;
 
-/// The address brute-force counters are kept for.
-// TODO(merge): use crate::http::client_address (trusted proxies).
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The address brute-force counters are kept for: the client's, as trusted proxies name it.
+fn client_address(state: &AppState, req: &HttpRequest) -> String {
+    crate::http::client_address(req, &state.config.server.trusted_proxies).to_string()
 }
 
 fn field(form: &HashMap<String, String>, name: &str) -> String {
@@ -107,7 +104,7 @@ pub(super) async fn login_action(
         username: field(&form, "username"),
         password: field(&form, "password"),
         browser: login_cookie(&req),
-        address: client_address(&req),
+        address: client_address(&state, &req),
     };
     let step = login::authenticate(&state.issuer, &realm, login).await;
     respond(&state, &realm_name, step)

@@ -135,6 +135,7 @@ pub(super) async fn token(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     let (client, body) =
         api::token(&state.issuer, &request.realm, request.creds, request.form).await?;
     let response = HttpResponse::Ok()
@@ -151,6 +152,7 @@ pub(super) async fn introspect(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     let body = api::introspect(&state.issuer, &request.realm, request.creds, request.form).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -164,6 +166,7 @@ pub(super) async fn revoke(
     form: web::Form<TokenForm>,
 ) -> OAuthResult {
     let request = ClientRequest::read(&state, &req, &path, form).await?;
+    crate::http::note_client_id(&req, request.creds.client_id.as_deref());
     api::revoke(&state.issuer, &request.realm, request.creds, request.form).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -35,6 +35,7 @@ pub(super) async fn userinfo(
     let token = bearer(&req, form.as_deref())
         .ok_or_else(|| OAuthError::new("invalid_token", "a bearer token is required"))?;
     let (client, body) = api::userinfo(&state.issuer, &realm, token).await?;
+    crate::http::note_client_id(&req, Some(&client.row.client_id));
     Ok(with_cors(
         HttpResponse::Ok().json(body),
         &req,

@@ -3,8 +3,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -23,6 +24,8 @@ pub struct Daemon {
     pub child: Child,
     pub base: String,
     log: Arc<Mutex<String>>,
+    /// Drains stderr into `log`; it ends when the process does.
+    reader: Option<JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -45,7 +48,7 @@ impl Daemon {
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut all = sink.lock().unwrap();
                 all.push_str(&line);
@@ -72,7 +75,12 @@ impl Daemon {
             assert!(Instant::now() < deadline, "daemon did not become ready");
             std::thread::sleep(Duration::from_millis(50));
         }
-        Daemon { child, base, log }
+        Daemon {
+            child,
+            base,
+            log,
+            reader: Some(reader),
+        }
     }
 
     /// A client_credentials token request to realm `realm` as `client` with `secret`
@@ -93,6 +101,29 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// SIGTERM, and the exit status once the process has drained and exited; by then `log()`
+    /// holds every line it wrote.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let exit = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "SIGTERM did not stop the daemon");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if let Some(reader) = self.reader.take() {
+            reader.join().unwrap();
+        }
+        exit
     }
 
     /// SIGKILL, no goodbye: what durability is measured against.

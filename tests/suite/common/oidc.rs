@@ -245,7 +245,20 @@ impl<'a> RelyingParty<'a> {
 
     /// A form post to `path` under the realm, as this browser (its login cookie sent).
     pub async fn post_form(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
+        self.post_form_with(path, form, &[]).await
+    }
+
+    /// [`Self::post_form`] with extra request headers.
+    pub async fn post_form_with(
+        &self,
+        path: &str,
+        form: &[(&str, String)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let mut req = self.http.post(self.url(path)).form(form);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(cookies) = self.cookie_header(None) {
             req = req.header("cookie", cookies);
         }
