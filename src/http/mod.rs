@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod client_address;
 pub mod health;
 pub mod oidc;
+pub mod problem;
 pub mod scim;
 
 pub use access_log::{note_client_id, AccessLog};
@@ -18,10 +19,6 @@ use crate::state::AppState;
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::new(state))
-            .app_data(web::QueryConfig::default().error_handler(|err, _req| {
-                let detail = format!("bad query string: {err}");
-                scim::bad_query(detail)
-            }))
             .service(web::resource("/health/live").route(web::get().to(health::live)))
             .service(web::resource("/health/ready").route(web::get().to(health::ready)))
             // One scope with the dynamic `{realm}` segment: actix matches dynamic patterns
@@ -30,10 +27,14 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 web::scope("/realms/{realm}")
                     .service(
                         web::scope("/scim/v2")
+                            .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                                scim::bad_query("the query string is not valid".into())
+                            }))
                             .configure(scim::routes)
                             .default_service(web::route().to(scim::unknown_endpoint)),
                     )
                     .configure(oidc::routes),
-            );
+            )
+            .default_service(web::route().to(problem::not_found));
     }
 }

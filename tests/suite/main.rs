@@ -7,6 +7,7 @@ mod common;
 
 mod daemon;
 mod declared_secrets;
+mod dialects;
 mod entra_sequence;
 mod login_attacks;
 mod logs;

@@ -10,9 +10,10 @@ mod logout;
 mod token;
 mod userinfo;
 
+use actix_web::error::UrlencodedError;
 use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use minijinja::context;
 use serde_json::json;
 
@@ -111,50 +112,144 @@ pub(super) fn error_page(realm: &str, status: StatusCode, message: impl Into<Str
     )
 }
 
+/// A page for a person, as an error actix can return from an extractor.
+#[derive(Debug)]
+struct PageError(StatusCode, String);
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "page {}", self.0)
+    }
+}
+
+impl actix_web::ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0
+    }
+    fn error_response(&self) -> HttpResponse {
+        html(self.0, self.1.clone())
+    }
+}
+
+/// Who a route answers, and so the dialect its malformed requests are refused in.
+#[derive(Clone, Copy)]
+enum Audience {
+    /// Machine clients: OAuth's JSON (RFC 6749 §5.2).
+    Client,
+    /// People in a browser: the HTML error page.
+    Person,
+}
+
+/// The refusal of a form or query string that does not parse. Nothing of the input is quoted.
+fn malformed(
+    audience: Audience,
+    req: &HttpRequest,
+    what: &str,
+    too_large: bool,
+) -> actix_web::Error {
+    let status = if too_large {
+        StatusCode::PAYLOAD_TOO_LARGE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let description = if too_large {
+        format!("the {what} is too large")
+    } else {
+        format!("the {what} is not valid")
+    };
+    match audience {
+        Audience::Client => OAuthResponseError(OAuthError::Protocol {
+            code: "invalid_request",
+            description,
+            status: status.as_u16(),
+        })
+        .into(),
+        Audience::Person => {
+            let realm = req.match_info().get("realm").unwrap_or_default();
+            let Page(status, body) = error_page(realm, status, description);
+            PageError(status, body).into()
+        }
+    }
+}
+
+/// A method the resource does not serve, refused in `audience`'s dialect.
+fn method_not_allowed(audience: Audience, req: &HttpRequest) -> actix_web::Error {
+    let description = format!("{} is not allowed here", req.method());
+    match audience {
+        Audience::Client => OAuthResponseError(OAuthError::Protocol {
+            code: "invalid_request",
+            description,
+            status: 405,
+        })
+        .into(),
+        Audience::Person => {
+            let realm = req.match_info().get("realm").unwrap_or_default();
+            let Page(status, body) = error_page(realm, StatusCode::METHOD_NOT_ALLOWED, description);
+            PageError(status, body).into()
+        }
+    }
+}
+
+/// A resource whose form and query extractors, and other methods, refuse in `audience`'s
+/// dialect.
+fn resource(path: &str, audience: Audience) -> actix_web::Resource {
+    web::resource(path)
+        .default_service(web::route().to(move |req: HttpRequest| async move {
+            Err::<HttpResponse, _>(method_not_allowed(audience, &req))
+        }))
+        .app_data(web::FormConfig::default().error_handler(move |err, req| {
+            let too_large = matches!(err, UrlencodedError::Overflow { .. });
+            malformed(audience, req, "form", too_large)
+        }))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(move |_, req| malformed(audience, req, "query string", false)),
+        )
+}
+
 /// The issuer's routes, under `/realms/{realm}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    let oidc = "/protocol/openid-connect";
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery::discovery),
+    use Audience::{Client, Person};
+    let oidc = |path: &str| format!("/protocol/openid-connect{path}");
+    let options = || web::method(actix_web::http::Method::OPTIONS).to(token::preflight);
+    cfg.service(
+        resource("/.well-known/openid-configuration", Client)
+            .route(web::get().to(discovery::discovery)),
     )
     .service(
-        web::resource(format!("{oidc}/certs"))
+        resource(&oidc("/certs"), Client)
             .route(web::get().to(discovery::certs))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(token::preflight)),
+            .route(options()),
     )
     .service(
-        web::resource(format!("{oidc}/auth"))
+        resource(&oidc("/auth"), Person)
             .route(web::get().to(authorize::authorize))
             .route(web::post().to(authorize::authorize)),
     )
     .service(
-        web::resource(format!("{oidc}/token"))
+        resource(&oidc("/token"), Client)
             .route(web::post().to(token::token))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(token::preflight)),
+            .route(options()),
     )
     .service(
-        web::resource(format!("{oidc}/userinfo"))
+        resource(&oidc("/userinfo"), Client)
             .route(web::get().to(userinfo::userinfo))
             .route(web::post().to(userinfo::userinfo))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(token::preflight)),
+            .route(options()),
     )
+    .service(resource(&oidc("/token/introspect"), Client).route(web::post().to(token::introspect)))
+    .service(resource(&oidc("/revoke"), Client).route(web::post().to(token::revoke)))
     .service(
-        web::resource(format!("{oidc}/token/introspect")).route(web::post().to(token::introspect)),
-    )
-    .service(web::resource(format!("{oidc}/revoke")).route(web::post().to(token::revoke)))
-    .service(
-        web::resource(format!("{oidc}/logout"))
+        resource(&oidc("/logout"), Person)
             .route(web::get().to(logout::logout))
             .route(web::post().to(logout::logout)),
     )
-    .route(
-        "/login-actions/authenticate",
-        web::post().to(login::login_action),
+    .service(
+        resource("/login-actions/authenticate", Person).route(web::post().to(login::login_action)),
     )
-    .route(
-        "/login-actions/organization",
-        web::post().to(login::organization_action),
+    .service(
+        resource("/login-actions/organization", Person)
+            .route(web::post().to(login::organization_action)),
     )
-    .route("/account", web::get().to(logout::account));
+    .service(resource("/account", Person).route(web::get().to(logout::account)));
 }
