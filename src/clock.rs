@@ -2,7 +2,8 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use crate::db::Micros;
+/// Microseconds since the epoch, the unit of every timestamp (and timestamp column).
+pub type Micros = i64;
 
 pub trait Clock: Send + Sync {
     /// Microseconds since the Unix epoch.

@@ -336,8 +336,7 @@ where
     }
 }
 
-/// Microseconds since the epoch, the unit of every timestamp column.
-pub type Micros = i64;
+pub use crate::clock::Micros;
 
 /// A new row id: a UUIDv7, so rows created together sit together in the primary-key index
 /// (random v4 keys scatter every insert over the whole B-tree and multiply the pages a commit

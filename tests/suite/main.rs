@@ -5,6 +5,8 @@
 #[macro_use]
 mod common;
 
+mod architecture;
+
 mod daemon;
 mod declared_secrets;
 mod dialects;

@@ -1,0 +1,143 @@
+//! The floors of the code (STYLE.md, "which floor may import which"), kept by reading every
+//! `crate::` path in `src/`: a module names only modules on floors below its own (or, for the
+//! features, beside it), HTTP names no database model (only the pool type), and no feature
+//! reaches the application state, HTTP, pages or the CLI.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Floors from the top; a module may import only floors with a higher number, and the front
+/// ends (HTTP renders pages) and the features (admin manages the issuer's clients) may also
+/// import their neighbours.
+fn floor(module: &str) -> Option<u8> {
+    Some(match module {
+        "main" | "lib" => 0,
+        "http" | "web" | "cli" | "jobs" => 1,
+        "state" => 2,
+        "provisioning" | "issuer" | "federation" | "admin" | "declarations" | "directories" => 3,
+        "users" | "membership" | "audit" => 4,
+        "db" | "config" => 5,
+        "clock" | "ids" | "secrets" => 6,
+        _ => return None,
+    })
+}
+
+const FRONT_ENDS: u8 = 1;
+const FEATURES: u8 = 3;
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("src") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            sources(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The modules a line of code names with `crate::`, and the rest of each path.
+fn named(line: &str) -> Vec<(String, String)> {
+    let code = line.split("//").next().unwrap_or_default();
+    let mut found = Vec::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let after = &rest[at + "crate::".len()..];
+        let end = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(after.len());
+        let path = &after[..end];
+        let module = path.split("::").next().unwrap_or_default();
+        found.push((module.to_string(), path.to_string()));
+        rest = &after[end..];
+    }
+    found
+}
+
+/// Every rule a file's `crate::` paths break.
+fn violations(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    let mut broken = BTreeSet::new();
+    for file in files {
+        let relative = file.strip_prefix(root.join("src")).expect("under src");
+        let own = relative
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .map(|c| c.trim_end_matches(".rs").to_string())
+            .expect("a module");
+        if own.starts_with("bench") {
+            continue;
+        }
+        let own_floor = floor(&own).unwrap_or_else(|| {
+            panic!(
+                "src/{} is on no floor: add it to tests/suite/architecture.rs",
+                relative.display()
+            )
+        });
+        let text = std::fs::read_to_string(&file).expect("read");
+        for (number, line) in text.lines().enumerate() {
+            for (module, path) in named(line) {
+                if module == own {
+                    continue;
+                }
+                let where_ = format!("src/{}:{}", relative.display(), number + 1);
+                let Some(theirs) = floor(&module) else {
+                    broken.insert(format!("{where_}: crate::{module} is on no floor"));
+                    continue;
+                };
+                let sideways = own_floor == theirs && [FRONT_ENDS, FEATURES].contains(&own_floor);
+                if theirs <= own_floor && !sideways {
+                    broken.insert(format!("{where_}: {own} may not import crate::{path}"));
+                }
+                if own == "http" && module == "db" && path != "db::Db" {
+                    broken.insert(format!(
+                        "{where_}: HTTP names crate::{path}; only the pool type crate::db::Db"
+                    ));
+                }
+            }
+        }
+    }
+    broken.into_iter().collect()
+}
+
+#[test]
+fn every_module_imports_only_floors_below_its_own() {
+    let broken = violations(Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+#[test]
+fn the_scan_catches_forbidden_imports() {
+    // The rules themselves, on lines as they would appear in a module.
+    assert_eq!(
+        named("use crate::db::models::user::{self, User}; // crate::http"),
+        vec![("db".to_string(), "db::models::user::".to_string())]
+    );
+    assert!(floor("issuer") > floor("state"));
+    assert!(floor("db") > floor("issuer"));
+    let dir = std::env::temp_dir().join(format!("vestibule-arch-{}", std::process::id()));
+    for (file, line) in [
+        ("src/issuer/bad.rs", "use crate::state::AppState;"),
+        ("src/http/bad.rs", "use crate::db::models::user::User;"),
+        (
+            "src/db/bad.rs",
+            "let x = crate::issuer::tokens::opaque(\"\");",
+        ),
+        (
+            "src/http/good.rs",
+            "use crate::db::Db; use crate::issuer::api;",
+        ),
+    ] {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, line).unwrap();
+    }
+    let broken = violations(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(broken.len(), 3, "{broken:#?}");
+    assert!(broken[0].starts_with("src/db/bad.rs:1: db may not import crate::issuer"));
+    assert!(broken[1].starts_with("src/http/bad.rs:1: HTTP names crate::db::models"));
+    assert!(broken[2].starts_with("src/issuer/bad.rs:1: issuer may not import crate::state"));
+}
