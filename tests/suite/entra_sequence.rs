@@ -1,7 +1,7 @@
 //! The requests Entra ID sends, as documented in shared/reference/entra-scim.md, in both PATCH
 //! dialects (default and `aadOptscim062020`), plus tenant isolation between two organizations.
 
-use crate::common::{filter, tenant, Backend, TestServer};
+use crate::common::{entra_body, filter, tenant, Backend, TestServer};
 use serde_json::{json, Value};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -10,21 +10,12 @@ fn patch_op(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
+/// Entra's create-user request (entra-scim.md), for `user_name` and `external_id`.
 fn entra_create(user_name: &str, external_id: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
-        "externalId": external_id,
-        "userName": user_name,
-        "active": true,
-        "addresses": null,
-        "phoneNumbers": null,
-        "title": null,
-        "emails": [{"primary": true, "type": "work", "value": user_name}],
-        "meta": {"resourceType": "User"},
-        "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
-        "roles": [],
-        ENTERPRISE: {"employeeNumber": "701984", "department": "Tour Operations", "costCenter": "4130"}
-    })
+    entra_body(
+        "create-user.json",
+        &[("userName", user_name), ("externalId", external_id)],
+    )
 }
 
 both_backends!(entra_default_dialect, |backend: Backend| async move {
@@ -83,16 +74,10 @@ both_backends!(entra_default_dialect, |backend: Backend| async move {
 
     // Replace, one capitalised op per attribute.
     let replaced = scim
-        .patch(&format!("/Users/{id}"), &patch_op(json!([
-            {"op": "Replace", "path": "displayName", "value": "Pvlo"},
-            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "TestBcwqnm@test.microsoft.com"},
-            {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
-            {"op": "Replace", "path": "name.familyName", "value": "Pkqf"},
-            {"op": "Replace", "path": "externalId", "value": "Eqpj"},
-            {"op": "Replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "Eqpj"},
-            {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "55555555555"},
-            {"op": "Add", "path": "nickName", "value": "Babs"}
-        ])))
+        .patch(
+            &format!("/Users/{id}"),
+            &entra_body("update-user.json", &[]),
+        )
         .await;
     assert_eq!(replaced.status, 200, "{:?}", replaced.body);
     let user = scim.get(&format!("/Users/{id}")).await.body;
@@ -188,10 +173,7 @@ both_backends!(entra_default_dialect, |backend: Backend| async move {
         0
     );
     let group = scim
-        .post("/Groups", &json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
-            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName", "meta": {"resourceType": "Group"}
-        }))
+        .post("/Groups", &entra_body("create-group.json", &[]))
         .await;
     assert_eq!(group.status, 201);
     let gid = group.id();

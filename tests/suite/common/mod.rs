@@ -385,6 +385,16 @@ pub fn filter(expr: &str) -> String {
     format!("filter={encoded}")
 }
 
+/// A request body Entra sends, from `tests/fixtures/entra/`, with its `{{name}}` placeholders
+/// filled in.
+pub fn entra_body(file: &str, values: &[(&str, &str)]) -> Value {
+    let mut text = std::fs::read_to_string(fixture(&format!("entra/{file}"))).expect("fixture");
+    for (name, value) in values {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    serde_json::from_str(&text).expect("fixture JSON")
+}
+
 /// A minimal Entra-shaped user.
 pub fn entra_user(user_name: &str) -> Value {
     serde_json::json!({
