@@ -370,7 +370,7 @@ pub fn active_access_token(
     };
     let now_s = now / 1_000_000;
     let valid = claims["iss"] == realm.issuer
-        && claims["typ"] == "Bearer"
+        && claims["typ"] == claims::ACCESS_TOKEN_TYP
         && claims["exp"].as_i64().is_some_and(|exp| exp > now_s);
     if !valid {
         return Ok(None);

@@ -10,6 +10,7 @@ mod declared_secrets;
 mod entra_sequence;
 mod model_effects;
 mod oidc_code_flow;
+mod oidc_hardening;
 mod oidc_machine_tokens;
 mod oidc_organizations;
 mod oidc_peers;
