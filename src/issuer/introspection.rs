@@ -94,7 +94,11 @@ pub fn introspect(
         let Some(row) = session_rows::refresh_by_hash(conn, &tokens::sha256_hex(token))? else {
             return Ok(json!({"active": false}));
         };
-        let live = row.revoked_at.is_none()
+        // RFC 7662 §2.2: "active" says this authorization server issued the token, and each
+        // realm is an issuer of its own. The lookup by hash spans realms, so the realm is
+        // checked here, as the issuer and keys are for access tokens.
+        let live = row.realm_id == realm.id
+            && row.revoked_at.is_none()
             && row.used_at.is_none()
             && row.expires_at > now
             && tokens::active_user(conn, &row.user_id).is_ok();
