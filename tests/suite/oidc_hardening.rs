@@ -9,7 +9,7 @@ use vestibule::clock::{Clock, FixedClock};
 
 use crate::common::oidc::{
     authorization_code, claims_of, hidden, location, query_of, start_issuer, RelyingParty,
-    CHALLENGE, REDIRECT, WEB,
+    CHALLENGE, REDIRECT, VERIFIER, WEB,
 };
 use crate::common::realms::{
     start_two_realms_with, ALICE, BOB, OTHER_WEB_SECRET, QUICKSTART_WEB_SECRET,
@@ -274,6 +274,87 @@ both_backends!(
         assert_eq!(location(&out), "http://127.0.0.1:9/?state=bye");
         assert_eq!(quickstart.introspect(refresh).await["active"], false);
         assert_eq!(quickstart.refresh_status(refresh).await, 400);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    a_refused_request_spends_neither_code_nor_refresh_token,
+    |backend: Backend| async move {
+        let server = start_issuer(backend, &[&tenant("acme")]).await;
+        let rp = RelyingParty::new(&server);
+        let login = rp.login("web", &[], "alice").await;
+        let wrong_verifier = [
+            ("grant_type", "authorization_code"),
+            ("code", login.code()),
+            ("redirect_uri", REDIRECT),
+            (
+                "code_verifier",
+                "not-the-verifier-not-the-verifier-00000000",
+            ),
+        ];
+        let wrong_redirect = [
+            ("grant_type", "authorization_code"),
+            ("code", login.code()),
+            ("redirect_uri", "http://127.0.0.1:9/other"),
+            ("code_verifier", VERIFIER),
+        ];
+        for (form, what) in [
+            (wrong_verifier, "verifier"),
+            (wrong_redirect, "redirect_uri"),
+        ] {
+            let (status, body) = rp.token(WEB, &form).await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "wrong {what}: {body}"
+            );
+        }
+        // The right request still gets its tokens (RFC 6749 §4.1.3: the code is the client's
+        // until it is exchanged).
+        let tokens = rp.exchange(WEB, login.code()).await;
+
+        // A refresh that would widen the scope is refused (§6) and spends nothing.
+        let wider = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens.refresh_token()),
+            ("scope", "openid offline_access"),
+        ];
+        let (status, body) = rp.token(WEB, &wider).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+        let (status, rotated) = rp.refresh(WEB, tokens.refresh_token()).await;
+        assert_eq!(status, 200, "the retry is the first use: {rotated}");
+        let rotated_refresh = token(&rotated, "refresh_token").to_string();
+        let rotated_access = token(&rotated, "access_token").to_string();
+
+        // Refused requests naming spent grants are not second uses either.
+        let (status, _) = rp.token(WEB, &wrong_verifier).await;
+        assert_eq!(status, 400);
+        let (status, body) = rp.token(WEB, &wider).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+        assert_eq!(rp.introspect(&rotated_access).await["active"], true);
+
+        // A genuine second use of the refresh token still revokes its family.
+        let (status, replay) = rp.refresh(WEB, tokens.refresh_token()).await;
+        assert_eq!(
+            (status, replay["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        assert_eq!(rp.refresh(WEB, &rotated_refresh).await.0, 400);
+
+        // And a genuine second use of the code revokes what it issued, session and all.
+        let login = rp.login("web", &[], "alice").await;
+        let tokens = rp.exchange(WEB, login.code()).await;
+        let (status, _) = rp.token(WEB, &authorization_code(login.code())).await;
+        assert_eq!(status, 400);
+        assert_eq!(rp.introspect(tokens.access_token()).await["active"], false);
+        assert_eq!(rp.refresh(WEB, tokens.refresh_token()).await.0, 400);
         server.stop().await;
     }
 );
