@@ -1,20 +1,22 @@
 //! Issue 7's defects, each pinned through HTTP on both databases: tokens of one realm that are
 //! nothing in the other; refused token requests that spend neither the code nor the refresh
-//! token (RFC 6749 §4.1.2, §6); and an `aud` in every access token (RFC 9068 §2.2).
+//! token (RFC 6749 §4.1.2, §6); an `aud` in every access token (RFC 9068 §2.2); and an unknown
+//! `kid` that costs one key reload, not one per request.
 
 use std::sync::Arc;
 
+use base64::Engine;
 use serde_json::{json, Value};
 use vestibule::clock::{Clock, FixedClock};
 
 use crate::common::oidc::{
-    authorization_code, claims_of, hidden, location, query_of, start_issuer, RelyingParty,
-    CHALLENGE, REDIRECT, VERIFIER, WEB,
+    authorization_code, claims_of, hidden, location, query_of, start_issuer, start_issuer_with,
+    RelyingParty, CHALLENGE, REDIRECT, VERIFIER, WEB,
 };
 use crate::common::realms::{
     start_two_realms_with, ALICE, BOB, OTHER_WEB_SECRET, QUICKSTART_WEB_SECRET,
 };
-use crate::common::{tenant, Backend, TestServer};
+use crate::common::{tenant, Backend, TestServer, REALM};
 
 const NOW: i64 = 1_900_000_000_000_000;
 const POST_LOGOUT: &str = "http://127.0.0.1:9/";
@@ -23,6 +25,21 @@ fn token<'v>(body: &'v Value, name: &str) -> &'v str {
     body[name]
         .as_str()
         .unwrap_or_else(|| panic!("{name} in {body}"))
+}
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+}
+
+/// A JWT with its header replaced (the signature no longer matches, the `kid` is ours to name).
+fn with_header(jwt: &str, header: Value) -> String {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    format!(
+        "{}.{}.{}",
+        b64().encode(header.to_string()),
+        parts[1],
+        parts[2]
+    )
 }
 
 both_backends!(
@@ -355,6 +372,68 @@ both_backends!(
         assert_eq!(status, 400);
         assert_eq!(rp.introspect(tokens.access_token()).await["active"], false);
         assert_eq!(rp.refresh(WEB, tokens.refresh_token()).await.0, 400);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    an_unknown_kid_reloads_the_keys_at_most_once,
+    |backend: Backend| async move {
+        let clock = Arc::new(FixedClock::new(NOW));
+        let server = start_issuer_with(backend, &[&tenant("acme")], clock.clone(), |_| {}).await;
+        let rp = RelyingParty::new(&server);
+        let tokens = rp.tokens(&[]).await;
+        let keys = &server.state.issuer.keys;
+        let before = keys.loads();
+        let unknown = with_header(
+            tokens.access_token(),
+            json!({"alg": "RS256", "kid": "no-such-kid", "typ": "JWT"}),
+        );
+        for _ in 0..10 {
+            assert_eq!(rp.userinfo_status(&unknown).await, 401);
+            assert_eq!(rp.introspect(&unknown).await["active"], false);
+        }
+        assert!(
+            keys.loads() - before <= 1,
+            "20 requests with an unknown kid reloaded the keys {} times",
+            keys.loads() - before
+        );
+
+        // The trade: a key another instance adds is taken once the few seconds have passed.
+        let added = {
+            use vestibule::db::models::{keys as key_rows, realm};
+            use vestibule::issuer::jwt::{self, Alg, SigningKey};
+            let mut conn = server.state.db.get().unwrap();
+            let realm_id = realm::find_by_name(&mut conn, REALM).unwrap().unwrap().id;
+            let now = clock.now();
+            let kid = vestibule::issuer::keys::rotate(
+                &mut conn,
+                &realm_id,
+                &[Alg::RS256],
+                now,
+                3_600_000_000,
+            )
+            .unwrap()
+            .remove(0);
+            let row = key_rows::published(&mut conn, &realm_id, now)
+                .unwrap()
+                .into_iter()
+                .find(|r| r.kid == kid)
+                .unwrap();
+            let key = SigningKey::new(
+                kid,
+                Alg::RS256,
+                jwt::private_from_pem(&row.private_pem).unwrap(),
+            );
+            key.sign(&tokens.access, "JWT").unwrap()
+        };
+        assert_eq!(rp.userinfo_status(&added).await, 401, "not yet");
+        clock.advance(5_000_000);
+        assert_eq!(
+            rp.userinfo_status(&added).await,
+            200,
+            "after the negative cache"
+        );
         server.stop().await;
     }
 );
