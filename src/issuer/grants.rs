@@ -52,7 +52,13 @@ pub fn exchange(
     now: Micros,
 ) -> Result<Result<(Arc<Client>, Value)>> {
     let result = (|| {
-        let client = Arc::new(clients::authenticate(conn, &rt.secrets, realm.id, creds)?);
+        let client = Arc::new(clients::authenticate(
+            conn,
+            &rt.secrets,
+            realm.id,
+            creds,
+            now,
+        )?);
         rt.clients.remember(client.clone(), now);
         let grant_type = grant_type(form);
         if !client.allows_grant(grant_type) {
@@ -96,7 +102,9 @@ pub fn client_credentials_from_memory(
     let usable = client.row.enabled
         && client.row.confidential
         && client.allows_grant("client_credentials")
-        && rt.secrets.check_cached(&client, creds.secret.as_deref()?);
+        && rt
+            .secrets
+            .check_cached(&client, creds.secret.as_deref()?, now);
     if !usable {
         return None;
     }

@@ -81,7 +81,7 @@ pub fn introspect(
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<Value> {
-    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds, now)?;
     if !client.row.confidential {
         return Err(OAuthError::invalid_client(
             "introspection needs a confidential client",
@@ -137,7 +137,7 @@ pub fn revoke(
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<()> {
-    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds, now)?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

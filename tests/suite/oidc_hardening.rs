@@ -1,7 +1,8 @@
 //! Issue 7's defects, each pinned through HTTP on both databases: tokens of one realm that are
 //! nothing in the other; refused token requests that spend neither the code nor the refresh
-//! token (RFC 6749 §4.1.2, §6); an `aud` in every access token (RFC 9068 §2.2); and an unknown
-//! `kid` that costs one key reload, not one per request.
+//! token (RFC 6749 §4.1.2, §6); an `aud` in every access token (RFC 9068 §2.2); failed client
+//! authentication throttled before argon2; and an unknown `kid` that costs one key reload, not
+//! one per request.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::common::{tenant, Backend, TestServer, REALM};
 
 const NOW: i64 = 1_900_000_000_000_000;
 const POST_LOGOUT: &str = "http://127.0.0.1:9/";
+const CLIENT_CREDENTIALS: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
 fn token<'v>(body: &'v Value, name: &str) -> &'v str {
     body[name]
@@ -434,6 +436,55 @@ both_backends!(
             200,
             "after the negative cache"
         );
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    failed_client_authentication_is_throttled,
+    |backend: Backend| async move {
+        let clock = Arc::new(FixedClock::new(NOW));
+        let server = start_issuer_with(backend, &[&tenant("acme")], clock.clone(), |_| {}).await;
+        let rp = RelyingParty::new(&server);
+        let machine = ("m2m-rs256", Some("web-secret"));
+        assert_eq!(rp.token(machine, &CLIENT_CREDENTIALS).await.0, 200);
+        for _ in 0..5 {
+            let (status, body) = rp
+                .token(("m2m-rs256", Some("a-guess")), &CLIENT_CREDENTIALS)
+                .await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_client"))
+            );
+        }
+        // Now even the right secret is refused, though it is known: otherwise the throttle
+        // would tell a guesser when a guess is right.
+        let (status, body) = rp.token(machine, &CLIENT_CREDENTIALS).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{body}"
+        );
+        let introspection = rp
+            .http
+            .post(rp.oidc("/token/introspect"))
+            .basic_auth("m2m-rs256", Some("web-secret"))
+            .form(&[("token", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(introspection.status(), 401);
+        // Another client from the same address is not held up.
+        assert_eq!(
+            rp.token(("m2m-es256", Some("web-secret")), &CLIENT_CREDENTIALS)
+                .await
+                .0,
+            200
+        );
+        // Once the window has passed, the right secret works again.
+        clock.advance(60_000_000);
+        let (status, body) = rp.token(machine, &CLIENT_CREDENTIALS).await;
+        assert_eq!(status, 200, "{body}");
         server.stop().await;
     }
 );

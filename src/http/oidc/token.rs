@@ -16,6 +16,12 @@ use crate::issuer::grants::TokenForm;
 use crate::issuer::{api, OAuthError};
 use crate::state::AppState;
 
+/// The address a client's request comes from, for the failed-authentication throttle.
+// TODO(merge): use crate::http::client_address
+fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
 /// The client's credentials: HTTP Basic (client_secret_basic) or the form (client_secret_post,
 /// or a public client's bare `client_id`).
 fn client_credentials(
@@ -55,12 +61,14 @@ fn client_credentials(
             client_id: Some(unescape(id)),
             secret: Some(unescape(secret)),
             basic: true,
+            address: client_address(req),
         });
     }
     Ok(ClientCredentials {
         client_id: form.get("client_id").cloned(),
         secret: form.get("client_secret").cloned(),
         basic: false,
+        address: client_address(req),
     })
 }
 
