@@ -65,6 +65,24 @@ pub async fn jwks(rt: &Arc<Runtime>, realm: &RealmRow) -> Result<Value> {
         .await
 }
 
+/// Whether `origin` is a registered web origin of an enabled client of the realm (for CORS
+/// preflights, which name no client): from memory when fresh.
+pub async fn allows_origin(rt: &Arc<Runtime>, realm: &RealmRow, origin: String) -> Result<bool> {
+    if let Some(origins) = rt.clients.cached_web_origins(&realm.id, rt.now()) {
+        return Ok(origins.allows(&origin));
+    }
+    let (rt, realm_id) = (rt.clone(), realm.id.clone());
+    rt.db
+        .clone()
+        .run(move |conn| {
+            Ok(rt
+                .clients
+                .web_origins(conn, &realm_id, rt.now())?
+                .allows(&origin))
+        })
+        .await
+}
+
 /// The authorization endpoint's decision for a browser request (`cookie`: the SSO cookie).
 pub async fn authorize(
     rt: &Arc<Runtime>,

@@ -1,8 +1,8 @@
 //! Clients: their settings, client authentication (RFC 6749 §2.3: `client_secret_basic`,
-//! `client_secret_post`, none for public clients) with failed attempts throttled, and exact
-//! redirect URI matching.
+//! `client_secret_post`, none for public clients) with failed attempts throttled, exact redirect
+//! URI matching, and the realm's registered web origins for CORS.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -313,16 +313,37 @@ impl Throttle {
 /// with cluster invalidation instead of a lifetime.
 const CLIENT_TTL: Micros = 2_000_000;
 
-/// Clients recently authenticated from the database, by realm and client_id.
+/// How long a realm's registered web origins answer CORS preflights before the database is
+/// asked again (like the declared scopes: an origin registered by another instance's config or
+/// the CLI shows within this long).
+const ORIGINS_TTL: Micros = 30_000_000;
+
+/// Clients recently authenticated from the database, by realm and client_id; and each realm's
+/// registered web origins.
 pub struct ClientCache {
     clients: Timed<Arc<Client>>,
+    origins: Timed<Arc<WebOrigins>>,
 }
 
 impl Default for ClientCache {
     fn default() -> Self {
         ClientCache {
             clients: Timed::new(CLIENT_TTL),
+            origins: Timed::new(ORIGINS_TTL),
         }
+    }
+}
+
+/// The web origins the enabled clients of one realm registered.
+#[derive(Debug, Default)]
+pub struct WebOrigins {
+    origins: HashSet<String>,
+}
+
+impl WebOrigins {
+    /// Whether some client registered `origin` (or `*`, as [`Client::allows_origin`] reads it).
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.contains(origin) || self.origins.contains("*")
     }
 }
 
@@ -340,6 +361,33 @@ impl ClientCache {
     pub fn remember(&self, client: Arc<Client>, now: Micros) {
         let key = Self::key(&client.row.realm_id, &client.row.client_id);
         self.clients.put(key, client, now);
+    }
+
+    /// The realm's registered web origins when they are in memory and fresh.
+    pub fn cached_web_origins(&self, realm_id: &str, now: Micros) -> Option<Arc<WebOrigins>> {
+        self.origins.get(realm_id, now)
+    }
+
+    /// The realm's registered web origins, from memory when fresh.
+    pub fn web_origins(
+        &self,
+        conn: &mut DbConnection,
+        realm_id: &str,
+        now: Micros,
+    ) -> Result<Arc<WebOrigins>> {
+        if let Some(found) = self.cached_web_origins(realm_id, now) {
+            return Ok(found);
+        }
+        let mut origins = HashSet::new();
+        for row in rows::list(conn, realm_id)? {
+            let client = parse(row)?;
+            if client.row.enabled {
+                origins.extend(client.settings.web_origins);
+            }
+        }
+        let found = Arc::new(WebOrigins { origins });
+        self.origins.put(realm_id.to_string(), found.clone(), now);
+        Ok(found)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Issue 7's defects, each pinned through HTTP on both databases: tokens of one realm that are
 //! nothing in the other; refused token requests that spend neither the code nor the refresh
 //! token (RFC 6749 §4.1.2, §6); an `aud` in every access token (RFC 9068 §2.2); failed client
-//! authentication throttled before argon2; and an unknown `kid` that costs one key reload, not
-//! one per request.
+//! authentication throttled before argon2; an unknown `kid` that costs one key reload, not one
+//! per request; and CORS preflights answered for registered web origins only.
 
 use std::sync::Arc;
 
@@ -214,6 +214,22 @@ impl<'a> RealmParty<'a> {
             .send()
             .await
             .unwrap()
+    }
+
+    async fn preflight(&self, path: &str, origin: &str) -> Option<String> {
+        let reply = self
+            .http
+            .request(reqwest::Method::OPTIONS, self.oidc(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(reply.status().is_success(), "{path}: {}", reply.status());
+        reply
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_string())
     }
 }
 
@@ -485,6 +501,66 @@ both_backends!(
         clock.advance(60_000_000);
         let (status, body) = rp.token(machine, &CLIENT_CREDENTIALS).await;
         assert_eq!(status, 200, "{body}");
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    preflight_answers_registered_origins_only,
+    |backend: Backend| async move {
+        let clock = Arc::new(FixedClock::new(NOW));
+        let server = start_two_realms_with(backend, clock, |config| {
+            for client in &mut config.clients {
+                if client.realm == "other" {
+                    client.web_origins = vec!["https://other.example".into()];
+                }
+            }
+        })
+        .await;
+        let quickstart = RealmParty::new(&server, "quickstart", QUICKSTART_WEB_SECRET);
+        let other = RealmParty::new(&server, "other", OTHER_WEB_SECRET);
+        for path in ["/token", "/userinfo", "/certs"] {
+            assert_eq!(
+                quickstart
+                    .preflight(path, "http://127.0.0.1:9")
+                    .await
+                    .as_deref(),
+                Some("http://127.0.0.1:9"),
+                "{path}: a registered origin"
+            );
+            assert_eq!(
+                quickstart.preflight(path, "https://evil.example").await,
+                None,
+                "{path}: an origin nobody registered"
+            );
+            assert_eq!(
+                quickstart.preflight(path, "https://other.example").await,
+                None,
+                "{path}: an origin registered in another realm"
+            );
+            assert_eq!(
+                other
+                    .preflight(path, "https://other.example")
+                    .await
+                    .as_deref(),
+                Some("https://other.example"),
+                "{path}: registered there"
+            );
+        }
+        // A successful token request from an unregistered origin carries no CORS headers.
+        let (_, headers) = quickstart
+            .sign_in(ALICE, "openid", Some("https://evil.example"))
+            .await;
+        assert!(
+            headers
+                .keys()
+                .all(|k| !k.as_str().starts_with("access-control-")),
+            "{headers:?}"
+        );
+        let (_, headers) = quickstart
+            .sign_in(ALICE, "openid", Some("http://127.0.0.1:9"))
+            .await;
+        assert_eq!(headers["access-control-allow-origin"], "http://127.0.0.1:9");
         server.stop().await;
     }
 );

@@ -1,6 +1,6 @@
 //! `POST /protocol/openid-connect/token` (RFC 6749 §3.2), `token/introspect` (RFC 7662) and
 //! `revoke` (RFC 7009): client authentication from the request (§2.3.1), CORS for the client's
-//! registered web origins, and the JSON answers.
+//! registered web origins (and preflights for the realm's), and the JSON answers.
 
 use std::collections::HashMap;
 
@@ -96,19 +96,39 @@ pub(super) fn with_cors(
     response
 }
 
-pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
+/// The CORS preflight of the token, userinfo and certs endpoints (Fetch standard, "CORS
+/// protocol"). It names no client, so the origin is allowed when some enabled client of the
+/// realm registered it; any other origin gets no CORS headers and the browser stops there.
+pub(super) async fn preflight(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let mut response = HttpResponse::NoContent();
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()));
+    response.insert_header((header::VARY, "Origin"));
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return response.finish();
+    };
+    let registered = match (origin.to_str(), realm_row(&state, &path).await) {
+        (Ok(asked), Ok(realm)) => api::allows_origin(&state.issuer, &realm, asked.to_string())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the realm's web origins could not be read");
+                false
+            }),
+        _ => false,
+    };
+    if registered {
+        response
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"));
     }
-    response
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
-        .insert_header((
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "Authorization, Content-Type",
-        ))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
-        .finish()
+    response.finish()
 }
 
 /// What a client's request to the token, introspection or revocation endpoint carries: its
