@@ -170,18 +170,29 @@ pub async fn userinfo(
         .await
 }
 
-/// RP-initiated logout (`cookie`: the SSO cookie).
+/// RP-initiated logout (`cookie`: the SSO cookie; `confirmation`: the CSRF token a posted
+/// confirmation form carries).
 pub async fn logout(
     rt: &Arc<Runtime>,
     realm: &RealmRow,
     raw: RawParams,
     cookie: Option<String>,
+    confirmation: Option<String>,
 ) -> Result<LoggedOut> {
     let (rt, at) = (rt.clone(), RealmRef::new(rt, realm));
     rt.db
         .clone()
         .write(move |conn| {
-            logout::logout(&rt, conn, &at.borrow(), &raw, cookie.as_deref(), rt.now())
+            let (cookie, confirmation) = (cookie.as_deref(), confirmation.as_deref());
+            logout::logout(
+                &rt,
+                conn,
+                &at.borrow(),
+                &raw,
+                cookie,
+                confirmation,
+                rt.now(),
+            )
         })
         .await
 }

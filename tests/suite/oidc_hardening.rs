@@ -1,8 +1,10 @@
-//! Issue 7's defects, each pinned through HTTP on both databases: tokens of one realm that are
-//! nothing in the other; refused token requests that spend neither the code nor the refresh
-//! token (RFC 6749 §4.1.2, §6); an `aud` in every access token (RFC 9068 §2.2); failed client
-//! authentication throttled before argon2; an unknown `kid` that costs one key reload, not one
-//! per request; and CORS preflights answered for registered web origins only.
+//! Issue 7's defects, each pinned through HTTP on both databases: logout that asks before it
+//! ends a session (OIDC RP-Initiated Logout 1.0 §2, §6) and takes only this realm's ID tokens
+//! as hints; tokens of one realm that are nothing in the other; refused token requests that
+//! spend neither the code nor the refresh token (RFC 6749 §4.1.2, §6); an `aud` in every access
+//! token (RFC 9068 §2.2); failed client authentication throttled before argon2; an unknown `kid`
+//! that costs one key reload, not one per request; and CORS preflights answered for registered
+//! web origins only.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use crate::common::realms::{
 use crate::common::{tenant, Backend, TestServer, REALM};
 
 const NOW: i64 = 1_900_000_000_000_000;
+const SIGNED_OUT: &str = "You are signed out";
 const POST_LOGOUT: &str = "http://127.0.0.1:9/";
 const CLIENT_CREDENTIALS: [(&str, &str); 1] = [("grant_type", "client_credentials")];
 
@@ -42,6 +45,88 @@ fn with_header(jwt: &str, header: Value) -> String {
         parts[1],
         parts[2]
     )
+}
+
+/// A JWT with one claim changed and the original signature.
+fn tampered(jwt: &str, claim: &str, value: Value) -> String {
+    let parts: Vec<&str> = jwt.split('.').collect();
+    let mut claims = claims_of(jwt);
+    claims[claim] = value;
+    format!(
+        "{}.{}.{}",
+        parts[0],
+        b64().encode(claims.to_string()),
+        parts[2]
+    )
+}
+
+/// The hidden inputs of a page's form, with the entities minijinja writes decoded.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let decode = |v: &str| {
+        v.replace("&#x2f;", "/")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let (value, _) = rest.split_once('"')?;
+            Some((name.to_string(), decode(value)))
+        })
+        .collect()
+}
+
+/// The `action` of a page's form.
+fn form_action(html: &str) -> String {
+    let start = html.find("action=\"").expect("a form") + 8;
+    let end = html[start..].find('"').expect("a closed action");
+    html[start..start + end].replace("&#x2f;", "/")
+}
+
+/// Whether a response removes the SSO cookie.
+fn removes_cookie(reply: &reqwest::Response) -> bool {
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with("VESTIBULE_SESSION=;") || v.starts_with("VESTIBULE_SESSION=\"\""))
+}
+
+fn session_cookie(cookie: &str) -> String {
+    format!("VESTIBULE_SESSION={cookie}")
+}
+
+/// `GET .../logout` with `params`, from a browser holding session `cookie` if any.
+async fn logout_get(
+    rp: &RelyingParty<'_>,
+    cookie: Option<&str>,
+    params: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = rp.http.get(rp.oidc("/logout")).query(params);
+    if let Some(c) = cookie {
+        req = req.header("cookie", session_cookie(c));
+    }
+    req.send().await.expect("logout request")
+}
+
+/// `POST .../logout` with `form`, from a browser holding session `cookie`.
+async fn logout_post(
+    rp: &RelyingParty<'_>,
+    cookie: &str,
+    form: &[(String, String)],
+) -> reqwest::Response {
+    rp.http
+        .post(rp.oidc("/logout"))
+        .header("cookie", session_cookie(cookie))
+        .form(form)
+        .send()
+        .await
+        .expect("logout form")
 }
 
 both_backends!(
@@ -561,6 +646,226 @@ both_backends!(
             .sign_in(ALICE, "openid", Some("http://127.0.0.1:9"))
             .await;
         assert_eq!(headers["access-control-allow-origin"], "http://127.0.0.1:9");
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    logout_without_a_valid_hint_asks_first,
+    |backend: Backend| async move {
+        let server = start_issuer(backend, &[&tenant("acme")]).await;
+        let rp = RelyingParty::new(&server);
+        let login = rp.login("web", &[], "alice").await;
+        let tokens = rp.exchange(WEB, login.code()).await;
+        let access = tokens.access_token();
+        let still_signed_in = |why: &'static str| {
+            let rp = &rp;
+            async move {
+                assert_eq!(rp.introspect(access).await["active"], true, "{why}");
+            }
+        };
+
+        // §2: with no id_token_hint the OP must ask, so any page linking here ends nothing.
+        let asked = logout_get(&rp, Some(&login.cookie), &[]).await;
+        assert_eq!(asked.status(), 200);
+        assert!(!removes_cookie(&asked), "the confirmation keeps the cookie");
+        let page = asked.text().await.unwrap();
+        let csrf = hidden(&page, "csrf").expect("the confirmation form carries a CSRF token");
+        assert!(form_action(&page).ends_with("/protocol/openid-connect/logout"));
+        still_signed_in("a GET with only the cookie ends nothing").await;
+
+        // The token is bound to this browser's session: another browser's is not this one's.
+        let elsewhere = rp.login("web", &[], "alice").await;
+        let page = logout_get(&rp, Some(&elsewhere.cookie), &[])
+            .await
+            .text()
+            .await
+            .unwrap();
+        let elsewhere_csrf = hidden(&page, "csrf").unwrap();
+        assert_ne!(elsewhere_csrf, csrf);
+
+        // A POST without the token (another site's form) asks again; a wrong token, or another
+        // browser's, is refused. None of them ends anything.
+        let asked_again = logout_post(&rp, &login.cookie, &[]).await;
+        assert_eq!(asked_again.status(), 200);
+        assert!(hidden(&asked_again.text().await.unwrap(), "csrf").is_some());
+        for wrong in ["forged", elsewhere_csrf.as_str(), ""] {
+            let reply = logout_post(&rp, &login.cookie, &[("csrf".into(), wrong.into())]).await;
+            assert_eq!(reply.status(), 400, "csrf {wrong:?}");
+            assert!(!removes_cookie(&reply));
+        }
+        still_signed_in("a POST without the right CSRF token ends nothing").await;
+
+        // The hint must be an ID token of this realm: not an access token, not a forged one.
+        for (hint, what) in [
+            (access.to_string(), "an access token"),
+            (
+                tampered(tokens.id_token(), "sid", json!("another-session")),
+                "a tampered ID token",
+            ),
+        ] {
+            let reply = logout_get(&rp, Some(&login.cookie), &[("id_token_hint", &hint)]).await;
+            assert_eq!(reply.status(), 400, "{what} as id_token_hint");
+            assert!(!removes_cookie(&reply));
+            still_signed_in("a refused hint ends nothing").await;
+        }
+
+        // §2: a client_id must be the hint's audience.
+        let reply = logout_get(
+            &rp,
+            Some(&login.cookie),
+            &[("id_token_hint", tokens.id_token()), ("client_id", "spa")],
+        )
+        .await;
+        assert_eq!(reply.status(), 400);
+        assert!(reply.text().await.unwrap().contains("client_id"));
+        still_signed_in("a client_id that is not the hint's audience ends nothing").await;
+
+        // Confirmed with this browser's token, the session ends with its tokens.
+        let confirmed = logout_post(&rp, &login.cookie, &[("csrf".into(), csrf)]).await;
+        assert_eq!(confirmed.status(), 200);
+        assert!(removes_cookie(&confirmed));
+        assert!(confirmed.text().await.unwrap().contains(SIGNED_OUT));
+        assert_eq!(rp.introspect(access).await["active"], false);
+        assert_eq!(rp.refresh(WEB, tokens.refresh_token()).await.0, 400);
+
+        // The other browser's session was never named: it stands.
+        let reply = rp
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                ],
+                Some(&elsewhere.cookie),
+            )
+            .await;
+        assert_eq!(reply.status(), 302, "single sign-on still works there");
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    the_confirmation_carries_the_request_and_a_matching_hint_needs_none,
+    |backend: Backend| async move {
+        let server = start_issuer(backend, &[&tenant("acme")]).await;
+        let rp = RelyingParty::new(&server);
+
+        // Without a hint, client_id and a registered post_logout_redirect_uri make it through
+        // the confirmation to the redirect, with `state`.
+        let login = rp.login("web", &[], "alice").await;
+        let tokens = rp.exchange(WEB, login.code()).await;
+        let page = logout_get(
+            &rp,
+            Some(&login.cookie),
+            &[
+                ("client_id", "web"),
+                ("post_logout_redirect_uri", POST_LOGOUT),
+                ("state", "bye"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+        let fields = hidden_fields(&page);
+        assert!(fields.contains(&("post_logout_redirect_uri".into(), POST_LOGOUT.into())));
+        let out = logout_post(&rp, &login.cookie, &fields).await;
+        assert_eq!(out.status(), 302);
+        assert_eq!(location(&out), "http://127.0.0.1:9/?state=bye");
+        assert_eq!(rp.introspect(tokens.access_token()).await["active"], false);
+
+        // A hint for another session than the browser's: the browser's person is asked.
+        let first = rp.login("web", &[], "alice").await;
+        let second = rp.login("web", &[], "alice").await;
+        let first_tokens = rp.exchange(WEB, first.code()).await;
+        let second_tokens = rp.exchange(WEB, second.code()).await;
+        let asked = logout_get(
+            &rp,
+            Some(&second.cookie),
+            &[("id_token_hint", first_tokens.id_token())],
+        )
+        .await;
+        assert_eq!(asked.status(), 200);
+        assert!(hidden(&asked.text().await.unwrap(), "csrf").is_some());
+        assert_eq!(
+            rp.introspect(first_tokens.access_token()).await["active"],
+            true
+        );
+        assert_eq!(
+            rp.introspect(second_tokens.access_token()).await["active"],
+            true
+        );
+
+        // The hint of the browser's own session is all the confirmation needed (§2).
+        let out = logout_get(
+            &rp,
+            Some(&second.cookie),
+            &[
+                ("id_token_hint", second_tokens.id_token()),
+                ("client_id", "web"),
+            ],
+        )
+        .await;
+        assert_eq!(out.status(), 200);
+        assert!(removes_cookie(&out));
+        assert!(out.text().await.unwrap().contains(SIGNED_OUT));
+        assert_eq!(
+            rp.introspect(second_tokens.access_token()).await["active"],
+            false
+        );
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    the_account_page_signs_out_with_its_csrf_token,
+    |backend: Backend| async move {
+        let server = start_issuer(backend, &[&tenant("acme")]).await;
+        let rp = RelyingParty::new(&server);
+        let login = rp.login("web", &[], "alice").await;
+        let tokens = rp.exchange(WEB, login.code()).await;
+        let account = rp
+            .http
+            .get(rp.url("/account"))
+            .header("cookie", session_cookie(&login.cookie))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = hidden(&account, "csrf").expect("the sign-out form carries the CSRF token");
+        let action = form_action(&account);
+        assert!(
+            action.ends_with("/protocol/openid-connect/logout"),
+            "{action}"
+        );
+
+        let forged = rp
+            .http
+            .post(format!("{}{action}", server.base))
+            .header("cookie", session_cookie(&login.cookie))
+            .form(&[("csrf", "0".repeat(csrf.len()))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 400);
+        assert_eq!(rp.introspect(tokens.access_token()).await["active"], true);
+
+        let out = rp
+            .http
+            .post(format!("{}{action}", server.base))
+            .header("cookie", session_cookie(&login.cookie))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 200);
+        assert!(out.text().await.unwrap().contains(SIGNED_OUT));
+        assert_eq!(rp.introspect(tokens.access_token()).await["active"], false);
         server.stop().await;
     }
 );
