@@ -65,6 +65,24 @@ pub async fn jwks(rt: &Arc<Runtime>, realm: &RealmRow) -> Result<Value> {
         .await
 }
 
+/// Whether `origin` is a registered web origin of an enabled client of the realm (for CORS
+/// preflights, which name no client): from memory when fresh.
+pub async fn allows_origin(rt: &Arc<Runtime>, realm: &RealmRow, origin: String) -> Result<bool> {
+    if let Some(origins) = rt.clients.cached_web_origins(&realm.id, rt.now()) {
+        return Ok(origins.allows(&origin));
+    }
+    let (rt, realm_id) = (rt.clone(), realm.id.clone());
+    rt.db
+        .clone()
+        .run(move |conn| {
+            Ok(rt
+                .clients
+                .web_origins(conn, &realm_id, rt.now())?
+                .allows(&origin))
+        })
+        .await
+}
+
 /// The authorization endpoint's decision for a browser request.
 pub async fn authorize(
     rt: &Arc<Runtime>,
@@ -150,18 +168,29 @@ pub async fn userinfo(
         .await
 }
 
-/// RP-initiated logout (`cookie`: the SSO cookie).
+/// RP-initiated logout (`cookie`: the SSO cookie; `confirmation`: the CSRF token a posted
+/// confirmation form carries).
 pub async fn logout(
     rt: &Arc<Runtime>,
     realm: &RealmRow,
     raw: RawParams,
     cookie: Option<String>,
+    confirmation: Option<String>,
 ) -> Result<LoggedOut> {
     let (rt, at) = (rt.clone(), RealmRef::new(rt, realm));
     rt.db
         .clone()
         .write(move |conn| {
-            logout::logout(&rt, conn, &at.borrow(), &raw, cookie.as_deref(), rt.now())
+            let (cookie, confirmation) = (cookie.as_deref(), confirmation.as_deref());
+            logout::logout(
+                &rt,
+                conn,
+                &at.borrow(),
+                &raw,
+                cookie,
+                confirmation,
+                rt.now(),
+            )
         })
         .await
 }

@@ -286,6 +286,11 @@ fn apply_mappers(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target
     }
 }
 
+/// The `typ` claim of our access tokens (Keycloak's), which tells them from ID tokens.
+pub const ACCESS_TOKEN_TYP: &str = "Bearer";
+/// The `typ` claim of our ID tokens (Keycloak's): an `id_token_hint` must carry it.
+pub const ID_TOKEN_TYP: &str = "ID";
+
 fn common(input: &ClaimInput<'_>, typ: &str) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("exp".into(), json!(input.expires));
@@ -305,7 +310,7 @@ fn common(input: &ClaimInput<'_>, typ: &str) -> Map<String, Value> {
 
 /// The access token's claims (a JWT, RFC 9068 style, Keycloak's claims).
 pub fn access_token(input: &ClaimInput<'_>) -> Value {
-    let mut claims = common(input, "Bearer");
+    let mut claims = common(input, ACCESS_TOKEN_TYP);
     let mut audience: BTreeSet<String> = BTreeSet::new();
     if has_scope(input.scopes, "roles") {
         if !input.roles.realm.is_empty() {
@@ -337,6 +342,11 @@ pub fn access_token(input: &ClaimInput<'_>) -> Value {
             audience.insert(a.clone());
         }
     }
+    // RFC 9068 §2.2: `aud` is required. With no other client's roles and no audience mapper,
+    // the token is for the client itself (Keycloak would leave `aud` out here).
+    if audience.is_empty() {
+        audience.insert(input.client_id.to_string());
+    }
     match audience.len() {
         0 => {}
         1 => {
@@ -356,7 +366,7 @@ pub fn access_token(input: &ClaimInput<'_>) -> Value {
 
 /// The ID token's claims (OIDC Core §2): `aud` is the client.
 pub fn id_token(input: &ClaimInput<'_>) -> Value {
-    let mut claims = common(input, "ID");
+    let mut claims = common(input, ID_TOKEN_TYP);
     claims.insert("aud".into(), json!(input.client_id));
     if let Some(nonce) = input.nonce {
         claims.insert("nonce".into(), json!(nonce));

@@ -382,10 +382,11 @@ fn include_switches_choose_the_tokens() {
         "the ID token's audience is the client"
     );
     audience.include.access_token = false;
-    assert!(Token::new(&[], vec![audience])
-        .access()
-        .get("aud")
-        .is_none());
+    assert_eq!(
+        Token::new(&[], vec![audience]).access()["aud"],
+        "web",
+        "RFC 9068 §2.2: with no other audience, the client itself"
+    );
 }
 
 #[test]

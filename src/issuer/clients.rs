@@ -1,7 +1,8 @@
 //! Clients: their settings, client authentication (RFC 6749 §2.3: `client_secret_basic`,
-//! `client_secret_post`, none for public clients) and exact redirect URI matching.
+//! `client_secret_post`, none for public clients) with failed attempts throttled, exact redirect
+//! URI matching, and the realm's registered web origins for CORS.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -119,9 +120,11 @@ pub fn verify_secret(secret: &str, hash: &str) -> bool {
 /// Remembers secrets already verified against a stored hash, so a busy client pays argon2
 /// once, not on every token request. Keyed by a hash of (client, presented secret) and valid
 /// only while the stored hash is the one it was checked against: a new secret invalidates it.
+/// Failed checks are throttled ([`Throttle`]), so guessing cannot buy argon2 runs without end.
 #[derive(Default)]
 pub struct SecretCache {
     verified: Mutex<HashMap<[u8; 32], String>>,
+    throttle: Throttle,
 }
 
 const SECRET_CACHE_MAX: usize = 10_000;
@@ -141,35 +144,166 @@ impl SecretCache {
             .is_ok_and(|map| map.get(key).is_some_and(|h| h == stored))
     }
 
-    /// True when `secret` was verified against the client's current hash before: no argon2.
-    /// False says nothing about the secret, only that this cache does not know it.
-    pub fn check_cached(&self, client: &Client, secret: &str) -> bool {
-        client
-            .row
-            .secret_hash
-            .as_deref()
-            .is_some_and(|stored| self.knows(&Self::key(&client.row.id, secret), stored))
+    /// True when `secret` was verified against the client's current hash before and the client
+    /// is not throttled: no argon2. False says nothing about the secret, only that this cache
+    /// cannot answer (the database path decides).
+    pub fn check_cached(&self, client: &Client, secret: &str, now: Micros) -> bool {
+        client.row.secret_hash.as_deref().is_some_and(|stored| {
+            !self.throttle.client_blocked(&client.row.id, now)
+                && self.knows(&Self::key(&client.row.id, secret), stored)
+        })
     }
 
-    /// True when `secret` is the client's secret.
-    pub fn check(&self, client: &Client, secret: &str) -> bool {
+    /// Whether `secret`, presented from `address`, is the client's secret. While the client is
+    /// throttled every secret is refused, the right one too: answering it would tell a
+    /// guesser which guess was right. While only the address is, secrets already verified
+    /// still pass (they cost no argon2), new ones are refused unchecked.
+    pub fn check(
+        &self,
+        client: &Client,
+        secret: &str,
+        address: Option<&str>,
+        now: Micros,
+    ) -> Result<()> {
+        let failed = || OAuthError::invalid_client("client authentication failed");
         let Some(stored) = client.row.secret_hash.as_deref() else {
-            return false;
+            return Err(failed());
         };
-        let key = Self::key(&client.row.id, secret);
+        let client_pk = client.row.id.as_str();
+        if self.throttle.client_blocked(client_pk, now) {
+            return Err(throttled());
+        }
+        let key = Self::key(client_pk, secret);
         if self.knows(&key, stored) {
-            return true;
+            return Ok(());
+        }
+        if !self.throttle.admit(client_pk, address, now) {
+            return Err(throttled());
         }
         if !verify_secret(secret, stored) {
-            return false;
+            return Err(failed());
         }
+        self.throttle.forgive(client_pk, address, now);
         if let Ok(mut map) = self.verified.lock() {
             if map.len() >= SECRET_CACHE_MAX {
                 map.clear();
             }
             map.insert(key, stored.to_string());
         }
+        Ok(())
+    }
+}
+
+fn throttled() -> OAuthError {
+    OAuthError::invalid_client("too many failed client authentications; try again later")
+}
+
+/// The window failed client authentications are counted in. It opens at the first counted
+/// attempt; once a count is full, argon2 is not run again for that key until it closes.
+const THROTTLE_WINDOW: Micros = 60_000_000;
+/// Secret checks a client may fail within a window (per realm and client_id: the client row).
+const CLIENT_FAILURES: u32 = 5;
+/// Secret checks one address may fail within a window, all clients together: higher than a
+/// client's, since several clients may share an address (a NAT, a proxy).
+const ADDRESS_FAILURES: u32 = 20;
+/// Keys a table holds at most. When full, closed windows go first; if every window is still
+/// open, the table starts afresh. For addresses that lets a caller with very many addresses
+/// reset them, but each client's own count still bounds what guessing its secret costs.
+const THROTTLE_MAX_ENTRIES: usize = 10_000;
+
+/// Attempts counted in a window that opened at `since`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Attempts {
+    count: u32,
+    since: Micros,
+}
+
+impl Attempts {
+    fn open(&self, now: Micros) -> bool {
+        now >= self.since && now - self.since < THROTTLE_WINDOW
+    }
+}
+
+/// Failed secret checks per client and per address, in memory (per instance). An argon2 run
+/// is counted before it starts, so that requests arriving together cannot all slip through,
+/// and forgiven when the secret turns out right.
+#[derive(Default)]
+struct Throttle {
+    tables: Mutex<ThrottleTables>,
+}
+
+#[derive(Default)]
+struct ThrottleTables {
+    clients: HashMap<String, Attempts>,
+    addresses: HashMap<String, Attempts>,
+}
+
+fn count_in(table: &HashMap<String, Attempts>, key: &str, now: Micros) -> u32 {
+    table
+        .get(key)
+        .filter(|a| a.open(now))
+        .map_or(0, |a| a.count)
+}
+
+fn add_to(table: &mut HashMap<String, Attempts>, key: &str, now: Micros) {
+    if table.len() >= THROTTLE_MAX_ENTRIES && !table.contains_key(key) {
+        table.retain(|_, a| a.open(now));
+        if table.len() >= THROTTLE_MAX_ENTRIES {
+            table.clear();
+        }
+    }
+    let entry = table.entry(key.to_string()).or_insert(Attempts {
+        count: 0,
+        since: now,
+    });
+    if !entry.open(now) {
+        *entry = Attempts {
+            count: 0,
+            since: now,
+        };
+    }
+    entry.count += 1;
+}
+
+fn take_from(table: &mut HashMap<String, Attempts>, key: &str, now: Micros) {
+    if let Some(entry) = table.get_mut(key).filter(|a| a.open(now)) {
+        entry.count = entry.count.saturating_sub(1);
+    }
+}
+
+impl Throttle {
+    /// Whether the client has failed too often in its current window.
+    fn client_blocked(&self, client_pk: &str, now: Micros) -> bool {
+        self.tables
+            .lock()
+            .is_ok_and(|t| count_in(&t.clients, client_pk, now) >= CLIENT_FAILURES)
+    }
+
+    /// Counts an argon2 run for the client and the address, or says no when either is full.
+    fn admit(&self, client_pk: &str, address: Option<&str>, now: Micros) -> bool {
+        let Ok(mut t) = self.tables.lock() else {
+            return false;
+        };
+        let full = count_in(&t.clients, client_pk, now) >= CLIENT_FAILURES
+            || address.is_some_and(|a| count_in(&t.addresses, a, now) >= ADDRESS_FAILURES);
+        if full {
+            return false;
+        }
+        add_to(&mut t.clients, client_pk, now);
+        if let Some(a) = address {
+            add_to(&mut t.addresses, a, now);
+        }
         true
+    }
+
+    /// Takes back an admitted run whose secret was right: only failures count.
+    fn forgive(&self, client_pk: &str, address: Option<&str>, now: Micros) {
+        if let Ok(mut t) = self.tables.lock() {
+            take_from(&mut t.clients, client_pk, now);
+            if let Some(a) = address {
+                take_from(&mut t.addresses, a, now);
+            }
+        }
     }
 }
 
@@ -179,16 +313,37 @@ impl SecretCache {
 /// with cluster invalidation instead of a lifetime.
 const CLIENT_TTL: Micros = 2_000_000;
 
-/// Clients recently authenticated from the database, by realm and client_id.
+/// How long a realm's registered web origins answer CORS preflights before the database is
+/// asked again (like the declared scopes: an origin registered by another instance's config or
+/// the CLI shows within this long).
+const ORIGINS_TTL: Micros = 30_000_000;
+
+/// Clients recently authenticated from the database, by realm and client_id; and each realm's
+/// registered web origins.
 pub struct ClientCache {
     clients: Timed<Arc<Client>>,
+    origins: Timed<Arc<WebOrigins>>,
 }
 
 impl Default for ClientCache {
     fn default() -> Self {
         ClientCache {
             clients: Timed::new(CLIENT_TTL),
+            origins: Timed::new(ORIGINS_TTL),
         }
+    }
+}
+
+/// The web origins the enabled clients of one realm registered.
+#[derive(Debug, Default)]
+pub struct WebOrigins {
+    origins: HashSet<String>,
+}
+
+impl WebOrigins {
+    /// Whether some client registered `origin` (or `*`, as [`Client::allows_origin`] reads it).
+    pub fn allows(&self, origin: &str) -> bool {
+        self.origins.contains(origin) || self.origins.contains("*")
     }
 }
 
@@ -207,6 +362,33 @@ impl ClientCache {
         let key = Self::key(&client.row.realm_id, &client.row.client_id);
         self.clients.put(key, client, now);
     }
+
+    /// The realm's registered web origins when they are in memory and fresh.
+    pub fn cached_web_origins(&self, realm_id: &str, now: Micros) -> Option<Arc<WebOrigins>> {
+        self.origins.get(realm_id, now)
+    }
+
+    /// The realm's registered web origins, from memory when fresh.
+    pub fn web_origins(
+        &self,
+        conn: &mut DbConnection,
+        realm_id: &str,
+        now: Micros,
+    ) -> Result<Arc<WebOrigins>> {
+        if let Some(found) = self.cached_web_origins(realm_id, now) {
+            return Ok(found);
+        }
+        let mut origins = HashSet::new();
+        for row in rows::list(conn, realm_id)? {
+            let client = parse(row)?;
+            if client.row.enabled {
+                origins.extend(client.settings.web_origins);
+            }
+        }
+        let found = Arc::new(WebOrigins { origins });
+        self.origins.put(realm_id.to_string(), found.clone(), now);
+        Ok(found)
+    }
 }
 
 /// How a request identified its client.
@@ -216,6 +398,8 @@ pub struct ClientCredentials {
     pub secret: Option<String>,
     /// Whether the credentials came in the Authorization header (client_secret_basic).
     pub basic: bool,
+    /// Where the request came from, for the failed-authentication throttle.
+    pub address: Option<String>,
 }
 
 /// Authenticates the client of a token, introspection or revocation request. A confidential
@@ -225,6 +409,7 @@ pub fn authenticate(
     cache: &SecretCache,
     realm_id: &str,
     creds: &ClientCredentials,
+    now: Micros,
 ) -> Result<Client> {
     let client_id = creds
         .client_id
@@ -238,11 +423,83 @@ pub fn authenticate(
             .secret
             .as_deref()
             .ok_or_else(|| OAuthError::invalid_client("client secret is required"))?;
-        if !cache.check(&client, secret) {
-            return Err(OAuthError::invalid_client("client authentication failed"));
-        }
+        cache.check(&client, secret, creds.address.as_deref(), now)?;
     } else if creds.secret.is_some() {
         return Err(OAuthError::invalid_client("a public client has no secret"));
     }
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Micros = 1_900_000_000_000_000;
+
+    #[test]
+    fn a_client_is_held_back_after_its_failures_until_the_window_closes() {
+        let throttle = Throttle::default();
+        for _ in 0..CLIENT_FAILURES {
+            assert!(throttle.admit("web", Some("10.0.0.1"), T));
+        }
+        assert!(throttle.client_blocked("web", T + THROTTLE_WINDOW - 1));
+        assert!(
+            !throttle.admit("web", Some("10.0.0.2"), T + 1),
+            "from anywhere"
+        );
+        assert!(!throttle.client_blocked("api", T), "other clients are not");
+        assert!(!throttle.client_blocked("web", T + THROTTLE_WINDOW));
+        assert!(throttle.admit("web", Some("10.0.0.1"), T + THROTTLE_WINDOW));
+    }
+
+    #[test]
+    fn an_address_is_held_back_after_its_failures_over_all_clients() {
+        let throttle = Throttle::default();
+        for i in 0..ADDRESS_FAILURES {
+            assert!(throttle.admit(&format!("client-{i}"), Some("10.0.0.1"), T));
+        }
+        assert!(!throttle.admit("another", Some("10.0.0.1"), T));
+        assert!(
+            !throttle.client_blocked("another", T),
+            "its cached secrets still pass"
+        );
+        assert!(throttle.admit("another", Some("10.0.0.2"), T));
+        assert!(
+            throttle.admit("another", None, T),
+            "no address, no address count"
+        );
+        assert!(throttle.admit("another", Some("10.0.0.1"), T + THROTTLE_WINDOW));
+    }
+
+    #[test]
+    fn only_failures_count() {
+        let throttle = Throttle::default();
+        for _ in 0..CLIENT_FAILURES - 1 {
+            assert!(throttle.admit("web", None, T));
+        }
+        assert!(throttle.admit("web", None, T));
+        throttle.forgive("web", None, T);
+        assert!(
+            !throttle.client_blocked("web", T),
+            "four failures and a success"
+        );
+        assert!(throttle.admit("web", None, T));
+        assert!(throttle.client_blocked("web", T), "the fifth failure");
+    }
+
+    #[test]
+    fn the_tables_stay_bounded() {
+        let mut table = HashMap::new();
+        for i in 0..THROTTLE_MAX_ENTRIES {
+            add_to(&mut table, &format!("old-{i}"), T);
+        }
+        add_to(&mut table, "new", T + THROTTLE_WINDOW);
+        assert_eq!(table.len(), 1, "closed windows went first");
+        for i in 0..THROTTLE_MAX_ENTRIES {
+            add_to(&mut table, &format!("open-{i}"), T);
+        }
+        add_to(&mut table, "one-more", T);
+        assert!(table.len() <= THROTTLE_MAX_ENTRIES);
+        assert_eq!(count_in(&table, "one-more", T), 1);
+    }
 }

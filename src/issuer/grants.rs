@@ -1,6 +1,9 @@
 //! The token endpoint's grants (RFC 6749): authorization_code with PKCE (§4.1.3, RFC 7636),
 //! refresh_token with rotation and reuse detection (§6), client_credentials (§4.4). Codes are
 //! single-use: a reused code revokes what it issued. A reused refresh token revokes its family.
+//! A request is checked whole before its code or refresh token is spent, so a refused one (a
+//! wrong verifier, redirect_uri or scope) changes nothing, and only a correct request for a
+//! grant already exchanged counts as a second use.
 //!
 //! client_credentials has a second, memory-only path: when the client, its verified secret, its
 //! service account, the realm's keys and its declared scopes are all cached, the token is minted without a database
@@ -49,7 +52,13 @@ pub fn exchange(
     now: Micros,
 ) -> Result<Result<(Arc<Client>, Value)>> {
     let result = (|| {
-        let client = Arc::new(clients::authenticate(conn, &rt.secrets, realm.id, creds)?);
+        let client = Arc::new(clients::authenticate(
+            conn,
+            &rt.secrets,
+            realm.id,
+            creds,
+            now,
+        )?);
         rt.clients.remember(client.clone(), now);
         let grant_type = grant_type(form);
         if !client.allows_grant(grant_type) {
@@ -93,7 +102,9 @@ pub fn client_credentials_from_memory(
     let usable = client.row.enabled
         && client.row.confidential
         && client.allows_grant("client_credentials")
-        && rt.secrets.check_cached(&client, creds.secret.as_deref()?);
+        && rt
+            .secrets
+            .check_cached(&client, creds.secret.as_deref()?, now);
     if !usable {
         return None;
     }
@@ -151,19 +162,8 @@ fn code_grant(
             "the code was issued to another client",
         ));
     }
-    if !session_rows::use_code(conn, &code_hash, now)? {
-        // RFC 6749 §4.1.2: a reused code revokes what it issued. Its access tokens are
-        // stateless JWTs carrying the session's `sid`, so the session ends with them.
-        session_rows::revoke_by_code(conn, &code_hash, now)?;
-        session_rows::end_session(conn, &row.session_id, now)?;
-        session_rows::revoke_session_tokens(conn, &row.session_id, now)?;
-        return Err(OAuthError::invalid_grant(
-            "the code was already used; tokens issued for it are revoked",
-        ));
-    }
-    if row.expires_at <= now {
-        return Err(OAuthError::invalid_grant("the code has expired"));
-    }
+    // The request is checked whole before the code is touched: a wrong redirect_uri or
+    // verifier (RFC 6749 §4.1.3, RFC 7636 §4.6) is refused and leaves the code to its owner.
     let params: AuthParams = serde_json::from_str(&row.params)
         .map_err(|e| OAuthError::new("server_error", e.to_string()))?;
     if form.get("redirect_uri") != Some(&params.redirect_uri) {
@@ -171,24 +171,21 @@ fn code_grant(
             "redirect_uri does not match the authorization request",
         ));
     }
-    match (&params.code_challenge, form.get("code_verifier")) {
-        (Some(challenge), Some(verifier)) if flows::pkce_matches(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ))
-        }
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required")),
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier given but no code_challenge was sent",
-            ))
-        }
-        (None, None) => {}
+    check_pkce(params.code_challenge.as_deref(), form.get("code_verifier"))?;
+    if row.used_at.is_some() {
+        return Err(code_reused(conn, &code_hash, &row.session_id, now)?);
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant("the code has expired"));
     }
     let user = tokens::active_user(conn, &row.user_id)?;
     let session = tokens::live_session(conn, &row.session_id, now)?
         .ok_or_else(|| OAuthError::invalid_grant("the session has ended"))?;
+    // Spent only now that the exchange succeeds; losing the race to a concurrent exchange of
+    // the same code is a second use like any other.
+    if !session_rows::use_code(conn, &code_hash, now)? {
+        return Err(code_reused(conn, &code_hash, &row.session_id, now)?);
+    }
     let scopes = claims::grant_scopes(&params.scope, &client.settings);
     let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
@@ -209,6 +206,69 @@ fn code_grant(
         },
         now,
     )
+}
+
+/// RFC 7636 §4.6: the verifier must match the challenge the authorization request sent.
+fn check_pkce(challenge: Option<&str>, verifier: Option<&String>) -> Result<()> {
+    match (challenge, verifier) {
+        (Some(challenge), Some(verifier)) if flows::pkce_matches(verifier, challenge) => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier does not match the code_challenge",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier given but no code_challenge was sent",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+/// A correct request for a code already exchanged: RFC 6749 §4.1.2, the code was stolen or
+/// replayed, so what it issued is revoked. Its access tokens are stateless JWTs carrying the
+/// session's `sid`, so the session ends with them. Returns the refusal to answer with.
+fn code_reused(
+    conn: &mut DbConnection,
+    code_hash: &str,
+    session_id: &str,
+    now: Micros,
+) -> Result<OAuthError> {
+    session_rows::revoke_by_code(conn, code_hash, now)?;
+    session_rows::end_session(conn, session_id, now)?;
+    session_rows::revoke_session_tokens(conn, session_id, now)?;
+    Ok(OAuthError::invalid_grant(
+        "the code was already used; tokens issued for it are revoked",
+    ))
+}
+
+/// The scopes of a refresh: the original ones, or a narrower set (RFC 6749 §6: "MUST NOT
+/// include any scope not originally granted"), keeping the client's default scopes granted.
+fn refreshed_scopes(
+    client: &Client,
+    original: Vec<String>,
+    asked: Option<&String>,
+) -> Result<Vec<String>> {
+    let Some(asked) = asked else {
+        return Ok(original);
+    };
+    let asked: Vec<String> = asked.split_whitespace().map(String::from).collect();
+    if asked.iter().any(|s| !original.contains(s)) {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "a refresh may only narrow the scope",
+        ));
+    }
+    let mut narrowed = asked;
+    narrowed.extend(
+        client
+            .settings
+            .default_scopes
+            .iter()
+            .filter(|d| original.contains(d))
+            .cloned(),
+    );
+    narrowed.sort();
+    narrowed.dedup();
+    Ok(narrowed)
 }
 
 fn refresh_grant(
@@ -232,12 +292,12 @@ fn refresh_grant(
     if row.revoked_at.is_some() {
         return Err(OAuthError::invalid_grant("the refresh token was revoked"));
     }
-    if !session_rows::use_refresh(conn, &row.id, now)? {
-        // Reuse of a rotated token: someone else holds the family. Revoke all of it.
-        session_rows::revoke_family(conn, &row.family_id, now)?;
-        return Err(OAuthError::invalid_grant(
-            "the refresh token was already used; its family is revoked",
-        ));
+    // The request is checked whole before the token is touched: a wider scope is refused and
+    // the token stays good for the retry.
+    let original: Vec<String> = row.scope.split_whitespace().map(String::from).collect();
+    let scopes = refreshed_scopes(client, original, form.get("scope"))?;
+    if row.used_at.is_some() {
+        return Err(refresh_reused(conn, &row.family_id, now)?);
     }
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant("the refresh token has expired"));
@@ -250,31 +310,9 @@ fn refresh_grant(
     if session.is_none() && !row.offline {
         return Err(OAuthError::invalid_grant("the session has ended"));
     }
-    let original: Vec<String> = row.scope.split_whitespace().map(String::from).collect();
-    let scopes = match form.get("scope") {
-        Some(asked) => {
-            let asked: Vec<String> = asked.split_whitespace().map(String::from).collect();
-            if asked.iter().any(|s| !original.contains(s)) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    "a refresh may only narrow the scope",
-                ));
-            }
-            let mut narrowed = asked;
-            narrowed.extend(
-                client
-                    .settings
-                    .default_scopes
-                    .iter()
-                    .filter(|d| original.contains(d))
-                    .cloned(),
-            );
-            narrowed.sort();
-            narrowed.dedup();
-            narrowed
-        }
-        None => original,
-    };
+    if !session_rows::use_refresh(conn, &row.id, now)? {
+        return Err(refresh_reused(conn, &row.family_id, now)?);
+    }
     let subject = Arc::new(tokens::subject(conn, realm.id, &user, client)?);
     tokens::issue(
         rt,
@@ -294,6 +332,15 @@ fn refresh_grant(
         },
         now,
     )
+}
+
+/// A correct request for a refresh token already rotated (RFC 6749 §10.4, RFC 9700 §4.14.2):
+/// someone else holds the family, so all of it is revoked. Returns the refusal to answer with.
+fn refresh_reused(conn: &mut DbConnection, family_id: &str, now: Micros) -> Result<OAuthError> {
+    session_rows::revoke_family(conn, family_id, now)?;
+    Ok(OAuthError::invalid_grant(
+        "the refresh token was already used; its family is revoked",
+    ))
 }
 
 fn client_credentials_grant(

@@ -81,7 +81,7 @@ pub fn introspect(
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<Value> {
-    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds, now)?;
     if !client.row.confidential {
         return Err(OAuthError::invalid_client(
             "introspection needs a confidential client",
@@ -94,7 +94,11 @@ pub fn introspect(
         let Some(row) = session_rows::refresh_by_hash(conn, &tokens::sha256_hex(token))? else {
             return Ok(json!({"active": false}));
         };
-        let live = row.revoked_at.is_none()
+        // RFC 7662 §2.2: "active" says this authorization server issued the token, and each
+        // realm is an issuer of its own. The lookup by hash spans realms, so the realm is
+        // checked here, as the issuer and keys are for access tokens.
+        let live = row.realm_id == realm.id
+            && row.revoked_at.is_none()
             && row.used_at.is_none()
             && row.expires_at > now
             && tokens::active_user(conn, &row.user_id).is_ok();
@@ -133,7 +137,7 @@ pub fn revoke(
     form: &HashMap<String, String>,
     now: Micros,
 ) -> Result<()> {
-    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds)?;
+    let client = clients::authenticate(conn, &rt.secrets, realm.id, creds, now)?;
     let token = form
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

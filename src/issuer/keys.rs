@@ -3,7 +3,8 @@
 //! in the JWKS until the tokens they signed have expired.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
@@ -15,6 +16,13 @@ use crate::issuer::jwt::{self, Alg, SigningKey, VerifyingKey};
 /// How long a loaded key set is trusted before the database is asked again (another instance
 /// or the CLI may have rotated).
 const RELOAD_AFTER: Micros = 30_000_000;
+
+/// How long after a load a token naming a `kid` we do not hold is answered from memory instead
+/// of reloading. Such a token (forged, from another realm, or signed by a key another instance
+/// has just added) would otherwise read every key of the realm on each request, work any caller
+/// can impose. The trade: a key rotated in by another instance or the CLI is accepted here at
+/// most this long after it appears (before [`RELOAD_AFTER`], since its tokens ask for it).
+const UNKNOWN_KID_RELOAD_AFTER: Micros = 5_000_000;
 
 /// One realm's keys, ready to use.
 pub struct RealmKeys {
@@ -41,18 +49,27 @@ impl RealmKeys {
 /// Every realm's keys, shared by the whole process.
 pub struct KeyRing {
     realms: Timed<Arc<RealmKeys>>,
+    /// When each realm's keys were last read (or are being read), for [`UNKNOWN_KID_RELOAD_AFTER`].
+    /// One entry per realm that asked, and realms are few.
+    loaded_at: Mutex<HashMap<String, Micros>>,
+    /// How many times a realm's keys were read from the database (see [`KeyRing::loads`]).
+    loads: AtomicU64,
 }
 
 impl Default for KeyRing {
     fn default() -> Self {
         KeyRing {
             realms: Timed::new(RELOAD_AFTER),
+            loaded_at: Mutex::new(HashMap::new()),
+            loads: AtomicU64::new(0),
         }
     }
 }
 
 impl KeyRing {
-    /// The realm's keys, from memory when fresh (and knowing `kid`, if one is asked for).
+    /// The realm's keys, from memory when fresh and knowing `kid` (if one is asked for). An
+    /// unknown `kid` reloads them at most once per [`UNKNOWN_KID_RELOAD_AFTER`]; in between, the
+    /// keys in memory answer and the token does not verify.
     pub fn get(
         &self,
         conn: &mut DbConnection,
@@ -61,13 +78,44 @@ impl KeyRing {
         kid: Option<&str>,
     ) -> Result<Arc<RealmKeys>, DbError> {
         if let Some(keys) = self.cached(realm_id, now) {
-            if kid.is_none_or(|k| keys.knows(k)) {
+            if kid.is_none_or(|k| keys.knows(k)) || !self.claim_reload(realm_id, now) {
                 return Ok(keys);
             }
+        } else {
+            self.mark_loaded(realm_id, now);
         }
         let keys = Arc::new(load(conn, realm_id, now)?);
+        self.loads.fetch_add(1, Ordering::Relaxed);
         self.realms.put(realm_id.to_string(), keys.clone(), now);
         Ok(keys)
+    }
+
+    /// Whether an unknown kid may reload the realm's keys now: not when they were read less
+    /// than [`UNKNOWN_KID_RELOAD_AFTER`] ago. A yes counts as the read, under the lock, so that
+    /// requests arriving together reload once.
+    fn claim_reload(&self, realm_id: &str, now: Micros) -> bool {
+        let Ok(mut loaded) = self.loaded_at.lock() else {
+            return true;
+        };
+        let recent = loaded
+            .get(realm_id)
+            .is_some_and(|at| now >= *at && now - at < UNKNOWN_KID_RELOAD_AFTER);
+        if !recent {
+            loaded.insert(realm_id.to_string(), now);
+        }
+        !recent
+    }
+
+    fn mark_loaded(&self, realm_id: &str, now: Micros) {
+        if let Ok(mut loaded) = self.loaded_at.lock() {
+            loaded.insert(realm_id.to_string(), now);
+        }
+    }
+
+    /// How many key sets were read from the database since start, all realms together: what
+    /// tests (and a curious operator) watch to see that requests do not reload keys.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
     /// The realm's keys when they are in memory and fresh; None means ask [`KeyRing::get`].

@@ -352,9 +352,10 @@ pub fn live_session(conn: &mut DbConnection, id: &str, now: Micros) -> Result<Op
     Ok(rows::session(conn, id)?.filter(|s| s.ended_at.is_none() && s.expires_at > now))
 }
 
-/// Verifies one of our own access tokens (signature, issuer, expiry, revocation, user state)
-/// and returns its claims, or None when it is not active.
-pub fn active_access_token(
+/// The claims of a token this realm issued: signed by one of its keys, `iss` this realm. None
+/// otherwise. Nothing else is checked: its type, times and the state behind it are the
+/// caller's to judge.
+pub fn issued_here(
     rt: &Runtime,
     conn: &mut DbConnection,
     realm: &Realm<'_>,
@@ -365,12 +366,25 @@ pub fn active_access_token(
         return Ok(None);
     };
     let keys = rt.keys.get(conn, realm.id, now, Some(&kid))?;
-    let Ok(claims) = jwt::verify(token, keys.verifying()) else {
+    Ok(jwt::verify(token, keys.verifying())
+        .ok()
+        .filter(|c| c["iss"] == realm.issuer))
+}
+
+/// Verifies one of our own access tokens (signature, issuer, expiry, revocation, user state)
+/// and returns its claims, or None when it is not active.
+pub fn active_access_token(
+    rt: &Runtime,
+    conn: &mut DbConnection,
+    realm: &Realm<'_>,
+    token: &str,
+    now: Micros,
+) -> Result<Option<Value>> {
+    let Some(claims) = issued_here(rt, conn, realm, token, now)? else {
         return Ok(None);
     };
     let now_s = now / 1_000_000;
-    let valid = claims["iss"] == realm.issuer
-        && claims["typ"] == "Bearer"
+    let valid = claims["typ"] == claims::ACCESS_TOKEN_TYP
         && claims["exp"].as_i64().is_some_and(|exp| exp > now_s);
     if !valid {
         return Ok(None);

@@ -1,5 +1,5 @@
-//! Server-rendered pages for people: login, organization slug, errors, account. Templates are
-//! compiled into the binary and every value is HTML-escaped.
+//! Server-rendered pages for people: login, organization slug, errors, account, the logout
+//! confirmation. Templates are compiled into the binary and every value is HTML-escaped.
 
 use minijinja::Environment;
 use std::sync::OnceLock;
@@ -18,6 +18,10 @@ fn env() -> &'static Environment<'static> {
             ("error.html", include_str!("templates/error.html")),
             ("form_post.html", include_str!("templates/form_post.html")),
             ("logged_out.html", include_str!("templates/logged_out.html")),
+            (
+                "logout_confirm.html",
+                include_str!("templates/logout_confirm.html"),
+            ),
             ("account.html", include_str!("templates/account.html")),
         ] {
             // The sources are part of the binary; a broken one fails the tests, not a login.
@@ -70,6 +74,21 @@ mod tests {
         )
         .contains("name=\"code\""));
         assert!(render("logged_out.html", context! { realm => "r" }).contains("signed out"));
-        assert!(render("account.html", context! { realm => "r", name => "A", username => "a", organizations => Vec::<String>::new(), identities => Vec::<String>::new(), logout => "/l" }).contains("Signed in as"));
+        let account = render(
+            "account.html",
+            context! { realm => "r", name => "A", username => "a", organizations => Vec::<String>::new(), identities => Vec::<String>::new(), logout => "/l", csrf_field => "csrf", csrf => "t0k" },
+        );
+        assert!(
+            account.contains("Signed in as") && account.contains("name=\"csrf\" value=\"t0k\"")
+        );
+        let confirm = render(
+            "logout_confirm.html",
+            context! { realm => "r", action => "/l", csrf_field => "csrf", csrf => "t0k", fields => vec![("state", "<s>")] },
+        );
+        assert!(
+            confirm.contains("name=\"csrf\" value=\"t0k\"")
+                && confirm.contains("name=\"state\" value=\"&lt;s&gt;\""),
+            "{confirm}"
+        );
     }
 }

@@ -15,6 +15,7 @@ mod login_attacks;
 mod logs;
 mod model_effects;
 mod oidc_code_flow;
+mod oidc_hardening;
 mod oidc_machine_tokens;
 mod oidc_organizations;
 mod oidc_peers;

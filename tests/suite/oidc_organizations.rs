@@ -162,15 +162,31 @@ both_backends!(
         assert!(access["organizationId"].is_string());
         assert_eq!(tokens.body["refresh_expires_in"], 0, "an offline token");
 
-        // Logging out ends the session; the offline token outlives it.
-        let out = rp
+        // Logging out ends the session; the offline token outlives it. With only the cookie,
+        // the logout asks first (RP-Initiated Logout 1.0 §2), and the confirmation ends it.
+        let asked = rp
             .http
             .get(rp.oidc("/logout"))
             .header("cookie", format!("VESTIBULE_SESSION={}", login.cookie))
             .send()
             .await
             .unwrap();
+        assert_eq!(asked.status(), 200);
+        let csrf = crate::common::oidc::hidden(&asked.text().await.unwrap(), "csrf").unwrap();
+        let out = rp
+            .http
+            .post(rp.oidc("/logout"))
+            .header("cookie", format!("VESTIBULE_SESSION={}", login.cookie))
+            .form(&[("csrf", csrf)])
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.status(), 200);
+        assert_eq!(
+            rp.introspect(tokens.access_token()).await["active"],
+            false,
+            "the session ended"
+        );
         let (status, refreshed) = rp.refresh(WEB, tokens.refresh_token()).await;
         assert_eq!(status, 200, "{refreshed}");
         assert!(refreshed.get("id_token").is_none());

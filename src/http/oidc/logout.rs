@@ -1,5 +1,6 @@
-//! `GET|POST /protocol/openid-connect/logout` (RP-initiated logout) and the account page of the
-//! built-in `account` client: who am I, my organizations, my linked identities.
+//! `GET|POST /protocol/openid-connect/logout` (RP-initiated logout, with its confirmation page
+//! whose form posts back here) and the account page of the built-in `account` client: who am I,
+//! my organizations, my linked identities, and a sign-out form carrying the CSRF token.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use minijinja::context;
 use super::authorize::{browser_request, cookie_for, session_cookie};
 use super::{error_page, html, issuer_of, realm_row};
 use crate::issuer::api;
-use crate::issuer::logout::LoggedOut;
+use crate::issuer::logout::{self as logouts, LoggedOut, CSRF_FIELD};
 use crate::issuer::tokens;
 use crate::state::AppState;
 use crate::web as pages;
@@ -24,12 +25,14 @@ pub(super) async fn logout(
     form: Option<web::Form<HashMap<String, String>>>,
 ) -> HttpResponse {
     let realm_name = path.into_inner();
+    // Only a posted form confirms, never a query: a link or an image must not sign anyone out.
+    let confirmation = form.as_ref().and_then(|f| f.get(CSRF_FIELD).cloned());
     let (realm, raw) = match browser_request(&state, &realm_name, query, form).await {
         Ok(found) => found,
         Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
-    let outcome = api::logout(&state.issuer, &realm, raw, cookie).await;
+    let outcome = api::logout(&state.issuer, &realm, raw, cookie, confirmation).await;
     let mut response = match outcome {
         Ok(LoggedOut::Redirect(url)) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))
@@ -38,6 +41,19 @@ pub(super) async fn logout(
             StatusCode::OK,
             pages::render("logged_out.html", context! { realm => realm_name.clone() }),
         ),
+        // Nothing ended, so the cookie stays: the form's POST needs it.
+        Ok(LoggedOut::Confirm { csrf, fields }) => {
+            return html(
+                StatusCode::OK,
+                pages::render(
+                    "logout_confirm.html",
+                    context! {
+                        realm => realm_name.clone(), action => logout_path(&realm_name),
+                        csrf_field => CSRF_FIELD, csrf => csrf, fields => fields,
+                    },
+                ),
+            )
+        }
         Ok(LoggedOut::Refused(message)) => {
             return error_page(&realm_name, StatusCode::BAD_REQUEST, message).respond()
         }
@@ -55,6 +71,10 @@ pub(super) async fn logout(
     response
 }
 
+fn logout_path(realm: &str) -> String {
+    format!("/realms/{realm}/protocol/openid-connect/logout")
+}
+
 pub(super) async fn account(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -66,6 +86,7 @@ pub(super) async fn account(
         Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
     };
     let cookie = session_cookie(&req);
+    let csrf = cookie.as_deref().map(logouts::csrf_token);
     let shown = api::account(&state.issuer, &realm, cookie).await;
     let shown = match shown {
         Ok(found) => found,
@@ -98,7 +119,7 @@ pub(super) async fn account(
                     context! {
                         realm => realm.name, name => me.name, username => me.username,
                         email => me.email, organizations => organizations, identities => identities,
-                        logout => format!("/realms/{}/protocol/openid-connect/logout", realm.name),
+                        logout => logout_path(&realm.name), csrf_field => CSRF_FIELD, csrf => csrf,
                     },
                 ),
             )

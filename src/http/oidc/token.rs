@@ -1,6 +1,6 @@
 //! `POST /protocol/openid-connect/token` (RFC 6749 §3.2), `token/introspect` (RFC 7662) and
 //! `revoke` (RFC 7009): client authentication from the request (§2.3.1), CORS for the client's
-//! registered web origins, and the JSON answers.
+//! registered web origins (and preflights for the realm's), and the JSON answers.
 
 use std::collections::HashMap;
 
@@ -16,9 +16,16 @@ use crate::issuer::runtime::RealmRow;
 use crate::issuer::{api, OAuthError};
 use crate::state::AppState;
 
+/// The address a client's request comes from (as trusted proxies name it), for the
+/// failed-authentication throttle.
+fn client_address(state: &AppState, req: &HttpRequest) -> Option<String> {
+    Some(crate::http::client_address(req, &state.config.server.trusted_proxies).to_string())
+}
+
 /// The client's credentials: HTTP Basic (client_secret_basic) or the form (client_secret_post,
 /// or a public client's bare `client_id`).
 fn client_credentials(
+    state: &AppState,
     req: &HttpRequest,
     form: &HashMap<String, String>,
 ) -> Result<ClientCredentials, OAuthError> {
@@ -55,12 +62,14 @@ fn client_credentials(
             client_id: Some(unescape(id)),
             secret: Some(unescape(secret)),
             basic: true,
+            address: client_address(state, req),
         });
     }
     Ok(ClientCredentials {
         client_id: form.get("client_id").cloned(),
         secret: form.get("client_secret").cloned(),
         basic: false,
+        address: client_address(state, req),
     })
 }
 
@@ -88,19 +97,39 @@ pub(super) fn with_cors(
     response
 }
 
-pub(super) async fn preflight(req: HttpRequest) -> HttpResponse {
+/// The CORS preflight of the token, userinfo and certs endpoints (Fetch standard, "CORS
+/// protocol"). It names no client, so the origin is allowed when some enabled client of the
+/// realm registered it; any other origin gets no CORS headers and the browser stops there.
+pub(super) async fn preflight(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let mut response = HttpResponse::NoContent();
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        response.insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()));
+    response.insert_header((header::VARY, "Origin"));
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return response.finish();
+    };
+    let registered = match (origin.to_str(), realm_row(&state, &path).await) {
+        (Ok(asked), Ok(realm)) => api::allows_origin(&state.issuer, &realm, asked.to_string())
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the realm's web origins could not be read");
+                false
+            }),
+        _ => false,
+    };
+    if registered {
+        response
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone()))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "Authorization, Content-Type",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"));
     }
-    response
-        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
-        .insert_header((
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "Authorization, Content-Type",
-        ))
-        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
-        .finish()
+    response.finish()
 }
 
 /// What a client's request to the token, introspection or revocation endpoint carries: its
@@ -122,7 +151,7 @@ impl ClientRequest {
         let form = form.into_inner();
         Ok(ClientRequest {
             realm,
-            creds: client_credentials(req, &form)?,
+            creds: client_credentials(state, req, &form)?,
             form,
         })
     }
