@@ -1,5 +1,6 @@
 //! The `vestibule` binary itself: serve, health, env overrides, kill -9 durability, the admin
 //! commands (directory tokens, audit list), and scim2-tester from PyPI against the live daemon.
+//! That read-only commands write nothing is `cli.rs`'s subject.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,6 +127,10 @@ fn admin_commands(backend: Backend) {
 
     let (ok, _, err) = vestibule(&config, &db.url, &["migrate"]);
     assert!(ok, "{err}");
+    // The admin commands apply no declarations: `apply` creates the declared directory.
+    let (ok, applied, err) = vestibule(&config, &db.url, &["apply"]);
+    assert!(ok, "{err}");
+    assert!(applied.contains("directories 1 created"), "{applied}");
     let (ok, token, err) = vestibule(
         &config,
         &db.url,
@@ -432,6 +437,8 @@ fn issuer_admin_commands(backend: Backend) {
         assert!(ok, "{args:?}: {err}");
         out
     };
+    // The admin commands need a migrated database with the declared realm in it.
+    run(&["apply"]);
     let secret = run(&[
         "client",
         "create",

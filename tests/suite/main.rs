@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+mod cli;
 mod daemon;
 mod declared_secrets;
 mod entra_sequence;
