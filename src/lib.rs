@@ -3,9 +3,6 @@
 
 pub mod admin;
 pub mod audit;
-pub mod bench;
-pub mod bench_load;
-pub mod bench_oidc;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+mod bench_load;
 mod cli;
 mod daemon;
 mod declared_secrets;
