@@ -10,6 +10,7 @@ mod cli;
 mod daemon;
 mod declared_secrets;
 mod entra_sequence;
+mod examples;
 mod model_effects;
 mod oidc_code_flow;
 mod oidc_machine_tokens;
