@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use serde_json::{json, Value};
 
-use support::{free_port, ms, percentile, Process, ScratchDb, VESTIBULE};
+use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
 
 /// What to measure and against what.
 #[derive(Debug, Clone, Parser)]
@@ -23,16 +23,8 @@ use support::{free_port, ms, percentile, Process, ScratchDb, VESTIBULE};
     about = "SCIM throughput and latency on SQLite and PostgreSQL, against python scim2-server"
 )]
 struct ScimBenchOptions {
-    /// Which databases to measure.
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    databases: Vec<String>,
-    /// A PostgreSQL server on which a scratch database is created and dropped.
-    #[arg(
-        long,
-        env = "VESTIBULE_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    postgres_url: String,
+    #[command(flatten)]
+    common: CommonOptions,
     /// Users created in the timed POST /Users phase.
     #[arg(long, default_value_t = 20_000)]
     creates: usize,
@@ -54,9 +46,6 @@ struct ScimBenchOptions {
     /// A `scim2-server` executable (PyPI) to measure on the same creates; skipped when absent.
     #[arg(long)]
     scim2_server: Option<PathBuf>,
-    /// Added by `cargo bench` to every bench's arguments; nothing to do with it here.
-    #[arg(long, hide = true)]
-    bench: bool,
 }
 
 const TOKEN: &str = "bench-token";
@@ -177,7 +166,7 @@ fn spawn_vestibule(dir: &Path, db_url: &str, port: u16) -> anyhow::Result<Proces
 
 async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let scratch = ScratchDb::create(database, dir.path(), &opts.common.postgres_url)?;
     let port = free_port()?;
     let _daemon = spawn_vestibule(dir.path(), &scratch.url, port)?;
     let client = reqwest::Client::builder()
@@ -340,7 +329,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let mut rows = Vec::new();
-        for database in &opts.databases {
+        for database in &opts.common.databases {
             rows.push(measure_backend(&opts, database).await?);
         }
         let peer = match &opts.scim2_server {

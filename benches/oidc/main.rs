@@ -21,7 +21,7 @@ mod signing;
 mod support;
 
 use load::Run;
-use support::{free_port, ms, percentile, Process, ScratchDb, VESTIBULE};
+use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
 
 use code_flow::code_round_trip;
 use requests::{claims_of, hammer, measure_client_credentials, measure_client_credentials_reqwest};
@@ -34,16 +34,8 @@ use signing::{cores, fallback_claims, fresh_key, signing_rate, SigningLimit};
     about = "OIDC issuer: client_credentials tokens/s per algorithm, code flow, idle RSS, start time, against node oidc-provider"
 )]
 struct OidcBenchOptions {
-    /// Which databases to measure.
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    databases: Vec<String>,
-    /// A PostgreSQL server on which a scratch database is created and dropped.
-    #[arg(
-        long,
-        env = "VESTIBULE_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    postgres_url: String,
+    #[command(flatten)]
+    common: CommonOptions,
     /// Concurrent clients in the timed phases.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -70,9 +62,6 @@ struct OidcBenchOptions {
     /// The node executable for the peer.
     #[arg(long, default_value = "node")]
     node: String,
-    /// Added by `cargo bench` to every bench's arguments; nothing to do with it here.
-    #[arg(long, hide = true)]
-    bench: bool,
 }
 
 const SECRET: &str = "bench-client-secret";
@@ -187,7 +176,7 @@ fn http_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
 
 async fn measure_vestibule(opts: &OidcBenchOptions, database: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let scratch = ScratchDb::create(database, dir.path(), &opts.common.postgres_url)?;
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, config_text())?;
     let client = http_client(opts.concurrency)?;
@@ -378,6 +367,21 @@ fn mb_or_dash(rss: Option<u64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// One line per algorithm: client_credentials tokens/s and latencies.
+fn print_token_runs(runs: &[(Alg, Run)]) {
+    for (alg, run) in runs {
+        println!(
+            "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
+            alg.as_str(),
+            run.per_sec(),
+            run.done,
+            run.elapsed.as_secs_f64(),
+            ms(percentile(&run.latencies, 50.0)),
+            ms(percentile(&run.latencies, 99.0)),
+        );
+    }
+}
+
 /// Runs the whole OIDC benchmark and prints the report.
 fn main() -> anyhow::Result<()> {
     let opts = OidcBenchOptions::parse();
@@ -389,7 +393,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let (rows, peer) = runtime.block_on(async {
         let mut rows = Vec::new();
-        for database in &opts.databases {
+        for database in &opts.common.databases {
             rows.push(measure_vestibule(&opts, database).await?);
         }
         let peer = match peer_unavailable(&opts) {
@@ -442,17 +446,7 @@ fn main() -> anyhow::Result<()> {
     );
     for f in &rows {
         println!("[{}]", f.database);
-        for (alg, run) in &f.tokens {
-            println!(
-                "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
-                alg.as_str(),
-                run.per_sec(),
-                run.done,
-                run.elapsed.as_secs_f64(),
-                ms(percentile(&run.latencies, 50.0)),
-                ms(percentile(&run.latencies, 99.0)),
-            );
-        }
+        print_token_runs(&f.tokens);
         let rs = rate_of(&f.tokens, Alg::RS256);
         let (measured, extrapolated) = (f.rs256_limit.measured(), f.rs256_limit.extrapolated());
         println!(
@@ -504,17 +498,7 @@ fn main() -> anyhow::Result<()> {
         Err(why) => println!("oidc-provider: skipped ({why})"),
         Ok(p) => {
             println!("[oidc-provider] (node, one process, in-memory adapter)");
-            for (alg, run) in &p.tokens {
-                println!(
-                    "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
-                    alg.as_str(),
-                    run.per_sec(),
-                    run.done,
-                    run.elapsed.as_secs_f64(),
-                    ms(percentile(&run.latencies, 50.0)),
-                    ms(percentile(&run.latencies, 99.0)),
-                );
-            }
+            print_token_runs(&p.tokens);
             println!(
                 "  idle RSS {}  RSS after the load {}  start to ready {:.0} ms",
                 mb_or_dash(p.idle_rss),

@@ -53,13 +53,7 @@ where
     for t in tasks {
         latencies.extend(t.await??);
     }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Ok(Run {
-        done: latencies.len(),
-        elapsed,
-        latencies,
-    })
+    Ok(Run::new(latencies, started.elapsed()))
 }
 
 /// One client_credentials request, client_secret_basic; returns the access token.

@@ -170,22 +170,27 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of these requests' latencies, in any order, taking `elapsed` altogether.
+    pub fn new(mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
+        latencies.sort();
+        Run {
+            done: latencies.len(),
+            elapsed,
+            latencies,
+        }
+    }
+
     pub fn per_sec(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// Runs taken one after another, as one: their requests and their times added up.
     pub fn merge(runs: Vec<Run>) -> Run {
-        let mut latencies: Vec<Duration> = runs
+        let latencies = runs
             .iter()
             .flat_map(|r| r.latencies.iter().copied())
             .collect();
-        latencies.sort();
-        Run {
-            done: runs.iter().map(|r| r.done).sum(),
-            elapsed: runs.iter().map(|r| r.elapsed).sum(),
-            latencies,
-        }
+        Run::new(latencies, runs.iter().map(|r| r.elapsed).sum())
     }
 }
 
@@ -231,13 +236,7 @@ pub fn hammer(
             while let Some(joined) = tasks.join_next().await {
                 latencies.extend(joined??);
             }
-            let elapsed = started.elapsed();
-            latencies.sort();
-            Ok(Run {
-                done: latencies.len(),
-                elapsed,
-                latencies,
-            })
+            Ok(Run::new(latencies, started.elapsed()))
         })
     });
     worker

@@ -11,6 +11,24 @@ use anyhow::{bail, Context};
 /// The `vestibule` binary cargo built for this bench (release, as the bench profile is).
 pub const VESTIBULE: &str = env!("CARGO_BIN_EXE_vestibule");
 
+/// The options both benches take: the databases to measure the daemon on, and cargo's flag.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonOptions {
+    /// Which databases to measure.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub databases: Vec<String>,
+    /// A PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(
+        long,
+        env = "VESTIBULE_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Added by `cargo bench` to every bench's arguments; nothing to do with it here.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

@@ -101,12 +101,12 @@ fn write_config(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// `vestibule --config <config> <args>` on `db_url` with only `secrets` of CONFIG's secret
-/// variables set: (succeeded, stdout, stderr).
-fn vestibule(
+/// `vestibule --config <config> <args>` on `db_url` with `env` set and CONFIG's secret
+/// variables unset unless `env` sets them: (succeeded, stdout, stderr).
+pub fn vestibule(
     config: &Path,
     db_url: &str,
-    secrets: &[(&str, &str)],
+    env: &[(&str, &str)],
     args: &[&str],
 ) -> (bool, String, String) {
     let mut command = Command::new(BIN);
@@ -115,7 +115,7 @@ fn vestibule(
         command.env_remove(var);
     }
     let out = command
-        .envs(secrets.iter().copied())
+        .envs(env.iter().copied())
         .env("VESTIBULE_DATABASE__URL", db_url)
         .output()
         .expect("run vestibule");

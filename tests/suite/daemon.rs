@@ -47,20 +47,9 @@ fn scim_call(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16
     (status, resp.json().unwrap_or(Value::Null))
 }
 
+/// A command of the binary on `db_url` with the config's directory token set.
 fn vestibule(config: &Path, db_url: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("SCIM_TOKEN", "config-token")
-        .env("VESTIBULE_DATABASE__URL", db_url)
-        .output()
-        .expect("run vestibule");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    crate::cli::vestibule(config, db_url, &[("SCIM_TOKEN", "config-token")], args)
 }
 
 fn durability(backend: Backend) {
