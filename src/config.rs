@@ -1,6 +1,7 @@
 //! The one typed configuration: defaults, then the TOML file, then `VESTIBULE_<SECTION>__<KEY>`
-//! environment overrides. Secrets are references (`{ env = "X" }` or `{ file = "path" }`) resolved
-//! once at load, so the file can live in git. Unknown keys are rejected with their line.
+//! environment overrides. Secrets are references (`{ env = "X" }` or `{ file = "path" }`), so the
+//! file can live in git; [`Config::load`] resolves them, [`Config::load_references`] keeps them as
+//! references for the commands that need none. Unknown keys are rejected with their line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
-pub use secrets::{Secret, SecretRef};
+pub use secrets::{Secret, SecretCheck, SecretRef};
 pub use trusted_proxies::TrustedProxies;
 
 /// Everything Vestibule is told by its operator.
@@ -261,6 +262,24 @@ impl Config {
         path: Option<&Path>,
         env: &[(String, String)],
     ) -> Result<Config, ConfigError> {
+        let mut config = Self::load_references_with_env(path, env)?;
+        config.resolve_secrets(env)?;
+        Ok(config)
+    }
+
+    /// [`Config::load`] without reading any secret: references stay references (checked for
+    /// shape, relative files anchored at the config's directory) until
+    /// [`Config::resolve_secrets`].
+    pub fn load_references(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_references_with_env(path, &env)
+    }
+
+    /// [`Config::load_references`] with an explicit environment.
+    pub fn load_references_with_env(
+        path: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<Config, ConfigError> {
         let (text, base_dir) = match path {
             Some(p) => (
                 std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
@@ -300,32 +319,9 @@ impl Config {
                     message: e.message().to_string(),
                 })?;
         }
-        config.resolve_secrets(&base_dir, env)?;
+        config.prepare_secret_references(&base_dir)?;
         config.validate()?;
         Ok(config)
-    }
-
-    fn resolve_secrets(
-        &mut self,
-        base_dir: &Path,
-        env: &[(String, String)],
-    ) -> Result<(), ConfigError> {
-        for d in &mut self.directories {
-            if let Some(token) = &mut d.token {
-                token.resolve(base_dir, env, &format!("directory {:?} token", d.name))?;
-            }
-        }
-        for c in &mut self.clients {
-            if let Some(secret) = &mut c.secret {
-                secret.resolve(base_dir, env, &format!("client {:?} secret", c.client_id))?;
-            }
-        }
-        for u in &mut self.users {
-            if let Some(password) = &mut u.password {
-                password.resolve(base_dir, env, &format!("user {:?} password", u.username))?;
-            }
-        }
-        Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {

@@ -3,9 +3,6 @@
 
 pub mod admin;
 pub mod audit;
-pub mod bench;
-pub mod bench_load;
-pub mod bench_oidc;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -28,10 +25,25 @@ use state::AppState;
 
 /// Connects, migrates, applies the config's declarations: everything `serve` needs but the socket.
 pub fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    Ok(apply(config, clock)?.state)
+}
+
+/// What [`apply`] did, beside the state it leaves ready to serve.
+pub struct Prepared {
+    pub state: AppState,
+    /// The migrations this run applied (none when the schema was current).
+    pub migrations: Vec<String>,
+    pub declarations: declarations::Applied,
+}
+
+/// [`prepare`], reporting what it changed (`vestibule apply` prints it). The config's secrets
+/// must be resolved: a bare reference would leave a declared token or secret unset.
+pub fn apply(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Prepared> {
+    config.require_resolved_secrets()?;
     let db = Db::connect(&config.database.url, config.database.pool_size)?;
-    let applied = db.migrate()?;
-    if !applied.is_empty() {
-        tracing::info!(migrations = ?applied, "applied migrations");
+    let migrations = db.migrate()?;
+    if !migrations.is_empty() {
+        tracing::info!(migrations = ?migrations, "applied migrations");
     }
     let mut conn = db.get()?;
     let declared = declarations::apply(&mut conn, &config, clock.now())?;
@@ -40,6 +52,44 @@ pub fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState
         tracing::warn!(directory = %name, "the config token of this directory was revoked; set a new one");
     }
     drop(conn);
+    Ok(Prepared {
+        state: AppState::new(config, db, clock),
+        migrations,
+        declarations: declared,
+    })
+}
+
+/// Why [`open`] refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "the database is not migrated ({0}): run `vestibule migrate`, or `vestibule apply` to \
+         also apply the config's declarations, and try again"
+    )]
+    NotMigrated(String),
+    #[error(transparent)]
+    Db(#[from] db::DbError),
+}
+
+/// Connects to a fully migrated database and changes nothing: no migration, no declaration,
+/// no secret needed. For the commands that only read, or write just what they are told to
+/// (the admin commands), so that inspecting a database never alters it.
+pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, OpenError> {
+    let url = db::DbUrl::parse(&config.database.url)?;
+    // Connecting would create the file; a typo in the path must not leave an empty database.
+    if url.is_missing_file() {
+        return Err(OpenError::NotMigrated(
+            "there is no database file at that path".into(),
+        ));
+    }
+    let db = Db::connect(&config.database.url, config.database.pool_size)?;
+    let pending = db.pending_migrations()?;
+    if !pending.is_empty() {
+        return Err(OpenError::NotMigrated(format!(
+            "{} migration(s) pending",
+            pending.len()
+        )));
+    }
     Ok(AppState::new(config, db, clock))
 }
 

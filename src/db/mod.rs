@@ -6,6 +6,7 @@ pub mod models;
 pub mod schema;
 mod writer;
 
+use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -89,6 +90,17 @@ impl DbUrl {
         match self {
             DbUrl::Sqlite(_) => Backend::Sqlite,
             DbUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A SQLite file that does not exist yet, which connecting would create (empty). A server
+    /// database, `:memory:` or a `file:` URI is never known missing before connecting.
+    pub fn is_missing_file(&self) -> bool {
+        match self {
+            DbUrl::Sqlite(path) => {
+                path != ":memory:" && !path.starts_with("file:") && !Path::new(path).exists()
+            }
+            DbUrl::Postgres(_) => false,
         }
     }
 }
@@ -270,17 +282,64 @@ impl Db {
 
     /// Ready means reachable and fully migrated.
     pub fn is_ready(&self) -> Result<(), DbError> {
-        let mut conn = self.get()?;
-        let pending = match &mut *conn {
-            DbConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
-            DbConnection::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
-        }
-        .map_err(|e| DbError::Migration(e.to_string()))?;
-        if pending {
+        if !self.pending_migrations()?.is_empty() {
             return Err(DbError::Migration("migrations pending".into()));
         }
         Ok(())
     }
+
+    /// The embedded migrations not yet applied, found without writing anything: diesel's own
+    /// `has_pending_migration` first creates its bookkeeping table, and a read-only command (or
+    /// a readiness probe) must leave an unmigrated database exactly as it found it.
+    pub fn pending_migrations(&self) -> Result<Vec<String>, DbError> {
+        const TABLE: &str = "__diesel_schema_migrations";
+        let mut conn = self.get()?;
+        let (known, exists) = match &*conn {
+            DbConnection::Sqlite(_) => (
+                migration_versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+                format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{TABLE}'"),
+            ),
+            DbConnection::Postgres(_) => (
+                migration_versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
+                format!(
+                    "SELECT table_name::text AS name FROM information_schema.tables \
+                     WHERE table_schema = current_schema() AND table_name = '{TABLE}'"
+                ),
+            ),
+        };
+        let applied = if names(&mut conn, &exists)?.is_empty() {
+            Vec::new()
+        } else {
+            names(&mut conn, &format!("SELECT version AS name FROM {TABLE}"))?
+        };
+        Ok(known.into_iter().filter(|v| !applied.contains(v)).collect())
+    }
+}
+
+/// The versions of the embedded migrations for backend `DB`, as diesel records them.
+fn migration_versions<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> Result<Vec<String>, DbError> {
+    let migrations = diesel::migration::MigrationSource::<DB>::migrations(source)
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect())
+}
+
+/// One text column `name` of every row `sql` returns.
+fn names(conn: &mut DbConnection, sql: &str) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let rows: Vec<Name> = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
+        DbConnection::Postgres(c) => diesel::sql_query(sql).load(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.name).collect())
 }
 
 /// Runs `f` in a write transaction, committed when it returns `Ok`.

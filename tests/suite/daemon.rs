@@ -1,5 +1,6 @@
 //! The `vestibule` binary itself: serve, health, env overrides, kill -9 durability, the admin
 //! commands (directory tokens, audit list), and scim2-tester from PyPI against the live daemon.
+//! That read-only commands write nothing is `cli.rs`'s subject.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,20 +47,9 @@ fn scim_call(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16
     (status, resp.json().unwrap_or(Value::Null))
 }
 
+/// A command of the binary on `db_url` with the config's directory token set.
 fn vestibule(config: &Path, db_url: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(BIN)
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env("SCIM_TOKEN", "config-token")
-        .env("VESTIBULE_DATABASE__URL", db_url)
-        .output()
-        .expect("run vestibule");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    crate::cli::vestibule(config, db_url, &[("SCIM_TOKEN", "config-token")], args)
 }
 
 fn durability(backend: Backend) {
@@ -126,6 +116,10 @@ fn admin_commands(backend: Backend) {
 
     let (ok, _, err) = vestibule(&config, &db.url, &["migrate"]);
     assert!(ok, "{err}");
+    // The admin commands apply no declarations: `apply` creates the declared directory.
+    let (ok, applied, err) = vestibule(&config, &db.url, &["apply"]);
+    assert!(ok, "{err}");
+    assert!(applied.contains("directories 1 created"), "{applied}");
     let (ok, token, err) = vestibule(
         &config,
         &db.url,
@@ -418,6 +412,8 @@ fn issuer_admin_commands(backend: Backend) {
         assert!(ok, "{args:?}: {err}");
         out
     };
+    // The admin commands need a migrated database with the declared realm in it.
+    run(&["apply"]);
     let secret = run(&[
         "client",
         "create",

@@ -6,11 +6,13 @@
 mod common;
 
 mod architecture;
-
+mod bench_load;
+mod cli;
 mod daemon;
 mod declared_secrets;
 mod dialects;
 mod entra_sequence;
+mod examples;
 mod login_attacks;
 mod logs;
 mod model_effects;

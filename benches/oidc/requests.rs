@@ -1,5 +1,5 @@
 //! client_credentials load: one request with reqwest, a phase with the lean load generator
-//! (`bench_load`), optionally sliced with signing-limit readings, and the same with reqwest.
+//! (`load`), optionally sliced with signing-limit readings, and the same with reqwest.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -10,10 +10,11 @@ use base64::engine::general_purpose::{STANDARD as B64_STANDARD, URL_SAFE_NO_PAD 
 use base64::Engine;
 use serde_json::Value;
 
+use vestibule::issuer::jwt::Alg;
+
+use super::load::{self, Run};
 use super::signing::{cores, fallback_claims, fresh_key, signing_rate, SigningLimit};
 use super::{OidcBenchOptions, SECRET};
-use crate::bench_load::{self, Run};
-use crate::issuer::jwt::Alg;
 
 /// Runs `op` from `concurrency` tasks until `duration` has passed or `max` operations started.
 pub(super) async fn hammer<F, Fut>(
@@ -52,13 +53,7 @@ where
     for t in tasks {
         latencies.extend(t.await??);
     }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    Ok(Run {
-        done: latencies.len(),
-        elapsed,
-        latencies,
-    })
+    Ok(Run::new(latencies, started.elapsed()))
 }
 
 /// One client_credentials request, client_secret_basic; returns the access token.
@@ -84,7 +79,7 @@ pub(super) async fn client_credentials(
     }
     // Only the token's presence is checked: parsing the whole answer would cost the client
     // CPU that the server needs on this machine.
-    let start = find_bytes(&body, b"\"access_token\":\"")
+    let start = load::find(&body, b"\"access_token\":\"")
         .with_context(|| format!("{client_id}: no access_token in the answer"))?
         + 16;
     let len = body[start..]
@@ -92,10 +87,6 @@ pub(super) async fn client_credentials(
         .position(|&b| b == b'"')
         .context("unterminated access_token")?;
     Ok(String::from_utf8_lossy(&body[start..start + len]).into_owned())
-}
-
-pub(super) fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 pub(super) fn claims_of(token: &str) -> Option<Value> {
@@ -110,7 +101,7 @@ pub(super) fn header_alg(token: &str) -> Option<String> {
 
 /// A token endpoint answer must be a 200 with an access token in it. Only its presence is
 /// checked: parsing the whole answer would cost the client CPU that the server needs here.
-pub(super) fn token_answered(response: &bench_load::Response) -> anyhow::Result<()> {
+pub(super) fn token_answered(response: &load::Response) -> anyhow::Result<()> {
     if response.status != 200 {
         bail!(
             "the token endpoint answered {}: {}",
@@ -118,14 +109,14 @@ pub(super) fn token_answered(response: &bench_load::Response) -> anyhow::Result<
             String::from_utf8_lossy(&response.body)
         );
     }
-    if find_bytes(&response.body, b"\"access_token\":\"").is_none() {
+    if load::find(&response.body, b"\"access_token\":\"").is_none() {
         bail!("no access_token in the answer");
     }
     Ok(())
 }
 
 /// client_credentials throughput of one client (one algorithm), after a warm-up, driven by the
-/// lean load generator (`bench_load`) so that the client's CPU stays small. With
+/// lean load generator (`load`) so that the client's CPU stays small. With
 /// `against_limit`, the load runs in slices with readings of the signing limit between them.
 pub(super) async fn measure_client_credentials(
     opts: &OidcBenchOptions,
@@ -149,7 +140,7 @@ pub(super) async fn measure_client_credentials(
         "Basic {}",
         B64_STANDARD.encode(format!("{client_id}:{SECRET}"))
     );
-    let request = bench_load::Request::post_form(
+    let request = load::Request::post_form(
         addr,
         url.path(),
         &[("Authorization", &basic)],
@@ -162,7 +153,7 @@ pub(super) async fn measure_client_credentials(
     );
     let warm = request.clone();
     tokio::task::spawn_blocking(move || {
-        bench_load::hammer(
+        load::hammer(
             addr,
             warm,
             concurrency,
@@ -174,7 +165,7 @@ pub(super) async fn measure_client_credentials(
     .await??;
     if !against_limit {
         let run = tokio::task::spawn_blocking(move || {
-            bench_load::hammer(addr, request, concurrency, duration, max, token_answered)
+            load::hammer(addr, request, concurrency, duration, max, token_answered)
         })
         .await??;
         return Ok((run, sample, None));
@@ -201,7 +192,7 @@ pub(super) async fn measure_client_credentials(
         let request = request.clone();
         runs.push(
             tokio::task::spawn_blocking(move || {
-                bench_load::hammer(addr, request, concurrency, slice, max, token_answered)
+                load::hammer(addr, request, concurrency, slice, max, token_answered)
             })
             .await??,
         );

@@ -3,6 +3,7 @@
 //! On this two-core machine the load generator's CPU is taken from the server it measures; a
 //! general client (reqwest on a multi-threaded runtime) spent tens of microseconds a request,
 //! this spends a few, so the figures say more about the server and less about the client.
+//! Its framing is tested in the suite (`tests/suite/bench_load.rs`, which includes this file).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -51,7 +52,8 @@ pub struct Connection {
     buf: Vec<u8>,
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+/// Where `needle` first occurs in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
@@ -168,22 +170,27 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of these requests' latencies, in any order, taking `elapsed` altogether.
+    pub fn new(mut latencies: Vec<Duration>, elapsed: Duration) -> Run {
+        latencies.sort();
+        Run {
+            done: latencies.len(),
+            elapsed,
+            latencies,
+        }
+    }
+
     pub fn per_sec(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     /// Runs taken one after another, as one: their requests and their times added up.
     pub fn merge(runs: Vec<Run>) -> Run {
-        let mut latencies: Vec<Duration> = runs
+        let latencies = runs
             .iter()
             .flat_map(|r| r.latencies.iter().copied())
             .collect();
-        latencies.sort();
-        Run {
-            done: runs.iter().map(|r| r.done).sum(),
-            elapsed: runs.iter().map(|r| r.elapsed).sum(),
-            latencies,
-        }
+        Run::new(latencies, runs.iter().map(|r| r.elapsed).sum())
     }
 }
 
@@ -229,61 +236,10 @@ pub fn hammer(
             while let Some(joined) = tasks.join_next().await {
                 latencies.extend(joined??);
             }
-            let elapsed = started.elapsed();
-            latencies.sort();
-            Ok(Run {
-                done: latencies.len(),
-                elapsed,
-                latencies,
-            })
+            Ok(Run::new(latencies, started.elapsed()))
         })
     });
     worker
         .join()
         .unwrap_or_else(|_| Err(anyhow::anyhow!("the load generator's thread panicked")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::net::TcpListener;
-
-    /// A server that answers the same bytes to every request it reads.
-    async fn canned(answer: &'static [u8]) -> SocketAddr {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut buf = vec![0u8; 4096];
-            loop {
-                let mut seen = Vec::new();
-                while find(&seen, b"grant_type=x").is_none() {
-                    let n = socket.read(&mut buf).await.unwrap();
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                socket.write_all(answer).await.unwrap();
-            }
-        });
-        addr
-    }
-
-    #[tokio::test]
-    async fn reads_length_and_chunked_answers_on_one_connection() {
-        for answer in [
-            &b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"[..],
-            &b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"[..],
-        ] {
-            let addr = canned(answer).await;
-            let request = Request::post_form(addr, "/t", &[("Authorization", "Basic eA==")], "grant_type=x");
-            let mut connection = Connection::open(addr).await.unwrap();
-            for _ in 0..3 {
-                let response = connection.send(&request).await.unwrap();
-                assert_eq!(response.body, b"hello");
-                assert!(response.status == 200 || response.status == 401);
-            }
-        }
-    }
 }

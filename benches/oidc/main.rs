@@ -1,5 +1,5 @@
-//! `vestibule bench oidc`: measures the issuer of a live daemon (this binary, spawned with
-//! `serve`) on SQLite and PostgreSQL: client_credentials tokens/s per signing algorithm, the
+//! `cargo bench --bench oidc -- [options]`: measures the issuer of a live daemon (the
+//! `vestibule` binary, spawned with `serve`) on SQLite and PostgreSQL: client_credentials tokens/s per signing algorithm, the
 //! authorization-code round trip, idle memory and start-to-ready time; the single-core signing
 //! rate of each key type with the server's own signing code; and node `oidc-provider` on the
 //! same client_credentials requests in the same run. Figures, not assertions.
@@ -9,58 +9,59 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-
-use crate::bench::{free_port, ms, percentile, Process};
-use crate::bench_load::Run;
-use crate::issuer::jwt::Alg;
+use clap::Parser;
+use vestibule::issuer::jwt::Alg;
 
 mod code_flow;
+#[path = "../support/load.rs"]
+mod load;
 mod requests;
 mod signing;
+#[path = "../support/mod.rs"]
+mod support;
+
+use load::Run;
+use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
 
 use code_flow::code_round_trip;
 use requests::{claims_of, hammer, measure_client_credentials, measure_client_credentials_reqwest};
 use signing::{cores, fallback_claims, fresh_key, signing_rate, SigningLimit};
 
 /// What to measure and against what.
-#[derive(Debug, Clone, clap::Args)]
-pub struct OidcBenchOptions {
-    /// Which databases to measure.
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    pub databases: Vec<String>,
-    /// A PostgreSQL server on which a scratch database is created and dropped.
-    #[arg(
-        long,
-        env = "VESTIBULE_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_url: String,
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "cargo bench --bench oidc --",
+    about = "OIDC issuer: client_credentials tokens/s per algorithm, code flow, idle RSS, start time, against node oidc-provider"
+)]
+struct OidcBenchOptions {
+    #[command(flatten)]
+    common: CommonOptions,
     /// Concurrent clients in the timed phases.
     #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
+    concurrency: usize,
     /// Seconds each timed phase runs at most (one algorithm's client_credentials, the code flow).
     #[arg(long, default_value_t = 5.0)]
-    pub duration_secs: f64,
+    duration_secs: f64,
     /// Tokens each client_credentials phase requests at most (the phase ends at whichever of
     /// duration and count comes first).
     #[arg(long, default_value_t = 20_000)]
-    pub max_tokens: usize,
+    max_tokens: usize,
     /// Authorization-code round trips at most in the code-flow phase.
     #[arg(long, default_value_t = 2_000)]
-    pub max_round_trips: usize,
+    max_round_trips: usize,
     /// Seconds of single-core signing per key type.
     #[arg(long, default_value_t = 2.0)]
-    pub sign_secs: f64,
+    sign_secs: f64,
     /// Restarts on the migrated database timed for start-to-ready (the median is reported).
     #[arg(long, default_value_t = 5)]
-    pub starts: usize,
+    starts: usize,
     /// The node project of the `oidc-provider` peer (`npm ci` done in it); skipped when node
     /// or its node_modules are missing.
     #[arg(long, default_value = "tests/peers/oidc-provider")]
-    pub oidc_provider_dir: PathBuf,
+    oidc_provider_dir: PathBuf,
     /// The node executable for the peer.
     #[arg(long, default_value = "node")]
-    pub node: String,
+    node: String,
 }
 
 const SECRET: &str = "bench-client-secret";
@@ -73,8 +74,8 @@ const CLIENTS: [(Alg, &str); 3] = [
 ];
 
 /// Resident memory of a process, in bytes (Linux `/proc`).
-fn rss_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+fn rss_bytes(process: &Process) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", process.0.id())).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
@@ -137,7 +138,7 @@ fn config_text() -> String {
 }
 
 fn spawn_vestibule(config: &Path, db_url: &str, port: u16) -> anyhow::Result<Process> {
-    let child = Command::new(std::env::current_exe()?)
+    let child = Command::new(VESTIBULE)
         .args(["serve", "--config"])
         .arg(config)
         .env("BENCH_SECRET", SECRET)
@@ -175,7 +176,7 @@ fn http_client(concurrency: usize) -> anyhow::Result<reqwest::Client> {
 
 async fn measure_vestibule(opts: &OidcBenchOptions, database: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let scratch = crate::bench::ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let scratch = ScratchDb::create(database, dir.path(), &opts.common.postgres_url)?;
     let config = dir.path().join("bench.toml");
     std::fs::write(&config, config_text())?;
     let client = http_client(opts.concurrency)?;
@@ -231,7 +232,7 @@ async fn measure_vestibule(opts: &OidcBenchOptions, database: &str) -> anyhow::R
         code.done,
         code.elapsed.as_secs_f64()
     );
-    let rss_after_load = rss_bytes(daemon.pid());
+    let rss_after_load = rss_bytes(&daemon);
     drop(daemon);
 
     // Restarts on the migrated database with its keys: start-to-ready and idle memory.
@@ -247,7 +248,7 @@ async fn measure_vestibule(opts: &OidcBenchOptions, database: &str) -> anyhow::R
         start_to_ready.push(wait_ready(&probe, &ready_url, started, &mut daemon).await?);
         drop(probe);
         tokio::time::sleep(Duration::from_secs(1)).await;
-        if let Some(rss) = rss_bytes(daemon.pid()) {
+        if let Some(rss) = rss_bytes(&daemon) {
             idle_rss.push(rss);
         }
     }
@@ -321,7 +322,7 @@ async fn measure_oidc_provider(opts: &OidcBenchOptions) -> anyhow::Result<PeerFi
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let idle_rss = rss_bytes(server.pid());
+    let idle_rss = rss_bytes(&server);
     let token_url = format!("{base}/token");
     let mut tokens = Vec::new();
     for (alg, id) in CLIENTS {
@@ -345,7 +346,7 @@ async fn measure_oidc_provider(opts: &OidcBenchOptions) -> anyhow::Result<PeerFi
             },
         ));
     }
-    let rss_after_load = rss_bytes(server.pid());
+    let rss_after_load = rss_bytes(&server);
     Ok(PeerFigures {
         start_to_ready,
         idle_rss,
@@ -366,8 +367,24 @@ fn mb_or_dash(rss: Option<u64>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
+/// One line per algorithm: client_credentials tokens/s and latencies.
+fn print_token_runs(runs: &[(Alg, Run)]) {
+    for (alg, run) in runs {
+        println!(
+            "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
+            alg.as_str(),
+            run.per_sec(),
+            run.done,
+            run.elapsed.as_secs_f64(),
+            ms(percentile(&run.latencies, 50.0)),
+            ms(percentile(&run.latencies, 99.0)),
+        );
+    }
+}
+
 /// Runs the whole OIDC benchmark and prints the report.
-pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let opts = OidcBenchOptions::parse();
     if opts.concurrency == 0 {
         bail!("--concurrency must be at least 1");
     }
@@ -376,7 +393,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
         .build()?;
     let (rows, peer) = runtime.block_on(async {
         let mut rows = Vec::new();
-        for database in &opts.databases {
+        for database in &opts.common.databases {
             rows.push(measure_vestibule(&opts, database).await?);
         }
         let peer = match peer_unavailable(&opts) {
@@ -413,7 +430,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
     };
 
     println!(
-        "vestibule bench oidc: concurrency {}, each phase {:.0} s or {} tokens / {} round trips, whichever first; {} cores shared by the server, its database and this load generator",
+        "oidc bench: concurrency {}, each phase {:.0} s or {} tokens / {} round trips, whichever first; {} cores shared by the server, its database and this load generator",
         opts.concurrency,
         opts.duration_secs,
         opts.max_tokens,
@@ -429,17 +446,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
     );
     for f in &rows {
         println!("[{}]", f.database);
-        for (alg, run) in &f.tokens {
-            println!(
-                "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
-                alg.as_str(),
-                run.per_sec(),
-                run.done,
-                run.elapsed.as_secs_f64(),
-                ms(percentile(&run.latencies, 50.0)),
-                ms(percentile(&run.latencies, 99.0)),
-            );
-        }
+        print_token_runs(&f.tokens);
         let rs = rate_of(&f.tokens, Alg::RS256);
         let (measured, extrapolated) = (f.rs256_limit.measured(), f.rs256_limit.extrapolated());
         println!(
@@ -491,17 +498,7 @@ pub fn run_oidc(opts: OidcBenchOptions) -> anyhow::Result<()> {
         Err(why) => println!("oidc-provider: skipped ({why})"),
         Ok(p) => {
             println!("[oidc-provider] (node, one process, in-memory adapter)");
-            for (alg, run) in &p.tokens {
-                println!(
-                    "  client_credentials {:<5} {:>8.0} tokens/s  ({} in {:.1} s; p50 {:.2} ms p99 {:.2} ms)",
-                    alg.as_str(),
-                    run.per_sec(),
-                    run.done,
-                    run.elapsed.as_secs_f64(),
-                    ms(percentile(&run.latencies, 50.0)),
-                    ms(percentile(&run.latencies, 99.0)),
-                );
-            }
+            print_token_runs(&p.tokens);
             println!(
                 "  idle RSS {}  RSS after the load {}  start to ready {:.0} ms",
                 mb_or_dash(p.idle_rss),

@@ -1,75 +1,54 @@
-//! `vestibule bench scim`: measures a live daemon (this binary, spawned with `serve`) on SQLite
-//! and PostgreSQL, and python `scim2-server` on the same requests in the same run. Figures, not
-//! assertions: the tests never time anything.
+//! `cargo bench --bench scim -- [options]`: measures a live daemon (the `vestibule` binary,
+//! spawned with `serve`) on SQLite and PostgreSQL, and python `scim2-server` on the same requests
+//! in the same run. Figures, not assertions: the tests never time anything.
+
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use clap::Parser;
 use serde_json::{json, Value};
 
+use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
+
 /// What to measure and against what.
-#[derive(Debug, Clone, clap::Args)]
-pub struct ScimBenchOptions {
-    /// Which databases to measure.
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
-    pub databases: Vec<String>,
-    /// A PostgreSQL server on which a scratch database is created and dropped.
-    #[arg(
-        long,
-        env = "VESTIBULE_TEST_POSTGRES_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_url: String,
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "cargo bench --bench scim --",
+    about = "SCIM throughput and latency on SQLite and PostgreSQL, against python scim2-server"
+)]
+struct ScimBenchOptions {
+    #[command(flatten)]
+    common: CommonOptions,
     /// Users created in the timed POST /Users phase.
     #[arg(long, default_value_t = 20_000)]
-    pub creates: usize,
+    creates: usize,
     /// Users in the organization when lookups are timed.
     #[arg(long, default_value_t = 100_000)]
-    pub users: usize,
+    users: usize,
     /// Members of the big group when single-member PATCHes are timed.
     #[arg(long, default_value_t = 50_000)]
-    pub members: usize,
+    members: usize,
     /// Timed `filter=userName eq` lookups.
     #[arg(long, default_value_t = 2_000)]
-    pub lookups: usize,
+    lookups: usize,
     /// Timed single-member PATCHes.
     #[arg(long, default_value_t = 300)]
-    pub member_patches: usize,
+    member_patches: usize,
     /// Concurrent clients for the create phases.
     #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
+    concurrency: usize,
     /// A `scim2-server` executable (PyPI) to measure on the same creates; skipped when absent.
     #[arg(long)]
-    pub scim2_server: Option<PathBuf>,
+    scim2_server: Option<PathBuf>,
 }
 
 const TOKEN: &str = "bench-token";
-
-pub(crate) fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// A child process killed when dropped (shared with `bench_oidc`).
-pub(crate) struct Process(pub(crate) Child);
-
-impl Process {
-    pub(crate) fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn wait_ready(client: &reqwest::Client, url: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -150,18 +129,6 @@ async fn create_users(
     Ok((all.into_iter().map(|(_, id)| id).collect(), elapsed))
 }
 
-pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-pub(crate) fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 /// One backend's figures.
 #[derive(Debug)]
 struct Figures {
@@ -182,7 +149,7 @@ fn spawn_vestibule(dir: &Path, db_url: &str, port: u16) -> anyhow::Result<Proces
         "[[realm]]\nname = \"bench\"\n\n[[organization]]\nrealm = \"bench\"\nalias = \"acme\"\nname = \"Acme\"\n\n\
          [[directory]]\nrealm = \"bench\"\norganization = \"acme\"\nname = \"entra\"\ntoken = { env = \"BENCH_SCIM_TOKEN\" }\n",
     )?;
-    let child = Command::new(std::env::current_exe()?)
+    let child = Command::new(VESTIBULE)
         .args(["serve", "--config"])
         .arg(&config)
         .env("BENCH_SCIM_TOKEN", TOKEN)
@@ -199,7 +166,7 @@ fn spawn_vestibule(dir: &Path, db_url: &str, port: u16) -> anyhow::Result<Proces
 
 async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Result<Figures> {
     let dir = tempfile::tempdir()?;
-    let scratch = ScratchDb::create(database, dir.path(), &opts.postgres_url)?;
+    let scratch = ScratchDb::create(database, dir.path(), &opts.common.postgres_url)?;
     let port = free_port()?;
     let _daemon = spawn_vestibule(dir.path(), &scratch.url, port)?;
     let client = reqwest::Client::builder()
@@ -351,53 +318,9 @@ async fn measure_scim2_server(
     Ok(creates as f64 / elapsed.as_secs_f64())
 }
 
-/// A database that lives for one measurement (shared with `bench_oidc`).
-pub(crate) struct ScratchDb {
-    pub(crate) url: String,
-    admin: Option<(String, String)>,
-}
-
-impl ScratchDb {
-    pub(crate) fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
-        use diesel::{Connection, RunQueryDsl};
-        match kind {
-            "sqlite" => Ok(ScratchDb {
-                url: format!("sqlite://{}", dir.join("bench.db").display()),
-                admin: None,
-            }),
-            "postgres" => {
-                let name = format!("vbench_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = diesel::PgConnection::establish(postgres_url)
-                    .with_context(|| format!("connect {postgres_url}"))?;
-                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
-                let base = postgres_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(postgres_url);
-                Ok(ScratchDb {
-                    url: format!("{base}/{name}"),
-                    admin: Some((postgres_url.to_string(), name)),
-                })
-            }
-            other => bail!("unknown database {other:?}: use sqlite or postgres"),
-        }
-    }
-}
-
-impl Drop for ScratchDb {
-    fn drop(&mut self) {
-        use diesel::{Connection, RunQueryDsl};
-        if let Some((admin, name)) = &self.admin {
-            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
-        }
-    }
-}
-
 /// Runs the whole SCIM benchmark and prints the report.
-pub fn run_scim(opts: ScimBenchOptions) -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let opts = ScimBenchOptions::parse();
     if opts.members + opts.member_patches > opts.users.max(opts.creates) {
         bail!("--members plus --member-patches must not exceed --users");
     }
@@ -406,14 +329,14 @@ pub fn run_scim(opts: ScimBenchOptions) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let mut rows = Vec::new();
-        for database in &opts.databases {
+        for database in &opts.common.databases {
             rows.push(measure_backend(&opts, database).await?);
         }
         let peer = match &opts.scim2_server {
             Some(exe) => Some(measure_scim2_server(exe, opts.creates.min(5_000), opts.concurrency).await?),
             None => None,
         };
-        println!("vestibule bench scim: creates at concurrency {}, lookups among {} users, single-member PATCH on a {}-member group", opts.concurrency, opts.users, opts.members);
+        println!("scim bench: creates at concurrency {}, lookups among {} users, single-member PATCH on a {}-member group", opts.concurrency, opts.users, opts.members);
         for f in &rows {
             println!(
                 "{:<9} POST /Users {:>8.0}/s (target >= 5000 on sqlite: {:.2}x)  fill {:>7.0}/s  lookup p50 {:.2} ms p99 {:.2} ms (target < 5 ms: {:.2}x headroom)  group fill {:.1}s  1-member PATCH p50 {:.2} ms p99 {:.2} ms (target < 10 ms: {:.2}x headroom)",

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::issuer::jwt::{self, Alg, SigningKey};
+use vestibule::issuer::jwt::{self, Alg, SigningKey};
 
 /// Signing-limit readings taken between the slices of a load.
 #[derive(Debug, Clone, Default)]

@@ -1,0 +1,103 @@
+//! What both benchmarks need: free ports, child processes that die with their handle, scratch
+//! databases, the daemon binary they measure, and percentiles. Included by each bench target
+//! (`benches/scim.rs`, `benches/oidc/main.rs`) as a module of its own.
+
+use std::path::Path;
+use std::process::Child;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// The `vestibule` binary cargo built for this bench (release, as the bench profile is).
+pub const VESTIBULE: &str = env!("CARGO_BIN_EXE_vestibule");
+
+/// The options both benches take: the databases to measure the daemon on, and cargo's flag.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonOptions {
+    /// Which databases to measure.
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+    pub databases: Vec<String>,
+    /// A PostgreSQL server on which a scratch database is created and dropped.
+    #[arg(
+        long,
+        env = "VESTIBULE_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// Added by `cargo bench` to every bench's arguments; nothing to do with it here.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A child process killed when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A database that lives for one measurement.
+pub struct ScratchDb {
+    pub url: String,
+    admin: Option<(String, String)>,
+}
+
+impl ScratchDb {
+    pub fn create(kind: &str, dir: &Path, postgres_url: &str) -> anyhow::Result<ScratchDb> {
+        use diesel::{Connection, RunQueryDsl};
+        match kind {
+            "sqlite" => Ok(ScratchDb {
+                url: format!("sqlite://{}", dir.join("bench.db").display()),
+                admin: None,
+            }),
+            "postgres" => {
+                let name = format!("vbench_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = diesel::PgConnection::establish(postgres_url)
+                    .with_context(|| format!("connect {postgres_url}"))?;
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn)?;
+                let base = postgres_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(postgres_url);
+                Ok(ScratchDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((postgres_url.to_string(), name)),
+                })
+            }
+            other => bail!("unknown database {other:?}: use sqlite or postgres"),
+        }
+    }
+}
+
+impl Drop for ScratchDb {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Some((admin, name)) = &self.admin {
+            if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
