@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::db::DbConnection;
 use crate::issuer::account::{self, Account};
 use crate::issuer::authorize::{self, Authorization, BrowserCookies};
-use crate::issuer::clients::{Client, ClientCredentials};
+use crate::issuer::clients::{self, Client, ClientCredentials};
 use crate::issuer::flows::RawParams;
 use crate::issuer::grants::{self, TokenForm};
 use crate::issuer::introspection;
@@ -113,6 +113,9 @@ pub async fn token(
         return answer;
     }
     let read_only = grants::is_read_only(&form);
+    if !read_only {
+        authenticate_before_writing(rt, &realm.id, &creds).await?;
+    }
     let rt = rt.clone();
     let db = rt.db.clone();
     let job = move |conn: &mut DbConnection| {
@@ -148,10 +151,28 @@ pub async fn revoke(
     creds: ClientCredentials,
     form: HashMap<String, String>,
 ) -> Result<()> {
+    authenticate_before_writing(rt, &realm.id, &creds).await?;
     let (rt, at) = (rt.clone(), RealmRef::new(rt, realm));
     rt.db
         .clone()
         .write(move |conn| introspection::revoke(&rt, conn, &at.borrow(), &creds, &form, rt.now()))
+        .await
+}
+
+/// Client authentication on the read pool, before a write: argon2 (tens of milliseconds, on
+/// purpose) must not run while SQLite's single writer waits. A verified secret is cached, so
+/// the write job's own check costs nothing; a refused one never reaches the writer.
+async fn authenticate_before_writing(
+    rt: &Arc<Runtime>,
+    realm_id: &str,
+    creds: &ClientCredentials,
+) -> Result<()> {
+    let (rt, realm_id, creds) = (rt.clone(), realm_id.to_string(), creds.clone());
+    rt.db
+        .clone()
+        .run(move |conn| {
+            clients::authenticate(conn, &rt.secrets, &realm_id, &creds, rt.now()).map(|_| ())
+        })
         .await
 }
 
