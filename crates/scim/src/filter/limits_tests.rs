@@ -48,12 +48,13 @@ fn depth_counts_parentheses_not_and_value_filters() {
         nested(MAX_FILTER_DEPTH, "userName pr"),
         nots(MAX_FILTER_DEPTH, "userName pr"),
         format!("emails[{}]", nested(MAX_FILTER_DEPTH - 1, "type pr")),
-        // Alternating forms add up.
+        // `not (…)` is one level, as `not …` is (and as Display writes it).
         format!(
             "{}userName pr{}",
-            "not (".repeat(MAX_FILTER_DEPTH / 2),
-            ")".repeat(MAX_FILTER_DEPTH / 2)
+            "not (".repeat(MAX_FILTER_DEPTH),
+            ")".repeat(MAX_FILTER_DEPTH)
         ),
+        format!("{}userName pr)", nots(MAX_FILTER_DEPTH, "(")),
         // Siblings do not add up: each is one level.
         (0..40).map(|_| "(a pr)").collect::<Vec<_>>().join(" and "),
     ];
@@ -66,9 +67,10 @@ fn depth_counts_parentheses_not_and_value_filters() {
         format!("emails[{}]", nested(MAX_FILTER_DEPTH, "type pr")),
         format!(
             "{}userName pr{}",
-            "not (".repeat(MAX_FILTER_DEPTH / 2 + 1),
-            ")".repeat(MAX_FILTER_DEPTH / 2 + 1)
+            "not (".repeat(MAX_FILTER_DEPTH + 1),
+            ")".repeat(MAX_FILTER_DEPTH + 1)
         ),
+        format!("{}userName pr)", nots(MAX_FILTER_DEPTH + 1, "(")),
         // The report's attack: about 2,000 levels in 4-6 KB.
         nested(2_000, "userName pr"),
         nots(2_000, "userName pr"),

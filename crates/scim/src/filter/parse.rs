@@ -269,10 +269,16 @@ impl<'a> Parser<'a> {
             // itself an attribute name followed by an operator.
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") && self.not_is_keyword() => {
                 self.count_operator()?;
-                self.descend()?;
                 self.next += 1;
+                // `not (x)` is one level, as deep as `not x`: the parenthesis counts it.
+                let parenthesised = self.peek() == Some(&Tok::LParen);
+                if !parenthesised {
+                    self.descend()?;
+                }
                 let inner = self.unary()?;
-                self.ascend();
+                if !parenthesised {
+                    self.ascend();
+                }
                 Ok(Filter::Not(Box::new(inner)))
             }
             Some(Tok::Word(_)) => self.attribute_expression(),
