@@ -55,6 +55,13 @@ fn assert_unauthenticated(reply: &Reply) {
     assert!(reply.header("www-authenticate").is_some());
 }
 
+/// The resource at `path` reads back exactly as `before`: same body, version and ETag.
+async fn assert_unchanged(scim: &Scim<'_>, path: &str, before: &Reply) {
+    let after = scim.get(path).await;
+    assert_eq!(after.body, before.body, "unchanged");
+    assert_eq!(after.header("etag"), before.header("etag"));
+}
+
 /// The process is still up and serving SCIM.
 async fn assert_alive(scim: &Scim<'_>) {
     let listed = scim
@@ -124,9 +131,7 @@ both_backends!(
             .await;
         assert_refused(&reply, "invalidFilter", &MAX_FILTER_DEPTH.to_string());
 
-        let after = scim.get(&format!("/Users/{id}")).await;
-        assert_eq!(after.body, before.body, "nothing changed");
-        assert_eq!(after.header("etag"), before.header("etag"));
+        assert_unchanged(&scim, &format!("/Users/{id}"), &before).await;
         // Still serving, and a normal PATCH still works.
         let ok = scim
             .patch(
@@ -300,9 +305,7 @@ both_backends!(
                 let reply = scim.patch(&path, &replace_ops(count, "Too many")).await;
                 assert_refused(&reply, "tooMany", &MAX_PATCH_OPERATIONS.to_string());
             }
-            let after = scim.get(&path).await;
-            assert_eq!(after.body, before.body, "unchanged");
-            assert_eq!(after.header("etag"), before.header("etag"));
+            assert_unchanged(&scim, &path, &before).await;
 
             // Exactly at the limit: accepted.
             let reply = scim
@@ -374,9 +377,7 @@ both_backends!(
             let reply = scim.patch(&path, &patch_op(ops)).await;
             assert_refused(&reply, "tooMany", &MAX_WRITE_VALUES.to_string());
         }
-        let after = scim.get(&path).await;
-        assert_eq!(after.body, before.body, "unchanged");
-        assert_eq!(after.header("etag"), before.header("etag"));
+        assert_unchanged(&scim, &path, &before).await;
 
         // A group body past the limit is refused too; at the limit it is accepted.
         let reply = scim
@@ -457,8 +458,7 @@ both_backends!(
             let reply = scim.patch(&path, &patch_op(json!([op]))).await;
             assert_refused(&reply, "tooMany", &MAX_VALUE_DEPTH.to_string());
         }
-        let after = scim.get(&path).await;
-        assert_eq!(after.header("etag"), before.header("etag"));
+        assert_unchanged(&scim, &path, &before).await;
         // At the limit: stored and read back whole.
         let reply = scim
             .patch(
