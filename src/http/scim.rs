@@ -128,22 +128,45 @@ async fn context(
     realm: &str,
     req: &HttpRequest,
 ) -> Result<ScimContext, ScimResponseError> {
-    let caller = caller(state, realm, req)?;
-    Ok(provisioning::read(runtime(state), &caller, |_, ctx| Ok(ctx.clone())).await?)
+    authenticated(state, &caller(state, realm, req)?).await
+}
+
+async fn authenticated(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<ScimContext, ScimResponseError> {
+    Ok(provisioning::read(runtime(state), caller, |_, ctx| Ok(ctx.clone())).await?)
+}
+
+/// How much of a body is read: a write's body is parsed inside the database writer's job, so
+/// it is held to `scim::limits::MAX_WRITE_BODY_BYTES`; a search's is parsed on a reader.
+#[derive(Clone, Copy)]
+enum BodyUse {
+    Write,
+    Search,
 }
 
 /// Reads a body's bytes, whatever `+json` or `json` media type labels it (Entra sends
 /// `application/scim+json; charset=utf-8`); provisioning parses them once the caller is known.
 async fn body_bytes(
     state: &AppState,
+    caller: &Caller,
     mut payload: web::Payload,
+    used: BodyUse,
 ) -> Result<Vec<u8>, ScimResponseError> {
-    let limit = state.config.server.max_body_bytes;
+    let configured = state.config.server.max_body_bytes;
+    let limit = match used {
+        BodyUse::Write => configured.min(scim::limits::MAX_WRITE_BODY_BYTES),
+        BodyUse::Search => configured,
+    };
     let mut bytes = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| scim_error(400, format!("cannot read the request body: {e}")))?;
         if bytes.len() + chunk.len() > limit {
+            // Refused unread. A caller without a valid token still hears 401 first (one
+            // extra lookup, on this path only).
+            authenticated(state, caller).await?;
             return Err(scim_error(
                 413,
                 format!("the request body exceeds {limit} bytes"),
@@ -229,7 +252,7 @@ async fn create(
     payload: web::Payload,
 ) -> ScimResult {
     let ctx = caller(&state, &path, &req)?;
-    let body = body_bytes(&state, payload).await?;
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p) = (runtime(&state), projection(&query));
     let shown = match kind {
         Kind::Users => users::create(rt, &ctx, p, body).await?,
@@ -287,7 +310,8 @@ async fn search(
     payload: web::Payload,
 ) -> ScimResult {
     let ctx = caller(&state, &path, &req)?;
-    let request = Request::Search(body_bytes(&state, payload).await?);
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Search).await?;
+    let request = Request::Search(body);
     let page = lists::list(runtime(&state), &ctx, kind, request).await?;
     Ok(json_response(StatusCode::OK, &page))
 }
@@ -302,7 +326,7 @@ async fn replace(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
-    let body = body_bytes(&state, payload).await?;
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
     let shown = match kind {
         Kind::Users => users::replace(rt, &ctx, &id, p, body, tag).await?,
@@ -321,7 +345,7 @@ async fn patch(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
-    let body = body_bytes(&state, payload).await?;
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
     let shown = match kind {
         Kind::Users => Some(users::patch(rt, &ctx, &id, p, body, tag).await?),

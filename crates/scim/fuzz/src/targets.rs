@@ -329,7 +329,7 @@ fn op_value() -> impl Strategy<Value = Option<Value>> {
         4 => json_value().prop_map(Some),
         1 => Just(None),
         1 => (0..124usize, any::<bool>()).prop_map(|(d, a)| Some(nested(d, a))),
-        1 => (0..1_500usize).prop_map(|n| {
+        1 => (0..150usize).prop_map(|n| {
             Some(Value::Array((0..n).map(|i| json!({"value": format!("u{i}")})).collect()))
         }),
     ]
@@ -381,7 +381,7 @@ pub fn patch_input() -> impl Strategy<Value = String> {
     (
         prop_oneof![
             8 => prop::collection::vec(operation(), 0..8),
-            1 => prop::collection::vec(small_operation(), 990..1_010),
+            1 => prop::collection::vec(small_operation(), 95..110),
         ],
         prop::option::weighted(0.05, any::<prop::sample::Index>()),
     )

@@ -57,7 +57,7 @@ fn requests_at_each_limit_parse() {
         ]),
         // Entra's flag dialect removes by filter: a filter's terms count as values.
         body(vec![
-            json!({"op": "remove", "path": format!("members[{}]", or_ids(200))}),
+            json!({"op": "remove", "path": format!("members[{}]", or_ids(MAX_WRITE_VALUES))}),
         ]),
     ] {
         PatchRequest::from_json(&request).expect("at the limit");
