@@ -223,7 +223,7 @@ async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Res
         .await?;
     let gid = group["id"].as_str().context("group id")?.to_string();
     let started = Instant::now();
-    for chunk in ids[..opts.members].chunks(1000) {
+    for chunk in ids[..opts.members].chunks(scim::limits::MAX_WRITE_VALUES) {
         let members: Vec<Value> = chunk.iter().map(|id| json!({"value": id})).collect();
         patch_group(
             &client,

@@ -1,5 +1,11 @@
-//! SCIM 2.0 over HTTP at `/realms/{realm}/scim/v2`: authentication, body and query parsing,
-//! and every answer in SCIM's own dialect (`application/scim+json`, RFC 7644 §3.12 errors).
+//! SCIM 2.0 over HTTP at `/realms/{realm}/scim/v2`: the bearer token and the raw query and
+//! body taken from the request, handed to `provisioning`, and every answer rendered in SCIM's
+//! own dialect (`application/scim+json`, RFC 7644 §3.12 errors).
+//!
+//! Nothing the client sent is parsed here: the filter, `attributes`, `sortBy`, the body and
+//! its PATCH operations are parsed by provisioning inside its database job, after the token
+//! is checked there (one trip to the database per request, as before). So an unauthenticated
+//! request is answered 401 without parsing anything it carries.
 
 use std::collections::HashMap;
 
@@ -7,13 +13,14 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use scim::project::Projection;
 use scim::{ScimError, ScimType};
 use serde_json::Value;
 
-use crate::provisioning::query::{paginate, ListParams, ListQuery, Page};
+use crate::provisioning::lists::{self, Request};
+use crate::provisioning::query::ListParams;
 use crate::provisioning::{
-    self, discovery, groups, users, Caller, ProvisioningError, Resource, ScimContext,
+    self, discovery, groups, users, Caller, Kind, ProvisioningError, RawProjection, Runtime,
+    ScimContext, Shown,
 };
 use crate::state::AppState;
 
@@ -54,8 +61,11 @@ impl actix_web::ResponseError for ScimResponseError {
     fn error_response(&self) -> HttpResponse {
         let error = match &self.0 {
             ProvisioningError::Scim(e) => e.clone(),
-            ProvisioningError::Db(e) => {
-                tracing::error!(error = %e, "SCIM request failed on the database");
+            ProvisioningError::Db(_) => {
+                tracing::error!(
+                    failure = self.0.failure(),
+                    "SCIM request failed on the database"
+                );
                 ScimError {
                     status: 500,
                     scim_type: None,
@@ -74,6 +84,13 @@ impl actix_web::ResponseError for ScimResponseError {
 
 type ScimResult = Result<HttpResponse, ScimResponseError>;
 
+fn runtime(state: &AppState) -> Runtime<'_> {
+    Runtime {
+        db: &state.db,
+        clock: &*state.clock,
+    }
+}
+
 fn scim_error(status: u16, detail: impl Into<String>) -> ScimResponseError {
     ScimError {
         status,
@@ -83,8 +100,8 @@ fn scim_error(status: u16, detail: impl Into<String>) -> ScimResponseError {
     .into()
 }
 
-/// The caller a request claims to be: its realm and bearer token, checked later, in the same
-/// database job as the work.
+/// The caller a request claims to be: its realm and bearer token, checked by provisioning in
+/// the same database job as the work, before anything else the request carries is parsed.
 fn caller(state: &AppState, realm: &str, req: &HttpRequest) -> Result<Caller, ScimResponseError> {
     let token = req
         .headers()
@@ -111,22 +128,45 @@ async fn context(
     realm: &str,
     req: &HttpRequest,
 ) -> Result<ScimContext, ScimResponseError> {
-    let caller = caller(state, realm, req)?;
-    Ok(provisioning::read(state, &caller, |_, ctx| Ok(ctx.clone())).await?)
+    authenticated(state, &caller(state, realm, req)?).await
 }
 
-/// Reads a JSON body, whatever `+json` or `json` media type labels it (Entra sends
-/// `application/scim+json; charset=utf-8`).
-async fn json_body(
+async fn authenticated(
     state: &AppState,
+    caller: &Caller,
+) -> Result<ScimContext, ScimResponseError> {
+    Ok(provisioning::read(runtime(state), caller, |_, ctx| Ok(ctx.clone())).await?)
+}
+
+/// How much of a body is read: a write's body is parsed inside the database writer's job, so
+/// it is held to `scim::limits::MAX_WRITE_BODY_BYTES`; a search's is parsed on a reader.
+#[derive(Clone, Copy)]
+enum BodyUse {
+    Write,
+    Search,
+}
+
+/// Reads a body's bytes, whatever `+json` or `json` media type labels it (Entra sends
+/// `application/scim+json; charset=utf-8`); provisioning parses them once the caller is known.
+async fn body_bytes(
+    state: &AppState,
+    caller: &Caller,
     mut payload: web::Payload,
-) -> Result<Value, ScimResponseError> {
-    let limit = state.config.server.max_body_bytes;
-    let mut bytes = web::BytesMut::new();
+    used: BodyUse,
+) -> Result<Vec<u8>, ScimResponseError> {
+    let configured = state.config.server.max_body_bytes;
+    let limit = match used {
+        BodyUse::Write => configured.min(scim::limits::MAX_WRITE_BODY_BYTES),
+        BodyUse::Search => configured,
+    };
+    let mut bytes = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
             chunk.map_err(|e| scim_error(400, format!("cannot read the request body: {e}")))?;
         if bytes.len() + chunk.len() > limit {
+            // Refused unread. A caller without a valid token still hears 401 first (one
+            // extra lookup, on this path only).
+            authenticated(state, caller).await?;
             return Err(scim_error(
                 413,
                 format!("the request body exceeds {limit} bytes"),
@@ -134,13 +174,7 @@ async fn json_body(
         }
         bytes.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        ScimError::bad_request(
-            ScimType::InvalidSyntax,
-            format!("the body is not valid JSON: {e}"),
-        )
-        .into()
-    })
+    Ok(bytes)
 }
 
 type Query = web::Query<HashMap<String, String>>;
@@ -152,23 +186,27 @@ fn param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> 
         .map(|(_, v)| v.as_str())
 }
 
-fn projection(query: &HashMap<String, String>) -> Result<Projection, ScimError> {
-    Projection::parse(
-        param(query, "attributes"),
-        param(query, "excludedAttributes"),
-    )
+fn owned(query: &HashMap<String, String>, name: &str) -> Option<String> {
+    param(query, name).map(str::to_string)
 }
 
-fn list_query(query: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
-    ListQuery::parse(&ListParams {
-        filter: param(query, "filter"),
-        start_index: param(query, "startIndex"),
-        count: param(query, "count"),
-        sort_by: param(query, "sortBy"),
-        sort_order: param(query, "sortOrder"),
-        attributes: param(query, "attributes"),
-        excluded_attributes: param(query, "excludedAttributes"),
-    })
+fn projection(query: &HashMap<String, String>) -> RawProjection {
+    RawProjection {
+        attributes: owned(query, "attributes"),
+        excluded_attributes: owned(query, "excludedAttributes"),
+    }
+}
+
+fn list_params(query: &HashMap<String, String>) -> ListParams {
+    ListParams {
+        filter: owned(query, "filter"),
+        start_index: owned(query, "startIndex"),
+        count: owned(query, "count"),
+        sort_by: owned(query, "sortBy"),
+        sort_order: owned(query, "sortOrder"),
+        attributes: owned(query, "attributes"),
+        excluded_attributes: owned(query, "excludedAttributes"),
+    }
 }
 
 fn if_match(req: &HttpRequest) -> Option<String> {
@@ -184,8 +222,10 @@ fn json_response(status: StatusCode, body: &Value) -> HttpResponse {
         .body(body.to_string())
 }
 
-fn resource_response(status: StatusCode, resource: &Resource, body: Value) -> HttpResponse {
-    let mut response = json_response(status, &body);
+/// A resource answered with its `ETag` (and `Location` when created), projected as asked.
+fn resource_response(status: StatusCode, kind: Kind, shown: &Shown) -> HttpResponse {
+    let resource = &shown.resource;
+    let mut response = json_response(status, &kind.project(&resource.json, &shown.projection));
     if let Ok(tag) = HeaderValue::from_str(&resource.etag()) {
         response.headers_mut().insert(header::ETAG, tag);
     }
@@ -203,22 +243,6 @@ fn resource_response(status: StatusCode, resource: &Resource, body: Value) -> Ht
     response
 }
 
-/// Which resource type a path segment names.
-#[derive(Clone, Copy)]
-enum Kind {
-    Users,
-    Groups,
-}
-
-impl Kind {
-    fn project(self, json: &Value, p: &Projection) -> Value {
-        match self {
-            Kind::Users => users::project(json, p),
-            Kind::Groups => groups::project(json, p),
-        }
-    }
-}
-
 async fn create(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -228,17 +252,13 @@ async fn create(
     payload: web::Payload,
 ) -> ScimResult {
     let ctx = caller(&state, &path, &req)?;
-    let p = projection(&query)?;
-    let body = json_body(&state, payload).await?;
-    let resource = match kind {
-        Kind::Users => users::create(&state, &ctx, body).await?,
-        Kind::Groups => groups::create(&state, &ctx, body).await?,
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
+    let (rt, p) = (runtime(&state), projection(&query));
+    let shown = match kind {
+        Kind::Users => users::create(rt, &ctx, p, body).await?,
+        Kind::Groups => groups::create(rt, &ctx, p, body).await?,
     };
-    Ok(resource_response(
-        StatusCode::CREATED,
-        &resource,
-        kind.project(&resource.json, &p),
-    ))
+    Ok(resource_response(StatusCode::CREATED, kind, &shown))
 }
 
 async fn get(
@@ -250,46 +270,21 @@ async fn get(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
-    let p = projection(&query)?;
-    let resource = match kind {
-        Kind::Users => users::get(&state, &ctx, &id).await?,
-        Kind::Groups => groups::get(&state, &ctx, &id, &p).await?,
+    let (rt, p) = (runtime(&state), projection(&query));
+    let shown = match kind {
+        Kind::Users => users::get(rt, &ctx, &id, p).await?,
+        Kind::Groups => groups::get(rt, &ctx, &id, p).await?,
     };
     // RFC 7644 §3.14: a matching If-None-Match on GET is 304.
     let none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    if none_match.is_some_and(|tags| {
-        tags.split(',')
-            .any(|t| t.trim() == resource.etag() || t.trim() == "*")
-    }) {
+    let tag = shown.resource.etag();
+    if none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == tag || t.trim() == "*")) {
         return Ok(HttpResponse::NotModified().finish());
     }
-    Ok(resource_response(
-        StatusCode::OK,
-        &resource,
-        kind.project(&resource.json, &p),
-    ))
-}
-
-async fn list_page(
-    state: &AppState,
-    ctx: &Caller,
-    kind: Kind,
-    query: ListQuery,
-) -> Result<Value, ScimResponseError> {
-    let projection = query.projection.clone();
-    let mut page = match kind {
-        Kind::Users => users::list(state, ctx, query).await?,
-        Kind::Groups => groups::list(state, ctx, query).await?,
-    };
-    page.resources = page
-        .resources
-        .iter()
-        .map(|r| kind.project(r, &projection))
-        .collect();
-    Ok(page.to_json())
+    Ok(resource_response(StatusCode::OK, kind, &shown))
 }
 
 async fn list(
@@ -300,67 +295,25 @@ async fn list(
     query: Query,
 ) -> ScimResult {
     let ctx = caller(&state, &path, &req)?;
-    let query = list_query(&query)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &list_page(&state, &ctx, kind, query).await?,
-    ))
+    let request = Request::Query(list_params(&query));
+    let page = lists::list(runtime(&state), &ctx, Some(kind), request).await?;
+    Ok(json_response(StatusCode::OK, &page))
 }
 
+/// `POST /{Resource}/.search`, or at the root (`kind` None): users and groups that match, users
+/// first (RFC 7644 §3.4.3).
 async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
-    kind: Kind,
+    kind: Option<Kind>,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult {
     let ctx = caller(&state, &path, &req)?;
-    let body = json_body(&state, payload).await?;
-    let query = ListQuery::from_search_request(&body)?;
-    Ok(json_response(
-        StatusCode::OK,
-        &list_page(&state, &ctx, kind, query).await?,
-    ))
-}
-
-/// `POST /.search` at the root: users and groups that match, users first (RFC 7644 §3.4.3).
-async fn search_root(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> ScimResult {
-    let ctx = caller(&state, &path, &req)?;
-    let body = json_body(&state, payload).await?;
-    let query = ListQuery::from_search_request(&body)?;
-    let everything = ListQuery {
-        start_index: 1,
-        count: usize::MAX,
-        sort_by: None,
-        ..query.clone()
-    };
-    let mut all = users::list(&state, &ctx, everything.clone())
-        .await?
-        .resources;
-    all.extend(groups::list(&state, &ctx, everything).await?.resources);
-    let (total, resources) = paginate(all, &query, scim::schema::user());
-    let resources = resources
-        .into_iter()
-        .map(|r| {
-            let kind = if r.pointer("/meta/resourceType") == Some(&Value::from("Group")) {
-                Kind::Groups
-            } else {
-                Kind::Users
-            };
-            kind.project(&r, &query.projection)
-        })
-        .collect();
-    let page = Page {
-        total_results: total,
-        start_index: query.start_index,
-        resources,
-    };
-    Ok(json_response(StatusCode::OK, &page.to_json()))
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Search).await?;
+    let request = Request::Search(body);
+    let page = lists::list(runtime(&state), &ctx, kind, request).await?;
+    Ok(json_response(StatusCode::OK, &page))
 }
 
 async fn replace(
@@ -373,17 +326,13 @@ async fn replace(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
-    let p = projection(&query)?;
-    let body = json_body(&state, payload).await?;
-    let resource = match kind {
-        Kind::Users => users::replace(&state, &ctx, &id, body, if_match(&req)).await?,
-        Kind::Groups => groups::replace(&state, &ctx, &id, body, if_match(&req)).await?,
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
+    let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
+    let shown = match kind {
+        Kind::Users => users::replace(rt, &ctx, &id, p, body, tag).await?,
+        Kind::Groups => groups::replace(rt, &ctx, &id, p, body, tag).await?,
     };
-    Ok(resource_response(
-        StatusCode::OK,
-        &resource,
-        kind.project(&resource.json, &p),
-    ))
+    Ok(resource_response(StatusCode::OK, kind, &shown))
 }
 
 async fn patch(
@@ -396,39 +345,18 @@ async fn patch(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
-    let p = projection(&query)?;
-    let body = json_body(&state, payload).await?;
-    match kind {
-        Kind::Users => {
-            let resource = users::patch(&state, &ctx, &id, body, if_match(&req)).await?;
-            Ok(resource_response(
-                StatusCode::OK,
-                &resource,
-                kind.project(&resource.json, &p),
-            ))
-        }
-        Kind::Groups => {
-            // Entra: group PATCH "should yield 204"; a body listing every member is not advisable.
-            // A client that names attributes gets the resource back.
-            let asked = param(&query, "attributes").is_some()
-                || param(&query, "excludedAttributes").is_some();
-            let resource = groups::patch(
-                &state,
-                &ctx,
-                &id,
-                body,
-                if_match(&req),
-                asked.then(|| p.clone()),
-            )
-            .await?;
-            Ok(match resource {
-                Some(resource) => {
-                    resource_response(StatusCode::OK, &resource, kind.project(&resource.json, &p))
-                }
-                None => HttpResponse::NoContent().finish(),
-            })
-        }
-    }
+    let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
+    let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
+    let shown = match kind {
+        Kind::Users => Some(users::patch(rt, &ctx, &id, p, body, tag).await?),
+        // Entra: group PATCH "should yield 204"; a client that names attributes gets the
+        // resource back.
+        Kind::Groups => groups::patch(rt, &ctx, &id, p, body, tag).await?,
+    };
+    Ok(match shown {
+        Some(shown) => resource_response(StatusCode::OK, kind, &shown),
+        None => HttpResponse::NoContent().finish(),
+    })
 }
 
 async fn delete(
@@ -439,9 +367,10 @@ async fn delete(
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
     let ctx = caller(&state, &realm, &req)?;
+    let (rt, tag) = (runtime(&state), if_match(&req));
     match kind {
-        Kind::Users => users::delete(&state, &ctx, &id, if_match(&req)).await?,
-        Kind::Groups => groups::delete(&state, &ctx, &id, if_match(&req)).await?,
+        Kind::Users => users::delete(rt, &ctx, &id, tag).await?,
+        Kind::Groups => groups::delete(rt, &ctx, &id, tag).await?,
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -549,7 +478,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource(concat!("/", $segment, "/.search"))
-                    .route(web::post().to(|s, r, p, b| search(s, r, $kind, p, b)))
+                    .route(web::post().to(|s, r, p, b| search(s, r, Some($kind), p, b)))
                     .default_service(read_only()),
             )
             .service(
@@ -592,7 +521,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/.search")
-            .route(web::post().to(search_root))
+            .route(web::post().to(|s, r, p, b| search(s, r, None, p, b)))
             .default_service(read_only()),
     )
     .service(web::resource("/Bulk").route(web::route().to(not_implemented)))

@@ -16,10 +16,9 @@ use crate::db::DbConnection;
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render;
 use crate::provisioning::{
-    audited_write, check_if_match, plan, read, union_of, uniqueness, Caller, ProvisioningError,
-    Resource, Result, ScimContext, WriteOp,
+    audited_write, check_if_match, json_body, nothing, plan, read, union_of, uniqueness, Caller,
+    ProvisioningError, RawProjection, Resource, Result, Runtime, ScimContext, Shown, WriteOp,
 };
-use crate::state::AppState;
 
 fn schema() -> &'static scim::schema::ResourceSchema {
     scim::schema::group()
@@ -234,17 +233,48 @@ fn wants_members(projection: &Projection) -> bool {
     AttrPath::parse("members").is_ok_and(|p| projection.includes(schema(), &p))
 }
 
-pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Resource> {
-    let mut json = scim::resource::normalize(body, schema())?;
-    let members = take_members(&mut json)?.unwrap_or_default();
-    let name = display_name(&json)?;
+/// A POST or PUT body: the representation to store, its name, and the members it lists
+/// (bounded, with every other value, by `scim::limits::MAX_WRITE_VALUES`).
+struct Body {
+    json: Value,
+    name: String,
+    members: Vec<MemberRef>,
+}
+
+impl Body {
+    fn parse(body: &[u8]) -> Result<Body> {
+        let mut json = scim::resource::normalize(json_body(body)?, schema())?;
+        let members = take_members(&mut json)?.unwrap_or_default();
+        let name = display_name(&json)?;
+        Ok(Body {
+            json,
+            name,
+            members,
+        })
+    }
+}
+
+/// POST (RFC 7644 §3.3).
+pub async fn create(
+    rt: Runtime<'_>,
+    caller: &Caller,
+    projection: RawProjection,
+    body: Vec<u8>,
+) -> Result<Shown> {
     let op = WriteOp {
         operation: "create",
         resource_type: "Group",
         resource_id: None,
         success_status: 201,
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    let parse = move || Ok((projection.parse()?, Body::parse(&body)?));
+    audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
+        let (projection, body) = input;
+        let Body {
+            json,
+            name,
+            members,
+        } = body;
         let row = Group {
             id: crate::db::new_id(),
             realm_id: ctx.realm_id.clone(),
@@ -266,27 +296,34 @@ pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Re
         rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&name)))?;
         add_members(conn, ctx, &row.id, &members, now)?;
         let id = row.id.clone();
-        Ok((rendered(conn, ctx, &row, true)?, Some(id)))
+        let resource = rendered(conn, ctx, &row, true)?;
+        Ok((
+            Shown {
+                resource,
+                projection,
+            },
+            Some(id),
+        ))
     })
     .await
 }
 
 pub async fn get(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    projection: &Projection,
-) -> Result<Resource> {
-    let (id, with_members) = (id.to_string(), wants_members(projection));
-    read(state, caller, move |conn, ctx| {
+    projection: RawProjection,
+) -> Result<Shown> {
+    let id = id.to_string();
+    read(rt, caller, move |conn, ctx| {
+        let projection = projection.parse()?;
         let row = load(conn, ctx, &id)?;
-        rendered(conn, ctx, &row, with_members)
+        Ok(Shown {
+            resource: rendered(conn, ctx, &row, wants_members(&projection))?,
+            projection,
+        })
     })
     .await
-}
-
-pub async fn list(state: &AppState, caller: &Caller, query: ListQuery) -> Result<Page> {
-    read(state, caller, move |conn, ctx| list_in(conn, ctx, &query)).await
 }
 
 fn mentions_members(filter: &Filter) -> bool {
@@ -298,7 +335,11 @@ fn mentions_members(filter: &Filter) -> bool {
     }
 }
 
-fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
+pub(super) fn list_in(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    query: &ListQuery,
+) -> Result<Page> {
     let org = &ctx.organization_id;
     let with_members = wants_members(&query.projection);
     let render_all =
@@ -378,15 +419,13 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 
 /// PUT: replaces the representation and the member list (RFC 7644 §3.5.1).
 pub async fn replace(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    body: Value,
+    projection: RawProjection,
+    body: Vec<u8>,
     if_match: Option<String>,
-) -> Result<Resource> {
-    let mut json = scim::resource::normalize(body, schema())?;
-    let members = take_members(&mut json)?.unwrap_or_default();
-    let name = display_name(&json)?;
+) -> Result<Shown> {
     let id2 = id.to_string();
     let op = WriteOp {
         operation: "replace",
@@ -394,14 +433,23 @@ pub async fn replace(
         resource_id: Some(id),
         success_status: 200,
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    let parse = move || Ok((projection.parse()?, Body::parse(&body)?));
+    audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
+        let (projection, body) = input;
         let id = id2;
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
-        save(conn, &row, &name, &json, now)?;
-        set_members(conn, ctx, &row.id, &members, now)?;
+        save(conn, &row, &body.name, &body.json, now)?;
+        set_members(conn, ctx, &row.id, &body.members, now)?;
         let row = load(conn, ctx, &id)?;
-        Ok((rendered(conn, ctx, &row, true)?, None))
+        let resource = rendered(conn, ctx, &row, true)?;
+        Ok((
+            Shown {
+                resource,
+                projection,
+            },
+            None,
+        ))
     })
     .await
 }
@@ -423,24 +471,32 @@ fn save(conn: &mut DbConnection, row: &Group, name: &str, json: &Value, now: i64
 }
 
 /// PATCH: attribute operations on the JSON, member operations on the member table. Returns the
-/// resource when `projection` asks for it (so the caller may answer 204 otherwise).
+/// resource when the client names attributes (so the caller may answer 204 otherwise: Entra's
+/// group PATCH "should yield 204", and a body listing every member is not advisable).
 pub async fn patch(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    body: Value,
+    projection: RawProjection,
+    body: Vec<u8>,
     if_match: Option<String>,
-    projection: Option<Projection>,
-) -> Result<Option<Resource>> {
-    let (request, member_changes) = PatchRequest::from_json(&body)?.extract_multi_valued("members");
+) -> Result<Option<Shown>> {
     let id2 = id.to_string();
+    let asked = projection.named();
     let op = WriteOp {
         operation: "patch",
         resource_type: "Group",
         resource_id: Some(id),
-        success_status: if projection.is_some() { 200 } else { 204 },
+        success_status: if asked { 200 } else { 204 },
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    let parse = move || {
+        let projection = projection.parse()?;
+        let request = PatchRequest::from_json(&json_body(&body)?)?;
+        Ok((asked.then_some(projection), request))
+    };
+    audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
+        let (projection, request) = input;
+        let (request, member_changes) = request.extract_multi_valued("members");
         let id = id2;
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
@@ -462,20 +518,24 @@ pub async fn patch(
         for change in &member_changes {
             apply_member_change(conn, ctx, &row.id, change, now)?;
         }
-        let resource = match &projection {
-            Some(p) => {
+        let shown = match projection {
+            Some(projection) => {
                 let row = load(conn, ctx, &id)?;
-                Some(rendered(conn, ctx, &row, wants_members(p))?)
+                let resource = rendered(conn, ctx, &row, wants_members(&projection))?;
+                Some(Shown {
+                    resource,
+                    projection,
+                })
             }
             None => None,
         };
-        Ok((resource, None))
+        Ok((shown, None))
     })
     .await
 }
 
 pub async fn delete(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
     if_match: Option<String>,
@@ -487,7 +547,7 @@ pub async fn delete(
         resource_id: Some(id),
         success_status: 204,
     };
-    audited_write(state, caller, op, move |conn, ctx, _now| {
+    audited_write(rt, caller, op, nothing, move |conn, ctx, (), _now| {
         let id = id2;
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;

@@ -1,22 +1,36 @@
 //! SCIM operations turned into users, groups and memberships. Everything here is scoped by the
 //! authenticated directory's organization: an id from another organization is simply not found.
 //! HTTP lives in `http::scim`; SCIM's own rules (filters, PATCH, projections) in `crates/scim`.
+//!
+//! Nothing a client sent is parsed before its token is checked: every operation takes the raw
+//! query parameters and body bytes, and parses them inside the database job, right after
+//! [`authenticate`]. An unauthenticated request, however hostile its filter or body, costs one
+//! indexed token lookup and no parse, and a request still costs one trip to the database.
 
 pub mod discovery;
 pub mod groups;
+pub mod lists;
 pub mod plan;
 pub mod query;
 pub mod render;
 pub mod users;
 
-use scim::ScimError;
+use scim::project::Projection;
+use scim::{ScimError, ScimType};
 use serde_json::Value;
 
 use crate::audit::{self, Actor};
+use crate::clock::Clock;
 use crate::config::Deprovisioning;
-use crate::db::{DbConnection, DbError};
+use crate::db::{Db, DbConnection, DbError};
 use crate::directories::AuthenticatedDirectory;
-use crate::state::AppState;
+
+/// What provisioning needs from the server it runs in: the database and the clock.
+#[derive(Clone, Copy)]
+pub struct Runtime<'a> {
+    pub db: &'a Db,
+    pub clock: &'a dyn Clock,
+}
 
 /// Who is asking, and what they may see: one directory, one organization.
 #[derive(Debug, Clone)]
@@ -56,15 +70,74 @@ pub fn authenticate(conn: &mut DbConnection, caller: &Caller) -> Result<ScimCont
     Ok(ScimContext::new(auth, caller.base_url.clone()))
 }
 
-/// Runs a read as the authenticated directory.
-pub async fn read<T, F>(state: &AppState, caller: &Caller, f: F) -> Result<T>
+/// The resource types, as the endpoints name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Users,
+    Groups,
+}
+
+impl Kind {
+    /// `attributes` / `excludedAttributes` applied to a resource of this kind.
+    pub fn project(self, json: &Value, projection: &Projection) -> Value {
+        match self {
+            Kind::Users => users::project(json, projection),
+            Kind::Groups => groups::project(json, projection),
+        }
+    }
+}
+
+/// A request's `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) as sent:
+/// parsed only once the caller is authenticated.
+#[derive(Debug, Clone, Default)]
+pub struct RawProjection {
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+impl RawProjection {
+    pub fn parse(&self) -> std::result::Result<Projection, ScimError> {
+        Projection::parse(
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )
+    }
+
+    /// Whether the client named any attributes at all.
+    pub fn named(&self) -> bool {
+        self.attributes.is_some() || self.excluded_attributes.is_some()
+    }
+}
+
+/// A resource and how the answer shows it: the stored resource gives the `ETag` and
+/// `Location`, the projection the body.
+#[derive(Debug)]
+pub struct Shown {
+    pub resource: Resource,
+    pub projection: Projection,
+}
+
+/// A request body, read whole by the edge, parsed as JSON here (RFC 7644 §3.12: a body that
+/// is not JSON is `invalidSyntax`). serde_json stops at 128 levels of nesting, so parsing
+/// cannot exhaust a stack.
+pub fn json_body(bytes: &[u8]) -> std::result::Result<Value, ScimError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("the body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// Runs a read as the authenticated directory: `f` (which parses what the client sent, then
+/// reads) runs only once the token is known to be good.
+pub async fn read<T, F>(rt: Runtime<'_>, caller: &Caller, f: F) -> Result<T>
 where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection, &ScimContext) -> Result<T> + Send + 'static,
 {
     let caller = caller.clone();
-    state
-        .db
+    rt.db
         .run(move |conn| {
             let ctx = authenticate(conn, &caller)?;
             f(conn, &ctx)
@@ -102,6 +175,22 @@ pub enum ProvisioningError {
 }
 
 impl ProvisioningError {
+    /// What failed, for a log line: the kind of failure, never its message (a database's
+    /// message can quote a value a client sent, and SCIM code logs no personal data).
+    pub fn failure(&self) -> &'static str {
+        match self {
+            ProvisioningError::Scim(_) => "the request was refused",
+            ProvisioningError::Db(e) => match e {
+                DbError::UniqueViolation(_) => "a unique constraint was violated",
+                DbError::Query(_) => "a query failed",
+                DbError::Pool(_) => "the database is unavailable",
+                DbError::Migration(_) => "a migration failed",
+                DbError::Url(_) => "the database url is invalid",
+                DbError::Commit(_) => "the transaction could not commit",
+            },
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn status(&self) -> u16 {
         match self {
@@ -155,6 +244,11 @@ fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
     }
 }
 
+/// The input of a write that parses nothing from the request (a DELETE).
+fn nothing() -> Result<()> {
+    Ok(())
+}
+
 /// Describes one SCIM write for the audit trail.
 pub struct WriteOp<'a> {
     pub operation: &'static str,
@@ -165,19 +259,25 @@ pub struct WriteOp<'a> {
 }
 
 /// Runs a SCIM write as the authenticated directory, in one transaction with its audit record.
-/// When the write fails, what it did is rolled back to a savepoint and the refusal is recorded
-/// in the same transaction instead.
-pub async fn audited_write<T, F>(
-    state: &AppState,
+/// `parse` turns what the client sent into the write's input once the token is checked; input
+/// it refuses changes nothing and is not audited (as a malformed request never was). When the
+/// write itself fails, what it did is rolled back to a savepoint and the refusal is recorded in
+/// the same transaction instead.
+pub async fn audited_write<I, T, P, F>(
+    rt: Runtime<'_>,
     caller: &Caller,
     op: WriteOp<'_>,
+    parse: P,
     f: F,
 ) -> Result<T>
 where
     T: Send + 'static,
-    F: FnOnce(&mut DbConnection, &ScimContext, i64) -> Result<(T, Option<String>)> + Send + 'static,
+    P: FnOnce() -> Result<I> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &ScimContext, I, i64) -> Result<(T, Option<String>)>
+        + Send
+        + 'static,
 {
-    let now = state.clock.now();
+    let now = rt.clock.now();
     let caller = caller.clone();
     let WriteOp {
         operation,
@@ -188,12 +288,13 @@ where
     let resource_id = resource_id.map(str::to_string);
     // The outer Result rolls everything back (including the audit); the inner one is the
     // write's own outcome, committed with its audit record either way.
-    let outcome: Result<Result<T>> = state
+    let outcome: Result<Result<T>> = rt
         .db
         .write(move |conn| {
             let ctx = authenticate(conn, &caller)?;
+            let input = parse()?;
             let actor = ctx.actor();
-            let done = crate::db::savepoint(conn, |conn| f(conn, &ctx, now));
+            let done = crate::db::savepoint(conn, |conn| f(conn, &ctx, input, now));
             let (status, detail, id) = match &done {
                 Ok((_, created)) => (success_status, None, created.clone().or(resource_id)),
                 Err(e) => (e.status(), Some(e.to_string()), resource_id),

@@ -23,37 +23,39 @@ pub struct ListQuery {
     pub projection: Projection,
 }
 
-/// The raw parameters, named as the RFC names them.
-#[derive(Debug, Default)]
-pub struct ListParams<'a> {
-    pub filter: Option<&'a str>,
-    pub start_index: Option<&'a str>,
-    pub count: Option<&'a str>,
-    pub sort_by: Option<&'a str>,
-    pub sort_order: Option<&'a str>,
-    pub attributes: Option<&'a str>,
-    pub excluded_attributes: Option<&'a str>,
+/// The raw parameters, named as the RFC names them: what the client sent, not yet parsed.
+#[derive(Debug, Default, Clone)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
 }
 
 impl ListQuery {
-    pub fn parse(params: &ListParams<'_>) -> Result<ListQuery, ScimError> {
-        let filter = match params.filter.map(str::trim) {
+    /// Parses list parameters. The filter is bounded by `scim::limits` (length, depth,
+    /// terms), so neither parsing it nor any later walk over it can exhaust a stack.
+    pub fn parse(params: &ListParams) -> Result<ListQuery, ScimError> {
+        let filter = match params.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(text) => Some(filter::parse(text)?),
         };
-        let start_index = match params.start_index {
+        let start_index = match params.start_index.as_deref() {
             None => 1,
             Some(s) => parse_int(s, "startIndex")?.max(1) as usize,
         };
-        let count = match params.count {
+        let count = match params.count.as_deref() {
             None => DEFAULT_COUNT,
             Some(s) => (parse_int(s, "count")?.max(0) as usize).min(MAX_RESULTS),
         };
-        let sort_by = match params.sort_by.map(str::trim) {
+        let sort_by = match params.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(path) => Some(AttrPath::parse(path)?),
         };
-        let descending = match params.sort_order.map(str::trim) {
+        let descending = match params.sort_order.as_deref().map(str::trim) {
             None | Some("") => false,
             Some(o) if o.eq_ignore_ascii_case("ascending") => false,
             Some(o) if o.eq_ignore_ascii_case("descending") => true,
@@ -64,7 +66,10 @@ impl ListQuery {
                 ))
             }
         };
-        let projection = Projection::parse(params.attributes, params.excluded_attributes)?;
+        let projection = Projection::parse(
+            params.attributes.as_deref(),
+            params.excluded_attributes.as_deref(),
+        )?;
         Ok(ListQuery {
             filter,
             start_index,
@@ -107,21 +112,14 @@ impl ListQuery {
                 )),
             }
         };
-        let filter = text("filter")?;
-        let start_index = text("startIndex")?;
-        let count = text("count")?;
-        let sort_by = text("sortBy")?;
-        let sort_order = text("sortOrder")?;
-        let attributes = text("attributes")?;
-        let excluded = text("excludedAttributes")?;
         ListQuery::parse(&ListParams {
-            filter: filter.as_deref(),
-            start_index: start_index.as_deref(),
-            count: count.as_deref(),
-            sort_by: sort_by.as_deref(),
-            sort_order: sort_order.as_deref(),
-            attributes: attributes.as_deref(),
-            excluded_attributes: excluded.as_deref(),
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
         })
     }
 }

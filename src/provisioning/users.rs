@@ -16,10 +16,9 @@ use crate::membership::{self, Source};
 use crate::provisioning::query::{paginate, ListQuery, Page};
 use crate::provisioning::render::{self, UserGroups};
 use crate::provisioning::{
-    audited_write, check_if_match, plan, read, union_of, uniqueness, Caller, ProvisioningError,
-    Resource, Result, ScimContext, WriteOp,
+    audited_write, check_if_match, json_body, nothing, plan, read, union_of, uniqueness, Caller,
+    ProvisioningError, RawProjection, Resource, Result, Runtime, ScimContext, Shown, WriteOp,
 };
-use crate::state::AppState;
 
 fn schema() -> &'static scim::schema::ResourceSchema {
     scim::schema::user()
@@ -128,16 +127,27 @@ fn rendered(conn: &mut DbConnection, ctx: &ScimContext, row: &User) -> Result<Re
     })
 }
 
-pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Resource> {
-    let json = scim::resource::normalize(body, schema())?;
-    let f = fields(&json)?;
+/// POST (RFC 7644 §3.3).
+pub async fn create(
+    rt: Runtime<'_>,
+    caller: &Caller,
+    projection: RawProjection,
+    body: Vec<u8>,
+) -> Result<Shown> {
     let op = WriteOp {
         operation: "create",
         resource_type: "User",
         resource_id: None,
         success_status: 201,
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    let parse = move || {
+        let projection = projection.parse()?;
+        let json = scim::resource::normalize(json_body(&body)?, schema())?;
+        let f = fields(&json)?;
+        Ok((projection, json, f))
+    };
+    audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
+        let (projection, json, f) = input;
         let c = changes(&f, &json, 1, now);
         let row = User {
             id: crate::db::new_id(),
@@ -169,11 +179,15 @@ pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Re
         let id = row.id.clone();
         // Rendered from the value in hand rather than re-parsed from the stored text.
         let json = render::user_from(json, &row, None, &ctx.base_url);
+        let resource = Resource {
+            id: row.id.clone(),
+            json,
+            version: row.version,
+        };
         Ok((
-            Resource {
-                id: row.id.clone(),
-                json,
-                version: row.version,
+            Shown {
+                resource,
+                projection,
             },
             Some(id),
         ))
@@ -181,20 +195,29 @@ pub async fn create(state: &AppState, caller: &Caller, body: Value) -> Result<Re
     .await
 }
 
-pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<Resource> {
+pub async fn get(
+    rt: Runtime<'_>,
+    caller: &Caller,
+    id: &str,
+    projection: RawProjection,
+) -> Result<Shown> {
     let id = id.to_string();
-    read(state, caller, move |conn, ctx| {
+    read(rt, caller, move |conn, ctx| {
+        let projection = projection.parse()?;
         let row = load(conn, ctx, &id)?;
-        rendered(conn, ctx, &row)
+        Ok(Shown {
+            resource: rendered(conn, ctx, &row)?,
+            projection,
+        })
     })
     .await
 }
 
-pub async fn list(state: &AppState, caller: &Caller, query: ListQuery) -> Result<Page> {
-    read(state, caller, move |conn, ctx| list_in(conn, ctx, &query)).await
-}
-
-fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Result<Page> {
+pub(super) fn list_in(
+    conn: &mut DbConnection,
+    ctx: &ScimContext,
+    query: &ListQuery,
+) -> Result<Page> {
     let org = &ctx.organization_id;
     let wants_groups = query
         .projection
@@ -270,62 +293,98 @@ fn list_in(conn: &mut DbConnection, ctx: &ScimContext, query: &ListQuery) -> Res
 
 /// PUT: the body replaces the representation (RFC 7644 §3.5.1).
 pub async fn replace(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    body: Value,
+    projection: RawProjection,
+    body: Vec<u8>,
     if_match: Option<String>,
-) -> Result<Resource> {
-    let json = scim::resource::normalize(body, schema())?;
-    update_with(state, caller, id, "replace", if_match, move |_current| {
-        Ok(json)
-    })
-    .await
+) -> Result<Shown> {
+    let update = Update::Replace(body);
+    update_one(rt, caller, id, projection, update, if_match).await
 }
 
 /// PATCH (RFC 7644 §3.5.2), in either Entra dialect; applied atomically.
 pub async fn patch(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    body: Value,
+    projection: RawProjection,
+    body: Vec<u8>,
     if_match: Option<String>,
-) -> Result<Resource> {
-    let request = PatchRequest::from_json(&body)?;
-    update_with(state, caller, id, "patch", if_match, move |mut current| {
-        scim::patch::apply(&mut current, &request, schema())?;
-        Ok(current)
-    })
-    .await
+) -> Result<Shown> {
+    let update = Update::Patch(body);
+    update_one(rt, caller, id, projection, update, if_match).await
 }
 
-async fn update_with<F>(
-    state: &AppState,
+/// A write to one user, as the client sent it.
+enum Update {
+    /// PUT: the body replaces the representation (RFC 7644 §3.5.1).
+    Replace(Vec<u8>),
+    /// PATCH (RFC 7644 §3.5.2), in either Entra dialect; applied atomically.
+    Patch(Vec<u8>),
+}
+
+/// What an [`Update`] does to the current representation, once parsed.
+enum Change {
+    Replace(Value),
+    Patch(PatchRequest),
+}
+
+impl Change {
+    fn parse(update: &Update) -> Result<Change> {
+        Ok(match update {
+            Update::Replace(body) => {
+                Change::Replace(scim::resource::normalize(json_body(body)?, schema())?)
+            }
+            Update::Patch(body) => Change::Patch(PatchRequest::from_json(&json_body(body)?)?),
+        })
+    }
+
+    fn apply(self, mut current: Value) -> Result<Value> {
+        match self {
+            Change::Replace(json) => Ok(json),
+            Change::Patch(request) => {
+                scim::patch::apply(&mut current, &request, schema())?;
+                Ok(current)
+            }
+        }
+    }
+}
+
+async fn update_one(
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
-    operation: &'static str,
+    projection: RawProjection,
+    update: Update,
     if_match: Option<String>,
-    change: F,
-) -> Result<Resource>
-where
-    F: FnOnce(Value) -> Result<Value> + Send + 'static,
-{
+) -> Result<Shown> {
     let id2 = id.to_string();
     let op = WriteOp {
-        operation,
+        operation: match update {
+            Update::Replace(_) => "replace",
+            Update::Patch(_) => "patch",
+        },
         resource_type: "User",
         resource_id: Some(id),
         success_status: 200,
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    let parse = move || Ok((projection.parse()?, Change::parse(&update)?));
+    audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
+        let (projection, change) = input;
         let id = id2;
+        let shown = |resource| Shown {
+            resource,
+            projection,
+        };
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         let current = render::user(&row, None, &ctx.base_url);
-        let next = change(current.clone())?;
+        let next = change.apply(current.clone())?;
         let f = fields(&next)?;
         if next == current {
-            return Ok((rendered(conn, ctx, &row)?, None));
+            return Ok((shown(rendered(conn, ctx, &row)?), None));
         }
         let c = changes(&f, &next, row.version + 1, now);
         rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
@@ -337,14 +396,14 @@ where
             rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
         }
         let row = load(conn, ctx, &id)?;
-        Ok((rendered(conn, ctx, &row)?, None))
+        Ok((shown(rendered(conn, ctx, &row)?), None))
     })
     .await
 }
 
 /// DELETE: the membership ends; the user is disabled or deleted per the directory's policy.
 pub async fn delete(
-    state: &AppState,
+    rt: Runtime<'_>,
     caller: &Caller,
     id: &str,
     if_match: Option<String>,
@@ -356,7 +415,7 @@ pub async fn delete(
         resource_id: Some(id),
         success_status: 204,
     };
-    audited_write(state, caller, op, move |conn, ctx, now| {
+    audited_write(rt, caller, op, nothing, move |conn, ctx, (), now| {
         let id = id2;
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;

@@ -26,5 +26,6 @@ mod oidc_requests;
 mod oidc_scopes;
 mod oidc_signing_keys;
 mod scim_groups;
+mod scim_limits;
 mod scim_queries;
 mod scim_users;

@@ -14,6 +14,7 @@ pub mod filter;
 #[cfg(test)]
 mod fixtures;
 mod json;
+pub mod limits;
 pub mod patch;
 pub mod path;
 pub mod project;

@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::filter::{self, Filter};
+use crate::filter::{self, Filter, ValueFilterError};
+use crate::limits::MAX_PATH_LENGTH;
 use crate::{ScimError, ScimType};
 
 /// `[URI ":"] ATTRNAME *1subAttr` (RFC 7644 §3.10).
@@ -141,9 +142,17 @@ fn closing_bracket(s: &str, open: usize) -> Option<usize> {
 }
 
 impl PatchPath {
-    /// Parses a PATCH path. Errors (including a bad filter) are 400 `invalidPath`.
+    /// Parses a PATCH path. Errors (including a bad filter) are 400 `invalidPath`, except a
+    /// filter past one of [`crate::limits`], which is `invalidFilter` (RFC 7644 §3.12 names
+    /// it for PATCH path filters).
     pub fn parse(s: &str) -> Result<PatchPath, ScimError> {
         let s = s.trim();
+        if s.len() > MAX_PATH_LENGTH {
+            return Err(invalid_path(format!(
+                "The path is {} bytes long, more than the limit of {MAX_PATH_LENGTH}",
+                s.len()
+            )));
+        }
         let Some(open) = s.find('[') else {
             return Ok(PatchPath {
                 attr: AttrPath::parse(s)?,
@@ -159,8 +168,12 @@ impl PatchPath {
         }
         let close = closing_bracket(s, open)
             .ok_or_else(|| invalid_path(format!("Unbalanced '[' in path '{s}'")))?;
-        let filter = filter::parse_value_filter(&s[open + 1..close])
-            .map_err(|e| invalid_path(format!("Invalid filter in path '{s}': {}", e.detail)))?;
+        let filter = filter::parse_value_filter(&s[open + 1..close]).map_err(|e| match e {
+            ValueFilterError::Limit(e) => e,
+            ValueFilterError::Syntax(e) => {
+                invalid_path(format!("Invalid filter in path '{s}': {}", e.detail))
+            }
+        })?;
         let sub_attr = match &s[close + 1..] {
             "" => None,
             rest => match rest.strip_prefix('.') {

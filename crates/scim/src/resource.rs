@@ -23,8 +23,10 @@ use crate::{ScimError, ScimType};
 /// Objects under unknown URN keys and unknown attributes are kept unchanged, so they
 /// round-trip. Group `members` stay in the result; the server strips them into its
 /// side table. The writeOnly `password` is dropped, so cleartext never reaches
-/// storage; call [`take_password`] on the raw body first to use it.
+/// storage; call [`take_password`] on the raw body first to use it. A body past the
+/// limits of [`crate::limits::check_body`] is 400 `tooMany`.
 pub fn normalize(body: Value, schema: &ResourceSchema) -> Result<Value, ScimError> {
+    crate::limits::check_body(&body)?;
     let Value::Object(input) = body else {
         return Err(ScimError::bad_request(
             ScimType::InvalidSyntax,

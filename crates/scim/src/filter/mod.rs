@@ -17,7 +17,7 @@ use std::fmt;
 pub use eval::matches;
 pub(crate) use eval::matches_item;
 pub use parse::parse;
-pub(crate) use parse::parse_value_filter;
+pub(crate) use parse::{parse_value_filter, ValueFilterError};
 
 use crate::path::AttrPath;
 use crate::schema::{AttrDef, AttrType, ResourceSchema};
@@ -132,6 +132,25 @@ impl fmt::Display for CompValue {
 }
 
 impl Filter {
+    /// The attribute expressions in the filter (a value path counts itself and the terms
+    /// inside its brackets), counted without recursion.
+    pub fn terms(&self) -> usize {
+        let mut count = 0;
+        let mut pending = vec![self];
+        while let Some(filter) = pending.pop() {
+            match filter {
+                Filter::And(a, b) | Filter::Or(a, b) => pending.extend([&**a, &**b]),
+                Filter::Not(inner) => pending.push(inner),
+                Filter::ValuePath(_, inner) => {
+                    count += 1;
+                    pending.push(inner);
+                }
+                Filter::Present(_) | Filter::Compare(..) => count += 1,
+            }
+        }
+        count
+    }
+
     fn precedence(&self) -> u8 {
         match self {
             Filter::Or(..) => 1,
@@ -233,6 +252,10 @@ fn check(
 pub fn validate(filter: &Filter, schema: &ResourceSchema) -> Result<(), ScimError> {
     check(filter, schema, None)
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod limits_tests;
 
 #[cfg(test)]
 mod tests {

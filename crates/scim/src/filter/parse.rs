@@ -2,8 +2,16 @@
 //!
 //! Precedence is `not` > `and` > `or`; parentheses group; keywords and operators are
 //! case-insensitive. Errors are 400 `invalidFilter` naming a 1-based position.
+//!
+//! The parser recurses once per level of nesting, so it checks the limits of
+//! [`crate::limits`] as it goes: the length before tokenizing, the depth before each
+//! deeper call, and the number of terms and operators as it reads them. A flat `or`
+//! chain loops rather than recurses here, but it builds a tree as deep as it is long:
+//! the term limit is what keeps every later walk over that tree (validation, the
+//! server's planner, evaluation, even dropping it) shallow.
 
 use super::{CompValue, CompareOp, Filter};
+use crate::limits::{MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_OPERATORS, MAX_FILTER_TERMS};
 use crate::path::AttrPath;
 use crate::{ScimError, ScimType};
 
@@ -87,15 +95,93 @@ fn tokenize(input: &str) -> Result<Vec<Token<'_>>, ScimError> {
     Ok(tokens)
 }
 
+/// A limit's refusal; it never echoes the input (which may be long or hostile).
+fn over_limit(what: String) -> ScimError {
+    ScimError::bad_request(ScimType::InvalidFilter, what)
+}
+
+fn check_length(input: &str) -> Result<(), ScimError> {
+    if input.len() > MAX_FILTER_LENGTH {
+        return Err(over_limit(format!(
+            "The filter is {} bytes long, more than the limit of {MAX_FILTER_LENGTH}",
+            input.len()
+        )));
+    }
+    Ok(())
+}
+
 struct Parser<'a> {
     input: &'a str,
     tokens: Vec<Token<'a>>,
     next: usize,
     /// Inside `attr[...]`: paths are sub-attributes and brackets cannot nest.
     in_value_filter: bool,
+    /// Parentheses, `not` and `[...]` open around the current token.
+    depth: usize,
+    /// Attribute expressions and logical operators read so far.
+    terms: usize,
+    operators: usize,
+    /// The refusal was a limit, not the syntax (a PATCH path reports the two differently).
+    over_limit: bool,
 }
 
 impl<'a> Parser<'a> {
+    fn new(input: &'a str, tokens: Vec<Token<'a>>, in_value_filter: bool) -> Self {
+        Parser {
+            input,
+            tokens,
+            next: 0,
+            in_value_filter,
+            // A PATCH path's `[...]` is a level, as it is in a filter.
+            depth: usize::from(in_value_filter),
+            terms: 0,
+            operators: 0,
+            over_limit: false,
+        }
+    }
+
+    fn limit(&mut self, what: String) -> ScimError {
+        self.over_limit = true;
+        over_limit(what)
+    }
+
+    /// One level deeper, refused past the limit before the recursive call is made.
+    fn descend(&mut self) -> Result<(), ScimError> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err(self.limit(format!(
+                "The filter nests parentheses, 'not' and '[...]' deeper than the limit of \
+                 {MAX_FILTER_DEPTH} levels"
+            )));
+        }
+        Ok(())
+    }
+
+    fn ascend(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn count_term(&mut self) -> Result<(), ScimError> {
+        self.terms += 1;
+        if self.terms > MAX_FILTER_TERMS {
+            return Err(self.limit(format!(
+                "The filter has more attribute expressions than the limit of {MAX_FILTER_TERMS}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn count_operator(&mut self) -> Result<(), ScimError> {
+        self.operators += 1;
+        if self.operators > MAX_FILTER_OPERATORS {
+            return Err(self.limit(format!(
+                "The filter has more 'and', 'or' and 'not' operators than the limit of \
+                 {MAX_FILTER_OPERATORS}"
+            )));
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Tok<'a>> {
         self.tokens.get(self.next).map(|t| &t.tok)
     }
@@ -150,6 +236,7 @@ impl<'a> Parser<'a> {
     fn or(&mut self) -> Result<Filter, ScimError> {
         let mut left = self.and()?;
         while self.peek_keyword("or") {
+            self.count_operator()?;
             self.next += 1;
             let right = self.and()?;
             left = Filter::Or(Box::new(left), Box::new(right));
@@ -160,6 +247,7 @@ impl<'a> Parser<'a> {
     fn and(&mut self) -> Result<Filter, ScimError> {
         let mut left = self.unary()?;
         while self.peek_keyword("and") {
+            self.count_operator()?;
             self.next += 1;
             let right = self.unary()?;
             left = Filter::And(Box::new(left), Box::new(right));
@@ -170,16 +258,28 @@ impl<'a> Parser<'a> {
     fn unary(&mut self) -> Result<Filter, ScimError> {
         match self.peek() {
             Some(Tok::LParen) => {
+                self.descend()?;
                 self.next += 1;
                 let inner = self.or()?;
                 self.expect(Tok::RParen, "')'")?;
+                self.ascend();
                 Ok(inner)
             }
             // RFC: `not "(" FILTER ")"`; we also take `not attrExp`, unless `not` is
             // itself an attribute name followed by an operator.
             Some(Tok::Word(w)) if w.eq_ignore_ascii_case("not") && self.not_is_keyword() => {
+                self.count_operator()?;
                 self.next += 1;
-                Ok(Filter::Not(Box::new(self.unary()?)))
+                // `not (x)` is one level, as deep as `not x`: the parenthesis counts it.
+                let parenthesised = self.peek() == Some(&Tok::LParen);
+                if !parenthesised {
+                    self.descend()?;
+                }
+                let inner = self.unary()?;
+                if !parenthesised {
+                    self.ascend();
+                }
+                Ok(Filter::Not(Box::new(inner)))
             }
             Some(Tok::Word(_)) => self.attribute_expression(),
             _ => Err(self.unexpected("an attribute path, '(' or 'not'")),
@@ -213,6 +313,7 @@ impl<'a> Parser<'a> {
     }
 
     fn attribute_expression(&mut self) -> Result<Filter, ScimError> {
+        self.count_term()?;
         let path = self.attribute_path()?;
         if self.peek() != Some(&Tok::LBracket) {
             return self.operator_and_value(path);
@@ -224,11 +325,13 @@ impl<'a> Parser<'a> {
         if path.sub_attr.is_some() {
             return Err(self.err(format!("'{path}' cannot take a value filter")));
         }
+        self.descend()?;
         self.next += 1;
         self.in_value_filter = true;
         let inner = self.or()?;
         self.expect(Tok::RBracket, "']'")?;
         self.in_value_filter = false;
+        self.ascend();
         // Entra (entra-scim.md §2.2): `emails[type eq "work"].value eq "x"` means
         // `emails[type eq "work" and value eq "x"]`.
         if let Some(Tok::Word(word)) = self.peek() {
@@ -240,6 +343,8 @@ impl<'a> Parser<'a> {
                     .ok_or_else(|| {
                         error(self.input, at, format!("Invalid sub-attribute '{word}'"))
                     })?;
+                self.count_term()?;
+                self.count_operator()?;
                 self.next += 1;
                 let condition = self.operator_and_value(sub_path)?;
                 return Ok(Filter::ValuePath(
@@ -284,7 +389,7 @@ impl<'a> Parser<'a> {
         Ok(value)
     }
 
-    fn finish(mut self) -> Result<Filter, ScimError> {
+    fn finish(&mut self) -> Result<Filter, ScimError> {
         if self.tokens.is_empty() {
             return Err(error(self.input, 0, "Empty filter"));
         }
@@ -298,28 +403,32 @@ impl<'a> Parser<'a> {
 }
 
 /// Parses a filter (the `filter` query parameter or SearchRequest member).
-/// Errors are 400 `invalidFilter` with the position of the problem.
+/// Errors are 400 `invalidFilter` with the position of the problem, or naming the limit
+/// (see [`crate::limits`]) the filter exceeds.
 pub fn parse(input: &str) -> Result<Filter, ScimError> {
+    check_length(input)?;
     let tokens = tokenize(input)?;
-    Parser {
-        input,
-        tokens,
-        next: 0,
-        in_value_filter: false,
-    }
-    .finish()
+    Parser::new(input, tokens, false).finish()
+}
+
+/// Why the filter of a PATCH path did not parse: the path reports bad syntax as its own
+/// `invalidPath`, while a limit keeps its `invalidFilter` and detail.
+#[derive(Debug)]
+pub(crate) enum ValueFilterError {
+    Syntax(ScimError),
+    Limit(ScimError),
 }
 
 /// Parses the inside of `attr[...]` in a PATCH path: paths are sub-attribute names.
-pub(crate) fn parse_value_filter(input: &str) -> Result<Filter, ScimError> {
-    let tokens = tokenize(input)?;
-    Parser {
-        input,
-        tokens,
-        next: 0,
-        in_value_filter: true,
-    }
-    .finish()
+pub(crate) fn parse_value_filter(input: &str) -> Result<Filter, ValueFilterError> {
+    check_length(input).map_err(ValueFilterError::Limit)?;
+    let tokens = tokenize(input).map_err(ValueFilterError::Syntax)?;
+    let mut parser = Parser::new(input, tokens, true);
+    let parsed = parser.finish();
+    parsed.map_err(|e| match parser.over_limit {
+        true => ValueFilterError::Limit(e),
+        false => ValueFilterError::Syntax(e),
+    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::filter::{CompValue, CompareOp, Filter};
 use crate::json::{get_ci, remove_ci};
+use crate::limits;
 use crate::path::PatchPath;
 use crate::schema::ResourceSchema;
 use crate::{ScimError, ScimType, GROUP_SCHEMA, USER_SCHEMA};
@@ -58,6 +59,21 @@ pub struct PatchOperation {
     pub value: Option<Value>,
 }
 
+impl PatchOperation {
+    /// The values this operation touches, as [`limits::MAX_WRITE_VALUES`] counts them: those
+    /// its `value` lists plus the terms of its path's filter (`members[value eq "a" or value
+    /// eq "b"]` removes two), and at least one.
+    fn values(&self) -> usize {
+        let listed = self.value.as_ref().map_or(0, limits::values);
+        let selected = self
+            .path
+            .as_ref()
+            .and_then(|p| p.filter.as_ref())
+            .map_or(0, Filter::terms);
+        (listed + selected).max(1)
+    }
+}
+
 /// A parsed PatchOp request body.
 #[derive(Debug, Clone)]
 pub struct PatchRequest {
@@ -74,7 +90,9 @@ impl PatchRequest {
     /// accepted) and about member-name case. Errors: not an object or no
     /// `Operations` array -> 400 `invalidSyntax`; unknown `op` -> `invalidSyntax`;
     /// add/replace without `value` -> `invalidValue`; remove without `path` ->
-    /// `noTarget` (RFC 7644 §3.5.2.2); malformed path -> `invalidPath`.
+    /// `noTarget` (RFC 7644 §3.5.2.2); malformed path -> `invalidPath`. Past the limits of
+    /// [`crate::limits`] (operations, values touched, nesting of a value) -> `tooMany`; a
+    /// path's filter past them -> `invalidFilter`.
     pub fn from_json(body: &Value) -> Result<PatchRequest, ScimError> {
         let body = body
             .as_object()
@@ -84,12 +102,14 @@ impl PatchRequest {
             .ok_or_else(|| {
                 syntax("The PATCH body needs an 'Operations' array (RFC 7644 §3.5.2)")
             })?;
-        operations
+        limits::check_operations(operations.len())?;
+        let operations = operations
             .iter()
             .enumerate()
             .map(|(i, op)| parse_operation(op).map_err(|e| prefix(e, i)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(|operations| PatchRequest { operations })
+            .collect::<Result<Vec<_>, _>>()?;
+        limits::check_values(operations.iter().map(PatchOperation::values).sum())?;
+        Ok(PatchRequest { operations })
     }
 
     /// Splits out every operation that targets the multi-valued attribute `attr`
@@ -198,6 +218,9 @@ fn parse_operation(op: &Value) -> Result<PatchOperation, ScimError> {
         }
     };
     let value = get_ci(op, "value").cloned();
+    if let Some(value) = &value {
+        limits::check_depth(value, "The value")?;
+    }
     match (kind, &path, &value) {
         (PatchOpKind::Remove, None, _) => Err(ScimError::bad_request(
             ScimType::NoTarget,
@@ -330,3 +353,7 @@ pub fn apply(
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod request_tests;
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod limits_tests;
