@@ -189,9 +189,7 @@ fn service_account(
     client_id: &str,
     now: Micros,
 ) -> anyhow::Result<String> {
-    let row = user::User::new_local(realm_id, &format!("service-account-{client_id}"), now);
-    user::insert(conn, &row)?;
-    Ok(row.id)
+    Ok(crate::users::create_service_account(conn, realm_id, client_id, now)?.id)
 }
 
 /// A new secret for a confidential client. The old one stops working at once for a daemon

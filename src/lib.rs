@@ -13,6 +13,7 @@ pub mod issuer;
 pub mod membership;
 pub mod provisioning;
 pub mod state;
+pub mod users;
 pub mod web;
 
 use std::net::TcpListener;

@@ -17,6 +17,7 @@ use crate::issuer::jwt::Alg;
 use crate::issuer::mappers::MapperSetting;
 use crate::issuer::{keys, roles};
 use crate::membership::{self, Source};
+use crate::users;
 
 /// What the secrets fingerprint is stored under.
 const SECRETS_FINGERPRINT: &str = "issuer-secrets";
@@ -142,9 +143,7 @@ fn realm_user(
     if let Some(u) = find_realm_user(conn, realm_id, username)? {
         return Ok(u);
     }
-    let u = User::new_local(realm_id, username, now);
-    user_rows::insert(conn, &u)?;
-    Ok(u)
+    users::create_local(conn, realm_id, username, now)
 }
 
 /// Creates or updates a declared client scope; an unchanged one is left as it is.
@@ -290,7 +289,7 @@ fn apply_in(
             let user = realm_user(
                 conn,
                 realm_id,
-                &format!("service-account-{}", decl.client_id),
+                &users::service_account_name(&decl.client_id),
                 now,
             )?;
             for reference in &decl.service_account_roles {
@@ -335,15 +334,16 @@ fn apply_in(
 
     for decl in &config.users {
         let realm_id = &realms[&decl.realm];
-        let mut user = realm_user(conn, realm_id, &decl.username, now)?;
+        let before = realm_user(conn, realm_id, &decl.username, now)?;
+        let mut user = before.clone();
         user.email = decl.email.clone();
         user.email_verified = decl.email.is_some();
         user.first_name = decl.first_name.clone();
         user.last_name = decl.last_name.clone();
         user.enabled = decl.enabled;
-        user_rows::update(
+        users::update(
             conn,
-            &user.id,
+            &before,
             &crate::db::models::user::UserChanges {
                 username: user.username.clone(),
                 username_lower: user.username_lower.clone(),
@@ -358,8 +358,10 @@ fn apply_in(
                 version: user.version + 1,
                 updated_at: now,
             },
+            None,
+            now,
         )?;
-        user_rows::set_email_verified(conn, &user.id, user.email_verified)?;
+        users::set_email_verified(conn, &user.id, user.email_verified)?;
         if let Some(password) = decl.password.as_ref().and_then(|p| p.resolved.as_ref()) {
             let current = credential_rows::password_hash(conn, &user.id)?;
             let hash = keep_or_hash(current.as_deref(), password.expose(), unchanged)?;
@@ -372,7 +374,7 @@ fn apply_in(
             .iter()
             .flat_map(|(k, vs)| vs.iter().map(move |v| (k.clone(), v.clone())))
             .collect();
-        user_rows::set_attributes(conn, &user.id, &attributes)?;
+        users::set_attributes(conn, &user.id, &attributes)?;
         for alias in &decl.organizations {
             if let Some(org) = organization::find_by_alias(conn, realm_id, alias)? {
                 membership::ensure_member(conn, &org.id, &user.id, &Source::Admin, now)?;

@@ -343,7 +343,7 @@ pub fn sign(
 /// The user behind a token must still be allowed in: enabled, not deprovisioned.
 pub fn active_user(conn: &mut DbConnection, user_id: &str) -> Result<User> {
     user_rows::find(conn, user_id)?
-        .filter(|u| u.enabled && u.deprovisioned_at.is_none())
+        .filter(crate::users::is_active)
         .ok_or_else(|| OAuthError::invalid_grant("the user is disabled or gone"))
 }
 

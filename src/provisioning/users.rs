@@ -19,6 +19,7 @@ use crate::provisioning::{
     audited_write, check_if_match, json_body, nothing, plan, read, union_of, uniqueness, Caller,
     ProvisioningError, RawProjection, Resource, Result, Runtime, ScimContext, Shown, WriteOp,
 };
+use crate::users as user_writer;
 
 fn schema() -> &'static scim::schema::ResourceSchema {
     scim::schema::user()
@@ -149,29 +150,13 @@ pub async fn create(
     audited_write(rt, caller, op, parse, move |conn, ctx, input, now| {
         let (projection, json, f) = input;
         let c = changes(&f, &json, 1, now);
-        let row = User {
-            id: crate::db::new_id(),
-            realm_id: ctx.realm_id.clone(),
-            organization_id: ctx.organization_id.clone(),
-            directory_id: Some(ctx.directory_id.clone()),
-            username: c.username,
-            username_lower: c.username_lower,
-            email: c.email,
-            email_verified: false,
-            first_name: c.first_name,
-            last_name: c.last_name,
-            display_name: c.display_name,
-            display_name_lower: c.display_name_lower,
-            external_id: c.external_id,
-            enabled: c.enabled,
-            scim_json: c.scim_json,
-            deprovisioned_at: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
+        let from = user_writer::Directory {
+            realm_id: &ctx.realm_id,
+            organization_id: &ctx.organization_id,
+            directory_id: &ctx.directory_id,
         };
-        rows::insert(conn, &row).map_err(|e| uniqueness(e, taken(&f.username)))?;
-        rows::insert_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
+        let row = user_writer::create_provisioned(conn, &from, c, &f.emails_lower, now)
+            .map_err(|e| uniqueness(e, taken(&f.username)))?;
         let source = Source::Scim {
             directory_id: ctx.directory_id.clone(),
         };
@@ -387,14 +372,10 @@ async fn update_one(
             return Ok((shown(rendered(conn, ctx, &row)?), None));
         }
         let c = changes(&f, &next, row.version + 1, now);
-        rows::update(conn, &row.id, &c).map_err(|e| uniqueness(e, taken(&f.username)))?;
-        if row.enabled && !c.enabled {
-            // Disabled by the directory: out at once, sessions and refresh tokens included.
-            crate::db::models::sessions::end_everything_of_user(conn, &row.id, now)?;
-        }
-        if next.get("emails") != current.get("emails") {
-            rows::set_emails(conn, &row.id, &ctx.organization_id, &f.emails_lower)?;
-        }
+        // Disabled by the directory (`active: false`): the writer signs the user out at once.
+        let emails = (next.get("emails") != current.get("emails")).then_some(&f.emails_lower[..]);
+        user_writer::update(conn, &row, &c, emails, now)
+            .map_err(|e| uniqueness(e, taken(&f.username)))?;
         let row = load(conn, ctx, &id)?;
         Ok((shown(rendered(conn, ctx, &row)?), None))
     })
@@ -420,12 +401,8 @@ pub async fn delete(
         let row = load(conn, ctx, &id)?;
         check_if_match(if_match.as_deref(), row.version)?;
         membership::end(conn, &ctx.organization_id, &row.id)?;
-        crate::db::models::sessions::end_everything_of_user(conn, &row.id, now)?;
         group_rows::remove_user_from_org_groups(conn, &ctx.organization_id, &row.id)?;
-        match ctx.deprovisioning {
-            crate::config::Deprovisioning::Delete => rows::delete(conn, &row.id)?,
-            crate::config::Deprovisioning::Disable => rows::deprovision(conn, &row.id, now)?,
-        }
+        user_writer::deprovision(conn, &row, ctx.deprovisioning, now)?;
         Ok(((), None))
     })
     .await

@@ -141,3 +141,117 @@ fn the_scan_catches_forbidden_imports() {
     assert!(broken[1].starts_with("src/http/bad.rs:1: HTTP names crate::db::models"));
     assert!(broken[2].starts_with("src/issuer/bad.rs:1: issuer may not import crate::state"));
 }
+
+/// The user-row writes of `db::models::user` (and the federated-identity link), which only the
+/// one writer of users, `src/users.rs`, may call.
+const USER_WRITES: [&str; 8] = [
+    "insert",
+    "update",
+    "delete",
+    "deprovision",
+    "set_emails",
+    "insert_emails",
+    "set_attributes",
+    "set_email_verified",
+];
+
+/// The names a file gives `db::models::user` (and `federated`) in its `use` lines.
+fn user_model_aliases(text: &str) -> Vec<String> {
+    let mut aliases = vec!["crate::db::models::user".to_string()];
+    for line in text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("use crate::db::models"))
+    {
+        for (module, default) in [("user", "user"), ("federated", "federated")] {
+            if let Some(rest) = line.split(&format!("models::{module}::{{self as ")).nth(1) {
+                aliases.push(
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            } else if let Some(rest) = line.split(&format!("models::{module} as ")).nth(1) {
+                aliases.push(
+                    rest.split(|c: char| !c.is_alphanumeric() && c != '_')
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                );
+            } else if line.contains(&format!("models::{module}::{{self"))
+                || line.contains(&format!("models::{module};"))
+                || (line.contains("models::{")
+                    && line.split(['{', ',', '}', ' ']).any(|w| w == module))
+            {
+                aliases.push(default.to_string());
+            }
+        }
+    }
+    aliases
+}
+
+/// Calls of user-row writes outside the writer of users.
+fn user_writes_outside_the_writer(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    sources(&root.join("src"), &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let relative = file.strip_prefix(root.join("src")).expect("under src");
+        if relative.starts_with("db") || relative == Path::new("users.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read");
+        let aliases = user_model_aliases(&text);
+        for (number, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            for alias in &aliases {
+                let federated_link = alias == "federated" && code.contains("federated::insert(");
+                let user_write = alias != "federated"
+                    && USER_WRITES
+                        .iter()
+                        .any(|w| code.contains(&format!("{alias}::{w}(")));
+                if federated_link || user_write {
+                    found.push(format!(
+                        "src/{}:{}: {}",
+                        relative.display(),
+                        number + 1,
+                        code.trim()
+                    ));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_writer_of_users_writes_user_rows() {
+    let found = user_writes_outside_the_writer(Path::new(env!("CARGO_MANIFEST_DIR")));
+    assert!(
+        found.is_empty(),
+        "write users through crate::users:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_user_write_scan_sees_through_aliases() {
+    let dir = std::env::temp_dir().join(format!("vestibule-writers-{}", std::process::id()));
+    for (file, text) in [
+        ("src/a.rs", "use crate::db::models::user::{self as user_rows, User};\nuser_rows::update(conn, &id, &c)?;"),
+        ("src/b.rs", "use crate::db::models::{membership, user};\nuser::set_emails(conn, a, b, c)?;"),
+        ("src/c.rs", "use crate::db::models::federated;\nfederated::insert(conn, &link)?;"),
+        ("src/d.rs", "use crate::db::models::user as rows;\nlet u = rows::find(conn, id)?; // rows::insert( in a comment"),
+        ("src/users.rs", "use crate::db::models::user as rows;\nrows::insert(conn, &u)?;"),
+    ] {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+    }
+    let mut found = user_writes_outside_the_writer(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    found.sort();
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found[0].starts_with("src/a.rs:2"));
+    assert!(found[1].starts_with("src/b.rs:2"));
+    assert!(found[2].starts_with("src/c.rs:2"));
+}

@@ -29,34 +29,7 @@ pub struct User {
     pub updated_at: Micros,
 }
 
-impl User {
-    /// A new realm-level user (not owned by a directory), enabled, with nothing but a name.
-    pub fn new_local(realm_id: &str, username: &str, now: Micros) -> User {
-        User {
-            id: crate::db::new_id(),
-            realm_id: realm_id.to_string(),
-            organization_id: String::new(),
-            directory_id: None,
-            username: username.to_string(),
-            username_lower: username.to_lowercase(),
-            email: None,
-            email_verified: false,
-            first_name: None,
-            last_name: None,
-            display_name: None,
-            display_name_lower: None,
-            external_id: None,
-            enabled: true,
-            scim_json: None,
-            deprovisioned_at: None,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-}
-
-/// Everything a SCIM write may change on a user row.
+/// Everything a profile update may change on a user row (written by `crate::users`).
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = users, treat_none_as_null = true)]
 pub struct UserChanges {
