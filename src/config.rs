@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod client_scopes;
+mod identity_providers;
 mod issuer;
 mod secrets;
 #[cfg(test)]
@@ -17,6 +18,10 @@ mod trusted_proxies;
 
 pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
+};
+pub use identity_providers::{
+    is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,
+    ENTRA_AUTHORITY,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
 pub use secrets::{Secret, SecretCheck, SecretRef};
@@ -48,6 +53,8 @@ pub struct Config {
     pub roles: Vec<RoleDecl>,
     #[serde(default, rename = "group_roles")]
     pub group_roles: Vec<GroupRolesDecl>,
+    #[serde(default, rename = "identity_provider")]
+    pub identity_providers: Vec<IdentityProviderDecl>,
     #[serde(default)]
     pub issuer: IssuerConfig,
 }
@@ -388,7 +395,44 @@ impl Config {
                 return invalid(format!("directory {:?} is declared twice", d.name));
             }
         }
-        self.validate_issuer(&realms, &orgs)
+        self.validate_issuer(&realms, &orgs)?;
+        self.validate_identity_providers(&realms, &orgs)
+    }
+
+    fn validate_identity_providers(
+        &self,
+        realms: &std::collections::HashSet<&str>,
+        orgs: &std::collections::HashSet<(&str, &str)>,
+    ) -> Result<(), ConfigError> {
+        let mut aliases = std::collections::HashSet::new();
+        for idp in &self.identity_providers {
+            let at = |m: String| ConfigError::Invalid(format!("identity_provider {:?}: {m}", idp.alias));
+            if !realms.contains(idp.realm.as_str()) {
+                return Err(at(format!("realm {:?} is not declared", idp.realm)));
+            }
+            if let Some(org) = &idp.organization {
+                if !orgs.contains(&(idp.realm.as_str(), org.as_str())) {
+                    return Err(at(format!(
+                        "organization: {org:?} is not declared in realm {:?}",
+                        idp.realm
+                    )));
+                }
+            }
+            if !aliases.insert((idp.realm.as_str(), idp.alias.as_str())) {
+                return Err(at("is declared twice".into()));
+            }
+            idp.validate().map_err(ConfigError::Invalid)?;
+        }
+        Ok(())
+    }
+
+    /// Settings that are allowed but risky, in words for an operator (`check-config` prints
+    /// them, `serve` logs them).
+    pub fn warnings(&self) -> Vec<String> {
+        self.identity_providers
+            .iter()
+            .flat_map(IdentityProviderDecl::warnings)
+            .collect()
     }
 
     fn validate_issuer(

@@ -10,6 +10,8 @@ use crate::db::{DbConnection, DbError, Micros};
 pub enum Source {
     /// Pushed by a SCIM directory: managed, removed when the directory removes the user.
     Scim { directory_id: String },
+    /// Vouched for by the organization's identity provider at login: managed by it.
+    IdentityProvider { alias: String },
     /// Granted by hand: unmanaged.
     Admin,
 }
@@ -18,6 +20,7 @@ impl Source {
     fn parts(&self) -> (&'static str, Option<&str>, bool) {
         match self {
             Source::Scim { directory_id } => ("scim", Some(directory_id.as_str()), true),
+            Source::IdentityProvider { alias } => ("idp", Some(alias.as_str()), true),
             Source::Admin => ("admin", None, false),
         }
     }

@@ -49,6 +49,19 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
             }
         );
     }
+    for idp in &config.identity_providers {
+        println!(
+            "identity provider {}/{} ({}) -> organization {}{}",
+            idp.realm,
+            idp.alias,
+            if idp.is_entra() { "oidc, entra" } else { "oidc" },
+            idp.organization.as_deref().unwrap_or("(none)"),
+            if idp.enabled { "" } else { " (disabled)" }
+        );
+    }
+    for warning in config.warnings() {
+        println!("warning: {warning}");
+    }
     for check in config.check_secrets(&process_env()) {
         match check.problem {
             None => println!("secret {} ({}): resolvable", check.what, check.source),

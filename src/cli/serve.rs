@@ -12,6 +12,9 @@ use super::process_env;
 
 pub fn serve(mut config: Config) -> anyhow::Result<()> {
     config.resolve_secrets(&process_env())?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let workers = if config.server.workers == 0 {
         std::thread::available_parallelism()
             .map(|n| n.get())

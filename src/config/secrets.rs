@@ -105,6 +105,10 @@ macro_rules! secret_references {
                 let what = format!("user {:?} password", u.username);
                 u.password.$as_ref().map(|s| (what, s))
             }))
+            .chain($config.identity_providers.$iter().filter_map(|i| {
+                let what = format!("identity_provider {:?} client_secret", i.alias);
+                i.client_secret.$as_ref().map(|s| (what, s))
+            }))
     };
 }
 

@@ -400,3 +400,43 @@ diesel::table! {
         created_at -> BigInt,
     }
 }
+
+diesel::table! {
+    broker_requests (state_hash) {
+        state_hash -> Text,
+        realm_id -> Text,
+        auth_request_id -> Text,
+        identity_provider -> Text,
+        browser_hash -> Text,
+        nonce -> Text,
+        pkce_verifier -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    broker_sessions (session_id) {
+        session_id -> Text,
+        realm_id -> Text,
+        identity_provider -> Text,
+        subject -> Text,
+        upstream_sid -> Nullable<Text>,
+        id_token -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mapper_grants (user_id, identity_provider, mapper, kind, target_id) {
+        user_id -> Text,
+        identity_provider -> Text,
+        mapper -> Text,
+        kind -> Text,
+        target_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(mapper_grants, roles);
+diesel::allow_tables_to_appear_in_same_query!(mapper_grants, groups);

@@ -90,10 +90,13 @@ pub async fn authorize(
     raw: RawParams,
     cookies: BrowserCookies,
 ) -> Result<Authorization> {
-    let (rt, realm_id) = (rt.clone(), realm.id.clone());
+    let (rt, realm_id, realm_name) = (rt.clone(), realm.id.clone(), realm.name.clone());
     rt.db
         .clone()
-        .write(move |conn| authorize::authorize(&rt, conn, &realm_id, &raw, &cookies, rt.now()))
+        .write(move |conn| {
+            let realm = (realm_id.as_str(), realm_name.as_str());
+            authorize::authorize(&rt, conn, realm, &raw, &cookies, rt.now())
+        })
         .await
 }
 

@@ -6,16 +6,24 @@ use crate::db::models::sessions::{self as session_rows, AuthRequest, Session};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::flows::{self, AuthParams, RawParams, Rejection};
 use crate::issuer::runtime::Runtime;
+use crate::db::models::organization as org_rows;
+use crate::issuer::login::FormPage;
+use crate::issuer::routing::{self, Hints, Route};
 use crate::issuer::{tokens, transaction, Result};
 
 /// What the authorization endpoint answers.
 pub enum Authorization {
-    /// The login form of a new login transaction, with the organization's name when pinned.
+    /// The login form of a new login transaction, with the organization's name when pinned
+    /// and the identity providers it offers.
     LoginForm {
-        request: AuthRequest,
-        organization: Option<String>,
-        login_hint: String,
+        form: FormPage,
         /// A login cookie to set: the browser had none, so its transaction got a new one.
+        login_cookie: Option<String>,
+    },
+    /// On to an identity provider with a new login transaction.
+    Upstream {
+        request_id: String,
+        alias: String,
         login_cookie: Option<String>,
     },
     /// The page that asks for the organization slug (the client asked for it, none was named).
@@ -56,7 +64,7 @@ pub struct BrowserCookies {
 pub fn authorize(
     rt: &Runtime,
     conn: &mut DbConnection,
-    realm_id: &str,
+    (realm_id, realm_name): (&str, &str),
     raw: &RawParams,
     cookies: &BrowserCookies,
     now: Micros,
@@ -138,6 +146,22 @@ pub fn authorize(
             description: "the user is not signed in".into(),
         });
     }
+    let domain_org = match params.login_hint.as_deref().and_then(|h| h.rsplit_once('@')) {
+        Some((_, domain)) => org_rows::find_by_verified_domain(conn, realm_id, domain)?,
+        None => None,
+    };
+    let hints = Hints {
+        organization: org.as_ref().map(|o| o.alias.as_str()),
+        idp: params.idp_hint.as_deref(),
+        email_domain_organization: domain_org.as_ref().map(|o| o.alias.as_str()),
+    };
+    let route = routing::route(&rt.identity_providers, realm_name, &hints);
+    if let Route::Refused(message) = route {
+        return Ok(Authorization::Refused {
+            status: 400,
+            message,
+        });
+    }
     let (browser, minted) = transaction::browser_cookie(cookies.login.as_deref());
     let request = transaction::begin(
         conn,
@@ -152,16 +176,33 @@ pub fn authorize(
         rt.settings.login_timeout_secs,
     )?;
     let login_cookie = minted.then_some(browser);
-    if org.is_none() && client.settings.organization_prompt {
+    let identity_providers = match route {
+        Route::Upstream(alias) => {
+            return Ok(Authorization::Upstream {
+                request_id: request.id,
+                alias,
+                login_cookie,
+            })
+        }
+        Route::Local(links) => links,
+        Route::Refused(_) => Vec::new(),
+    };
+    if org.is_none() && client.settings.organization_prompt && params.idp_hint.is_none() {
         return Ok(Authorization::OrganizationForm {
             request,
             login_cookie,
         });
     }
     Ok(Authorization::LoginForm {
-        request,
-        organization: org.map(|o| o.name),
-        login_hint: params.login_hint.clone().unwrap_or_default(),
+        form: FormPage {
+            request_id: request.id,
+            csrf: request.csrf_token,
+            organization: org.map(|o| o.name),
+            username: params.login_hint.clone().unwrap_or_default(),
+            error: None,
+            status: 200,
+            identity_providers,
+        },
         login_cookie,
     })
 }

@@ -26,6 +26,9 @@ pub struct Arrival<'a> {
     pub notes: BTreeMap<String, String>,
     /// The brute-force counters the login was counted on.
     pub throttle: &'a [Key],
+    /// The organization the session is pinned to when the transaction named none (a brokered
+    /// login: the identity provider's organization).
+    pub organization_id: Option<&'a str>,
 }
 
 /// Why a login that established an identity is still refused.
@@ -41,6 +44,8 @@ pub struct SignedIn {
     pub params: AuthParams,
     pub code: String,
     pub sso_cookie: String,
+    /// The SSO session the login opened.
+    pub session_id: String,
 }
 
 /// How a login ends.
@@ -87,11 +92,16 @@ pub fn finish(
     let client = clients::find_by_pk(conn, &tx.request.client_pk)?
         .filter(|c| c.row.enabled && c.row.realm_id == arrival.realm_id)
         .ok_or_else(|| OAuthError::invalid_request("the client is gone"))?;
+    let organization = tx
+        .request
+        .organization_id
+        .as_deref()
+        .or(arrival.organization_id);
     let (session, sso_cookie) = flows::open_session(
         conn,
         arrival.realm_id,
         &user,
-        tx.request.organization_id.as_deref(),
+        organization,
         &arrival.notes,
         now,
         rt.settings.sso_session_max_secs,
@@ -109,5 +119,6 @@ pub fn finish(
         params: tx.params,
         code,
         sso_cookie,
+        session_id: session.id,
     })))
 }

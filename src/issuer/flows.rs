@@ -33,6 +33,9 @@ pub struct AuthParams {
     pub login_hint: Option<String>,
     /// The organization alias the request pins the login to (seed 003's `organization=`).
     pub organization: Option<String>,
+    /// The identity provider the client asks for (`kc_idp_hint`, or `idp_hint`).
+    #[serde(default)]
+    pub idp_hint: Option<String>,
 }
 
 /// A request that cannot be answered by redirecting: unknown client or redirect URI. These
@@ -102,6 +105,7 @@ pub fn validate(
         max_age: get("max_age").and_then(|m| m.parse().ok()),
         login_hint: get("login_hint"),
         organization: get("organization").or_else(|| get("kc_org")),
+        idp_hint: get("kc_idp_hint").or_else(|| get("idp_hint")),
     };
     let fail = |error: &'static str, description: &str| {
         Err(Rejection::Redirect(Box::new(RedirectError {

@@ -16,6 +16,7 @@ use crate::db::models::user::{self as user_rows, User};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::finish::{self, Arrival, Finished, Refusal, SignedIn};
 use crate::issuer::flows;
+use crate::issuer::routing::{self, Hints, IdpLink, Route};
 use crate::issuer::runtime::{RealmRow, Runtime};
 use crate::issuer::throttle::{self, Key, Policy};
 use crate::issuer::transaction::{self, Transaction};
@@ -51,6 +52,8 @@ pub struct FormPage {
     pub username: String,
     pub error: Option<&'static str>,
     pub status: u16,
+    /// The identity providers offered beside the password form.
+    pub identity_providers: Vec<IdpLink>,
 }
 
 /// What a login action answers.
@@ -59,6 +62,8 @@ pub enum LoginStep {
     SignedIn(Box<SignedIn>),
     /// The login form.
     Form(FormPage),
+    /// On to an identity provider: `{issuer}/broker/{alias}/login?request=…`.
+    Upstream { request_id: String, alias: String },
     /// The slug page again, with an error.
     OrganizationForm {
         request_id: String,
@@ -120,7 +125,8 @@ fn pick_user(
     ))
 }
 
-async fn organization_name(rt: &Arc<Runtime>, tx: &Transaction) -> Result<Option<String>> {
+/// The organization a transaction is pinned to: (name, alias).
+async fn pinned(rt: &Arc<Runtime>, tx: &Transaction) -> Result<Option<(String, String)>> {
     let Some(id) = tx.request.organization_id.clone() else {
         return Ok(None);
     };
@@ -128,7 +134,30 @@ async fn organization_name(rt: &Arc<Runtime>, tx: &Transaction) -> Result<Option
         .db
         .run(move |conn| org_rows::find(conn, &id))
         .await?
-        .map(|o| o.name))
+        .map(|o| (o.name, o.alias)))
+}
+
+/// The identity providers the login page offers for a login pinned to `org_alias` (none: the
+/// realm's IdPs that belong to no organization).
+pub fn offered(rt: &Runtime, realm: &str, org_alias: Option<&str>) -> Vec<IdpLink> {
+    let hints = Hints {
+        organization: org_alias,
+        ..Hints::default()
+    };
+    match routing::route(&rt.identity_providers, realm, &hints) {
+        Route::Local(links) => links,
+        // The one IdP a login would have gone to: offered again to a person back at the form.
+        Route::Upstream(alias) => rt
+            .identity_providers
+            .iter()
+            .filter(|r| r.realm == realm && r.alias == alias)
+            .map(|r| IdpLink {
+                alias: r.alias.clone(),
+                display_name: r.display_name.clone(),
+            })
+            .collect(),
+        Route::Refused(_) => Vec::new(),
+    }
 }
 
 /// What step (1) found.
@@ -209,14 +238,17 @@ pub async fn authenticate(
     let Some(counted) = counted else {
         return Ok(expired());
     };
-    let page = |error: &'static str, status: u16, organization: Option<String>| {
+    let page = |error: &'static str, status: u16, organization: Option<(String, String)>| {
+        let identity_providers =
+            offered(rt, &realm.name, organization.as_ref().map(|(_, a)| a.as_str()));
         LoginStep::Form(FormPage {
             request_id: counted.tx.request.id.clone(),
             csrf: counted.tx.request.csrf_token.clone(),
-            organization,
+            organization: organization.map(|(name, _)| name),
             username: form.username.clone(),
             error: Some(error),
             status,
+            identity_providers,
         })
     };
     // A locked counter is answered as a wrong password, without the argon2 run.
@@ -233,7 +265,7 @@ pub async fn authenticate(
         .await
         .unwrap_or(false)
     };
-    let organization = organization_name(rt, &counted.tx).await?;
+    let organization = pinned(rt, &counted.tx).await?;
     let Some(user) = counted.user.clone().filter(|_| verified) else {
         return Ok(page(INVALID, 401, organization));
     };
@@ -254,6 +286,7 @@ pub async fn authenticate(
                     user_id: &user.id,
                     notes: Default::default(),
                     throttle: &keys,
+                    organization_id: None,
                 };
                 finish::finish(&rt, conn, &arrival, rt.now())
             })
@@ -274,7 +307,7 @@ pub async fn choose_organization(
     realm: &RealmRow,
     form: OrganizationForm,
 ) -> Result<LoginStep> {
-    let (rt, realm_id) = (rt.clone(), realm.id.clone());
+    let (rt, realm_id, realm_name) = (rt.clone(), realm.id.clone(), realm.name.clone());
     rt.db
         .clone()
         .write(move |conn| {
@@ -300,14 +333,29 @@ pub async fn choose_organization(
             match flows::organization(conn, &realm_id, slug) {
                 Ok(org) => {
                     session_rows::set_auth_request_organization(conn, &tx.request.id, &org.id)?;
-                    Ok(LoginStep::Form(FormPage {
-                        request_id: tx.request.id,
-                        csrf: tx.request.csrf_token,
-                        organization: Some(org.name),
-                        username: tx.params.login_hint.unwrap_or_default(),
-                        error: None,
-                        status: 200,
-                    }))
+                    let hints = Hints {
+                        organization: Some(&org.alias),
+                        ..Hints::default()
+                    };
+                    Ok(match routing::route(&rt.identity_providers, &realm_name, &hints) {
+                        Route::Upstream(alias) => LoginStep::Upstream {
+                            request_id: tx.request.id,
+                            alias,
+                        },
+                        Route::Local(identity_providers) => LoginStep::Form(FormPage {
+                            request_id: tx.request.id,
+                            csrf: tx.request.csrf_token,
+                            organization: Some(org.name),
+                            username: tx.params.login_hint.unwrap_or_default(),
+                            error: None,
+                            status: 200,
+                            identity_providers,
+                        }),
+                        Route::Refused(_) => LoginStep::Refused {
+                            status: 400,
+                            message: transaction::EXPIRED,
+                        },
+                    })
                 }
                 // No list, no hint of which organizations exist (seed 003).
                 Err(_) => Ok(LoginStep::OrganizationForm {

@@ -19,6 +19,7 @@ pub mod login;
 pub mod logout;
 pub mod mappers;
 pub mod roles;
+pub mod routing;
 pub mod runtime;
 pub mod scopes;
 pub mod throttle;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
+use crate::db::models::broker::{self as broker_rows, GrantKind};
 use crate::db::models::roles as rows;
 use crate::db::{DbConnection, DbError};
 
@@ -24,8 +25,19 @@ pub struct UserGroup {
     pub external_id: Option<String>,
 }
 
+/// The groups a user is in: those a directory or an admin put them in, and those an identity
+/// provider's mappers did.
 pub fn groups_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<UserGroup>, DbError> {
-    Ok(rows::user_groups(conn, user_id)?
+    let mut rows = rows::user_groups(conn, user_id)?;
+    let granted = broker_rows::granted_targets(conn, user_id, GrantKind::Group)?;
+    if !granted.is_empty() {
+        for group in rows::groups_by_ids(conn, &granted)? {
+            if !rows.iter().any(|g| g.0 == group.0) {
+                rows.push(group);
+            }
+        }
+    }
+    Ok(rows
         .into_iter()
         .map(
             |(id, organization_id, path, name_lower, external_id)| UserGroup {
@@ -66,6 +78,7 @@ pub fn effective(
     scope: Option<&[String]>,
 ) -> Result<EffectiveRoles, DbError> {
     let mut ids: Vec<String> = rows::user_role_ids(conn, user_id)?;
+    ids.extend(broker_rows::granted_targets(conn, user_id, GrantKind::Role)?);
     if !groups.is_empty() {
         let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
         ids.extend(rows::group_role_ids(conn, &group_ids)?);

@@ -14,6 +14,7 @@ pub use crate::db::models::realm::Realm as RealmRow;
 use crate::db::{Db, Micros};
 use crate::issuer::clients::{ClientCache, SecretCache};
 use crate::issuer::keys::KeyRing;
+use crate::issuer::routing::IdpRoute;
 use crate::issuer::scopes::ScopeCache;
 use crate::issuer::tokens::SubjectCache;
 use crate::issuer::{OAuthError, Result};
@@ -40,6 +41,8 @@ pub struct Runtime {
     /// Passwords verified (argon2 runs of the login form) since start: what the brute-force
     /// limit bounds.
     pub password_checks: AtomicU64,
+    /// The declared identity providers, as login routing sees them.
+    pub identity_providers: Vec<IdpRoute>,
 }
 
 impl Runtime {
@@ -56,6 +59,7 @@ impl Runtime {
             service_accounts: SubjectCache::default(),
             realms: RwLock::new(HashMap::new()),
             password_checks: AtomicU64::new(0),
+            identity_providers: config.identity_providers.iter().map(IdpRoute::from).collect(),
         }
     }
 

@@ -31,3 +31,19 @@ pub fn insert(conn: &mut DbConnection, link: &FederatedIdentity) -> Result<(), D
         .execute(conn)?;
     Ok(())
 }
+
+/// The user linked to `subject` at the identity provider `alias` of the realm.
+pub fn find_user(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    identity_provider: &str,
+    subject: &str,
+) -> Result<Option<String>, DbError> {
+    Ok(federated_identities::table
+        .filter(federated_identities::realm_id.eq(realm_id))
+        .filter(federated_identities::identity_provider.eq(identity_provider))
+        .filter(federated_identities::subject.eq(subject))
+        .select(federated_identities::user_id)
+        .first(conn)
+        .optional()?)
+}

@@ -2,6 +2,7 @@
 //! and the queries that serve them. No HTTP and no protocol here: just rows.
 
 pub mod audit;
+pub mod broker;
 pub mod client_scopes;
 pub mod clients;
 pub mod directory;

@@ -138,3 +138,22 @@ pub fn set_attributes(
     }
     Ok(())
 }
+
+/// The enabled organization of the realm that declares `domain` (lower-cased) as verified.
+pub fn find_by_verified_domain(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    domain: &str,
+) -> Result<Option<Organization>, DbError> {
+    let org_id: Option<String> = organization_domains::table
+        .filter(organization_domains::realm_id.eq(realm_id))
+        .filter(organization_domains::name.eq(domain.to_ascii_lowercase()))
+        .filter(organization_domains::verified.eq(true))
+        .select(organization_domains::organization_id)
+        .first(conn)
+        .optional()?;
+    match org_id {
+        Some(id) => Ok(find(conn, &id)?.filter(|o| o.enabled)),
+        None => Ok(None),
+    }
+}

@@ -155,6 +155,20 @@ pub fn user_groups(conn: &mut DbConnection, user_id: &str) -> Result<Vec<GroupRo
         .load(conn)?)
 }
 
+/// Groups by id, in the same shape.
+pub fn groups_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<GroupRow>, DbError> {
+    Ok(groups::table
+        .filter(groups::id.eq_any(ids.to_vec()))
+        .select((
+            groups::id,
+            groups::organization_id,
+            groups::path,
+            groups::name_lower,
+            groups::external_id,
+        ))
+        .load(conn)?)
+}
+
 /// Roles mapped to any of these groups directly.
 pub fn group_role_ids(
     conn: &mut DbConnection,

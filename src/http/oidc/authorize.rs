@@ -14,6 +14,7 @@ use super::{error_page, html, issuer_of, realm_row, Page};
 use crate::issuer::api;
 use crate::issuer::authorize::{Authorization, BrowserCookies};
 use crate::issuer::flows::AuthParams;
+use crate::issuer::login::FormPage;
 use crate::issuer::runtime::RealmRow;
 use crate::state::AppState;
 use crate::web as pages;
@@ -119,25 +120,43 @@ pub(super) fn back_to_client(
         .finish()
 }
 
-pub(super) fn login_page(
-    realm: &str,
-    request_id: &str,
-    csrf: &str,
-    organization: Option<&str>,
-    username: &str,
-    error: Option<&str>,
-    status: StatusCode,
-) -> Page {
+pub(super) fn login_page(realm: &str, form: &FormPage) -> Page {
+    let identity_providers: Vec<_> = form
+        .identity_providers
+        .iter()
+        .map(|idp| {
+            context! {
+                display_name => idp.display_name,
+                href => broker_login_path(realm, &idp.alias, &form.request_id),
+            }
+        })
+        .collect();
     Page(
-        status,
+        StatusCode::from_u16(form.status).unwrap_or(StatusCode::BAD_REQUEST),
         pages::render(
             "login.html",
             context! {
                 realm => realm, action => format!("/realms/{realm}/login-actions/authenticate"),
-                request_id => request_id, csrf => csrf, organization => organization, username => username, error => error,
+                request_id => form.request_id, csrf => form.csrf, organization => form.organization,
+                username => form.username, error => form.error, identity_providers => identity_providers,
             },
         ),
     )
+}
+
+/// Where a login transaction is handed to an identity provider (Keycloak's
+/// `/broker/{alias}/login`).
+pub(super) fn broker_login_path(realm: &str, alias: &str, request_id: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("request", request_id);
+    format!("/realms/{realm}/broker/{alias}/login?{}", query.finish())
+}
+
+/// Sends the browser on to an identity provider's login.
+pub(super) fn to_identity_provider(realm: &str, alias: &str, request_id: &str) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, broker_login_path(realm, alias, request_id)))
+        .finish()
 }
 
 pub(super) fn organization_page(
@@ -200,22 +219,15 @@ pub(super) async fn authorize(
     let outcome = api::authorize(&state.issuer, &realm, raw, cookies).await;
     let name = realm_name.as_str();
     match outcome {
-        Ok(Authorization::LoginForm {
-            request,
-            organization,
-            login_hint,
+        Ok(Authorization::LoginForm { form, login_cookie }) => {
+            with_login_cookie(login_page(name, &form).respond(), &state, name, login_cookie)
+        }
+        Ok(Authorization::Upstream {
+            request_id,
+            alias,
             login_cookie,
         }) => with_login_cookie(
-            login_page(
-                name,
-                &request.id,
-                &request.csrf_token,
-                organization.as_deref(),
-                &login_hint,
-                None,
-                StatusCode::OK,
-            )
-            .respond(),
+            to_identity_provider(name, &alias, &request_id),
             &state,
             name,
             login_cookie,

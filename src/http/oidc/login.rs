@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::authorize::{back_to_client, login_cookie, login_page, organization_page, sso_cookie};
+use super::authorize::{
+    back_to_client, login_cookie, login_page, organization_page, sso_cookie, to_identity_provider,
+};
 use super::{error_page, realm_row};
 use crate::issuer::finish::SignedIn;
-use crate::issuer::login::{self, FormPage, LoginForm, LoginStep, OrganizationForm};
+use crate::issuer::login::{self, LoginForm, LoginStep, OrganizationForm};
 use crate::issuer::OAuthError;
 use crate::state::AppState;
 
@@ -31,28 +33,16 @@ fn respond(state: &AppState, realm: &str, step: Result<LoginStep, OAuthError>) -
                 params,
                 code,
                 sso_cookie: value,
+                ..
             } = *signed_in;
             let mut response = back_to_client(state, realm, &params, vec![("code".into(), code)]);
             let _ = response.add_cookie(&sso_cookie(state, realm, value));
             response
         }
-        Ok(LoginStep::Form(FormPage {
-            request_id,
-            csrf,
-            organization,
-            username,
-            error,
-            status,
-        })) => login_page(
-            realm,
-            &request_id,
-            &csrf,
-            organization.as_deref(),
-            &username,
-            error,
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-        )
-        .respond(),
+        Ok(LoginStep::Form(form)) => login_page(realm, &form).respond(),
+        Ok(LoginStep::Upstream { request_id, alias }) => {
+            to_identity_provider(realm, &alias, &request_id)
+        }
         Ok(LoginStep::OrganizationForm {
             request_id,
             csrf,

@@ -1,0 +1,194 @@
+//! Brokered logins: authorization requests sent upstream, the upstream side of SSO sessions,
+//! and the grants identity-provider mappers made.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{broker_requests, broker_sessions, mapper_grants};
+use crate::db::{DbConnection, DbError, Micros};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = broker_requests)]
+pub struct BrokerRequest {
+    pub state_hash: String,
+    pub realm_id: String,
+    pub auth_request_id: String,
+    pub identity_provider: String,
+    pub browser_hash: String,
+    pub nonce: String,
+    pub pkce_verifier: Option<String>,
+    pub created_at: Micros,
+    pub expires_at: Micros,
+}
+
+pub fn insert_request(conn: &mut DbConnection, r: &BrokerRequest) -> Result<(), DbError> {
+    diesel::insert_into(broker_requests::table)
+        .values(r)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the request `state_hash` names: returned once, deleted in the same transaction, so a
+/// replayed callback finds nothing.
+pub fn take_request(
+    conn: &mut DbConnection,
+    state_hash: &str,
+) -> Result<Option<BrokerRequest>, DbError> {
+    let found = broker_requests::table
+        .find(state_hash)
+        .select(BrokerRequest::as_select())
+        .first(conn)
+        .optional()?;
+    if found.is_some() {
+        let deleted = diesel::delete(broker_requests::table.find(state_hash)).execute(conn)?;
+        if deleted == 0 {
+            return Ok(None);
+        }
+    }
+    Ok(found)
+}
+
+/// Forgets requests whose time has passed.
+pub fn delete_expired_requests(conn: &mut DbConnection, now: Micros) -> Result<usize, DbError> {
+    Ok(diesel::delete(broker_requests::table.filter(broker_requests::expires_at.le(now)))
+        .execute(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = broker_sessions)]
+pub struct BrokerSession {
+    pub session_id: String,
+    pub realm_id: String,
+    pub identity_provider: String,
+    pub subject: String,
+    pub upstream_sid: Option<String>,
+    pub id_token: String,
+    pub created_at: Micros,
+}
+
+pub fn insert_session(conn: &mut DbConnection, s: &BrokerSession) -> Result<(), DbError> {
+    diesel::insert_into(broker_sessions::table)
+        .values(s)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn session(conn: &mut DbConnection, session_id: &str) -> Result<Option<BrokerSession>, DbError> {
+    Ok(broker_sessions::table
+        .find(session_id)
+        .select(BrokerSession::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The SSO sessions an IdP's logout token names: by its `sid`, else every session of `sub`.
+pub fn sessions_named(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    identity_provider: &str,
+    upstream_sid: Option<&str>,
+    subject: Option<&str>,
+) -> Result<Vec<String>, DbError> {
+    let query = broker_sessions::table
+        .filter(broker_sessions::realm_id.eq(realm_id))
+        .filter(broker_sessions::identity_provider.eq(identity_provider))
+        .select(broker_sessions::session_id)
+        .into_boxed();
+    let query = match (upstream_sid, subject) {
+        (Some(sid), Some(sub)) => query
+            .filter(broker_sessions::upstream_sid.eq(sid))
+            .filter(broker_sessions::subject.eq(sub)),
+        (Some(sid), None) => query.filter(broker_sessions::upstream_sid.eq(sid)),
+        (None, Some(sub)) => query.filter(broker_sessions::subject.eq(sub)),
+        (None, None) => return Ok(Vec::new()),
+    };
+    Ok(query.load(conn)?)
+}
+
+/// What a mapper grants: a role or a group membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GrantKind {
+    Role,
+    Group,
+}
+
+impl GrantKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            GrantKind::Role => "role",
+            GrantKind::Group => "group",
+        }
+    }
+}
+
+/// (mapper, target id) of the user's grants of `kind` made by the IdP's mappers.
+pub fn grants(
+    conn: &mut DbConnection,
+    user_id: &str,
+    identity_provider: &str,
+    kind: GrantKind,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(mapper_grants::table
+        .filter(mapper_grants::user_id.eq(user_id))
+        .filter(mapper_grants::identity_provider.eq(identity_provider))
+        .filter(mapper_grants::kind.eq(kind.as_str()))
+        .select((mapper_grants::mapper, mapper_grants::target_id))
+        .load(conn)?)
+}
+
+/// Every target of `kind` any mapper granted the user (for effective roles and groups).
+pub fn granted_targets(
+    conn: &mut DbConnection,
+    user_id: &str,
+    kind: GrantKind,
+) -> Result<Vec<String>, DbError> {
+    Ok(mapper_grants::table
+        .filter(mapper_grants::user_id.eq(user_id))
+        .filter(mapper_grants::kind.eq(kind.as_str()))
+        .select(mapper_grants::target_id)
+        .distinct()
+        .load(conn)?)
+}
+
+pub fn grant(
+    conn: &mut DbConnection,
+    user_id: &str,
+    identity_provider: &str,
+    mapper: &str,
+    kind: GrantKind,
+    target_id: &str,
+    now: Micros,
+) -> Result<(), DbError> {
+    let exists = mapper_grants::table
+        .find((user_id, identity_provider, mapper, kind.as_str(), target_id))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if !exists {
+        diesel::insert_into(mapper_grants::table)
+            .values((
+                mapper_grants::user_id.eq(user_id),
+                mapper_grants::identity_provider.eq(identity_provider),
+                mapper_grants::mapper.eq(mapper),
+                mapper_grants::kind.eq(kind.as_str()),
+                mapper_grants::target_id.eq(target_id),
+                mapper_grants::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn revoke(
+    conn: &mut DbConnection,
+    user_id: &str,
+    identity_provider: &str,
+    mapper: &str,
+    kind: GrantKind,
+    target_id: &str,
+) -> Result<(), DbError> {
+    diesel::delete(
+        mapper_grants::table.find((user_id, identity_provider, mapper, kind.as_str(), target_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
