@@ -49,6 +49,9 @@ export class Tenant {
     this.store = new TenantStore(this.tid);
     this.provider = new Provider(this.issuer, this.#configuration(clients, cookieKeys));
     this.provider.on('server_error', (_ctx, error) => console.error(`${this.tid} server_error`, error));
+    this.provider.on('backchannel.error', (_ctx, error, client) => {
+      console.error(`${this.tid} back-channel logout to ${client.clientId} failed:`, error.message);
+    });
     /** The Provider as a node:http handler. */
     this.callback = this.provider.callback();
   }
