@@ -41,6 +41,7 @@ if [ ${#peer_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${peer_packages[@]}" >/dev/null
 fi
 (cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/peers/entra && npm ci --no-audit --no-fund --loglevel=error)
 
 # --- Rust -------------------------------------------------------------------------------------
 cargo fmt --all -- --check

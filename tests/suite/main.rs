@@ -11,6 +11,7 @@ mod cli;
 mod daemon;
 mod declared_secrets;
 mod dialects;
+mod entra_peer;
 mod entra_sequence;
 mod examples;
 mod login_attacks;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod entra_peer;
 pub mod oidc;
 pub mod realms;
 
