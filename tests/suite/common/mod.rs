@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod forged_idp;
 pub mod oidc;
 pub mod realms;
 
