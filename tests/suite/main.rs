@@ -13,6 +13,7 @@ mod declared_secrets;
 mod dialects;
 mod entra_sequence;
 mod examples;
+mod forged_idp;
 mod login_attacks;
 mod logs;
 mod model_effects;

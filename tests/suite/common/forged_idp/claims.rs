@@ -111,10 +111,9 @@ pub(super) fn id_token(exchange: &Exchange, lifetime: i64) -> Value {
         "sid": authorization.sid,
     });
     claims.extend(object(protocol));
-    if let (Some(nonce), "authorization_code") = (
-        &authorization.request.nonce,
-        exchange.grant_type.as_str(),
-    ) {
+    if let (Some(nonce), "authorization_code") =
+        (&authorization.request.nonce, exchange.grant_type.as_str())
+    {
         claims.insert("nonce".into(), json!(nonce));
     }
     Value::Object(claims)

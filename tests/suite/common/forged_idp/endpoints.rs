@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
-use super::{claims, lock, token, AuthorizeRequest, Authorization, Flavor, Shared, State};
+use super::{claims, lock, token, Authorization, AuthorizeRequest, Flavor, Shared, State};
 
 /// Serves `shared` on `listener` in a task of the current runtime; the handle stops it.
 pub(super) fn serve(shared: Arc<Shared>, listener: TcpListener) -> actix_web::dev::ServerHandle {
@@ -16,7 +16,10 @@ pub(super) fn serve(shared: Arc<Shared>, listener: TcpListener) -> actix_web::de
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .route("/.well-known/openid-configuration", web::get().to(discovery))
+            .route(
+                "/.well-known/openid-configuration",
+                web::get().to(discovery),
+            )
             .route(
                 "/{tenant}/v2.0/.well-known/openid-configuration",
                 web::get().to(discovery),

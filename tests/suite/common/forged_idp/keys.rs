@@ -301,7 +301,10 @@ impl KeySet {
                 for (name, value) in edits {
                     match value {
                         Value::Null => header.as_object_mut().expect("header").remove(name),
-                        value => header.as_object_mut().expect("header").insert(name.clone(), value.clone()),
+                        value => header
+                            .as_object_mut()
+                            .expect("header")
+                            .insert(name.clone(), value.clone()),
                     };
                 }
                 (header, signer)
@@ -331,7 +334,10 @@ impl KeySet {
 pub fn public_key_of_jwk(jwk: &Value) -> Option<PKey<Public>> {
     let field = |name: &str| -> Option<Vec<u8>> { B64.decode(jwk.get(name)?.as_str()?).ok() };
     let number = |name: &str| BigNum::from_slice(&field(name)?).ok();
-    match (jwk.get("kty")?.as_str()?, jwk.get("crv").and_then(Value::as_str)) {
+    match (
+        jwk.get("kty")?.as_str()?,
+        jwk.get("crv").and_then(Value::as_str),
+    ) {
         ("RSA", _) => {
             let rsa = Rsa::from_public_components(number("n")?, number("e")?).ok()?;
             PKey::from_rsa(rsa).ok()

@@ -14,6 +14,8 @@
 pub mod claims;
 mod endpoints;
 mod keys;
+mod records;
+mod settings;
 mod token;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -21,217 +23,14 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{json, Value};
-use vestibule::clock::{Clock, FixedClock, SystemClock};
 use vestibule::issuer::jwt::VerifyingKey;
 
 pub use claims::{User, CONSUMER_TENANT, HOME_TENANT, OTHER_TENANT};
-pub use keys::{hmac_sha256, public_key_of_jwk, unverified_claims, verify_with_jwks};
+pub use keys::{hmac_sha256, public_key_of_jwk, verify_with_jwks};
 pub use keys::{Forgery, UNKNOWN_KID};
+pub use records::{Authorization, AuthorizeRequest, Counters, Exchange, TokenRequest};
+pub use settings::{ClientAuth, Flavor, Settings};
 pub use vestibule::issuer::jwt::Alg;
-
-/// Which IdP the forged one plays.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Flavor {
-    /// A plain OpenID provider whose issuer is its base URL.
-    Generic,
-    /// Entra ID (v2.0 endpoints): the issuer is `{base}/{tid}/v2.0` for the user's `tid`,
-    /// `tenant` is the app registration's (the root discovery document's issuer), and JWKS keys
-    /// carry `issuer: {base}/{tenantid}/v2.0` as Entra's common keys do.
-    Entra { tenant: String },
-}
-
-/// A client authentication method of the token endpoint (RFC 6749 §2.3, OIDC Core §9).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClientAuth {
-    SecretBasic,
-    SecretPost,
-    PrivateKeyJwt,
-}
-
-impl ClientAuth {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientAuth::SecretBasic => "client_secret_basic",
-            ClientAuth::SecretPost => "client_secret_post",
-            ClientAuth::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-}
-
-/// How the forged IdP starts. `Settings::default()` is a plain provider; [`Settings::entra`]
-/// plays Entra. Every field can be changed before `start`.
-pub struct Settings {
-    pub flavor: Flavor,
-    pub client_id: String,
-    pub client_secret: String,
-    /// The methods `/token` accepts (and discovery advertises).
-    pub client_auth: Vec<ClientAuth>,
-    /// With `private_key_jwt`: where the client's keys are. When set, `/token` verifies the
-    /// assertion (signature, `iss` = `sub` = client_id, `aud`, `exp`); when not, it only
-    /// records it.
-    pub client_jwks_uri: Option<String>,
-    /// Whom `/authorize` signs in until a test calls [`ForgedIdp::sign_in_as`].
-    pub user: User,
-    /// The algorithm of the first signing key.
-    pub alg: Alg,
-    /// RFC 9207: the authorization response carries `iss`, and discovery says so.
-    pub iss_in_authorization_response: bool,
-    /// Discovery advertises back-channel logout (with `sid`).
-    pub backchannel_logout: bool,
-    /// Seconds an ID token is valid.
-    pub id_token_lifetime: i64,
-    /// Where `iat`, `exp` and `auth_time` come from: the system clock, or the test's.
-    pub clock: Arc<dyn Clock>,
-}
-
-impl Default for Settings {
-    fn default() -> Settings {
-        Settings {
-            flavor: Flavor::Generic,
-            client_id: "vestibule".into(),
-            client_secret: "upstream-secret".into(),
-            client_auth: vec![
-                ClientAuth::SecretBasic,
-                ClientAuth::SecretPost,
-                ClientAuth::PrivateKeyJwt,
-            ],
-            client_jwks_uri: None,
-            user: User::generic("alice"),
-            alg: Alg::RS256,
-            iss_in_authorization_response: false,
-            backchannel_logout: true,
-            id_token_lifetime: 3600,
-            clock: Arc::new(SystemClock),
-        }
-    }
-}
-
-impl Settings {
-    /// Entra ID: tenant [`HOME_TENANT`], user `alice` of that tenant, RFC 9207 `iss` sent (Entra
-    /// sends it, and says so in discovery).
-    pub fn entra() -> Settings {
-        Settings {
-            flavor: Flavor::Entra {
-                tenant: HOME_TENANT.into(),
-            },
-            user: User::entra(HOME_TENANT, "alice"),
-            iss_in_authorization_response: true,
-            ..Settings::default()
-        }
-    }
-
-    /// Time stands at `secs` after the epoch (a fixed clock of its own).
-    pub fn at(self, secs: i64) -> Settings {
-        self.with_clock(Arc::new(FixedClock::new(secs * 1_000_000)))
-    }
-
-    /// Time comes from `clock` (the test's, shared with Vestibule's).
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Settings {
-        Settings { clock, ..self }
-    }
-}
-
-/// An authorization request as `/authorize` received it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct AuthorizeRequest {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub response_type: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub nonce: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub prompt: Option<String>,
-    pub login_hint: Option<String>,
-    pub domain_hint: Option<String>,
-    /// Every parameter, those above included (the last value of a repeated one).
-    pub params: BTreeMap<String, String>,
-}
-
-impl AuthorizeRequest {
-    fn from_params(params: BTreeMap<String, String>) -> AuthorizeRequest {
-        let get = |name: &str| params.get(name).cloned();
-        AuthorizeRequest {
-            client_id: get("client_id"),
-            redirect_uri: get("redirect_uri"),
-            response_type: get("response_type"),
-            scope: get("scope"),
-            state: get("state"),
-            nonce: get("nonce"),
-            code_challenge: get("code_challenge"),
-            code_challenge_method: get("code_challenge_method"),
-            prompt: get("prompt"),
-            login_hint: get("login_hint"),
-            domain_hint: get("domain_hint"),
-            params,
-        }
-    }
-}
-
-/// An authorization `/authorize` granted: the request, whom it signed in, the code.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Authorization {
-    pub request: AuthorizeRequest,
-    pub user: User,
-    /// The issuer of this user's tokens.
-    pub issuer: String,
-    pub code: String,
-    /// The upstream session (`sid` of the ID token and of logout tokens).
-    pub sid: String,
-    pub auth_time: i64,
-    /// The parameters of the redirect back (`code`, `state`, `iss`), in order.
-    pub response: Vec<(String, String)>,
-}
-
-impl Authorization {
-    /// The URL `/authorize` redirected the browser to.
-    pub fn callback(&self) -> String {
-        self.callback_with(&[])
-    }
-
-    /// The callback with parameters replaced, added, or (`None`) removed: for replayed codes,
-    /// tampered `state` or `iss`, mix-ups.
-    pub fn callback_with(&self, changes: &[(&str, Option<&str>)]) -> String {
-        let mut params = self.response.clone();
-        for (name, value) in changes {
-            params.retain(|(n, _)| n != name);
-            if let Some(value) = value {
-                params.push((name.to_string(), value.to_string()));
-            }
-        }
-        let redirect_uri = self.request.redirect_uri.as_deref().unwrap_or_default();
-        endpoints::with_query(redirect_uri, &params)
-    }
-}
-
-/// What `/token` is about to answer, as scripts see it.
-#[derive(Clone, Debug)]
-pub struct Exchange {
-    pub authorization: Authorization,
-    /// `authorization_code` or `refresh_token`.
-    pub grant_type: String,
-    /// The access token of this answer (for `at_hash`).
-    pub access_token: String,
-    /// The IdP's time, in seconds.
-    pub now: i64,
-}
-
-/// A request to `/token` and how it was answered.
-#[derive(Clone, Debug)]
-pub struct TokenRequest {
-    pub form: BTreeMap<String, String>,
-    /// The method the client authenticated with, if it sent credentials at all.
-    pub client_auth: Option<ClientAuth>,
-    pub client_id: Option<String>,
-    /// The `private_key_jwt` assertion, as sent.
-    pub client_assertion: Option<String>,
-    /// Whether the assertion verified against `client_jwks_uri` (`None`: not checked).
-    pub assertion_verified: Option<bool>,
-    pub status: u16,
-    /// The OAuth `error` of a refusal.
-    pub error: Option<String>,
-}
 
 /// The script of the ID token: edit the default claims, say how to sign them.
 pub type IdTokenScript = dyn Fn(&Exchange, &mut Value) -> Forgery + Send + Sync;
@@ -256,15 +55,6 @@ struct Issued {
     authorization: usize,
     /// The `sub` of the ID token issued with it (userinfo's default `sub`).
     sub: Option<Value>,
-}
-
-/// How many times an endpoint was asked.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub discovery: usize,
-    pub jwks: usize,
-    pub userinfo: usize,
-    pub token: usize,
 }
 
 /// Everything the IdP knows, behind one mutex; no lock is held while a script runs.
@@ -307,7 +97,9 @@ impl State {
 type Shared = Mutex<State>;
 
 fn lock(shared: &Shared) -> MutexGuard<'_, State> {
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A running forged IdP. It stops when dropped, or with [`ForgedIdp::stop`].
@@ -447,7 +239,10 @@ impl ForgedIdp {
 
     /// Every token response from now on: `script` edits the default ID token claims and
     /// returns how to sign them. Replaces the previous standing script.
-    pub fn script(&self, script: impl Fn(&Exchange, &mut Value) -> Forgery + Send + Sync + 'static) {
+    pub fn script(
+        &self,
+        script: impl Fn(&Exchange, &mut Value) -> Forgery + Send + Sync + 'static,
+    ) {
         self.state().scripts.id_token = Some(Arc::new(script));
     }
 
@@ -456,7 +251,10 @@ impl ForgedIdp {
         &self,
         script: impl Fn(&Exchange, &mut Value) -> Forgery + Send + Sync + 'static,
     ) {
-        self.state().scripts.id_token_once.push_back(Arc::new(script));
+        self.state()
+            .scripts
+            .id_token_once
+            .push_back(Arc::new(script));
     }
 
     /// Every ID token from now on has the default claims, signed as `forgery` says.
@@ -478,7 +276,10 @@ impl ForgedIdp {
     }
 
     /// Edits every userinfo answer, e.g. `claims["sub"] = json!("someone-else")`.
-    pub fn script_userinfo(&self, script: impl Fn(&Authorization, &mut Value) + Send + Sync + 'static) {
+    pub fn script_userinfo(
+        &self,
+        script: impl Fn(&Authorization, &mut Value) + Send + Sync + 'static,
+    ) {
         self.state().scripts.userinfo = Some(Arc::new(script));
     }
 
@@ -614,8 +415,18 @@ impl ForgedIdp {
     /// The browser's visit to the IdP: GETs `authorize_url` (Vestibule's redirect to
     /// `/authorize`) and returns where the IdP sends the browser back (its `Location`).
     pub async fn visit(&self, authorize_url: &str) -> String {
-        let reply = self.http.get(authorize_url).send().await.expect("authorize");
-        assert_eq!(reply.status(), 302, "{}", reply.text().await.unwrap_or_default());
+        let reply = self
+            .http
+            .get(authorize_url)
+            .send()
+            .await
+            .expect("authorize");
+        assert_eq!(
+            reply.status(),
+            302,
+            "{}",
+            reply.text().await.unwrap_or_default()
+        );
         reply.headers()["location"]
             .to_str()
             .expect("location")
@@ -626,6 +437,6 @@ impl ForgedIdp {
 impl Drop for ForgedIdp {
     fn drop(&mut self) {
         // The stop command is sent at once; waiting for it is what `stop` adds.
-        let _ = self.handle.stop(false);
+        drop(self.handle.stop(false));
     }
 }

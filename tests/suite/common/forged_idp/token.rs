@@ -176,7 +176,10 @@ async fn authenticate(
     record.client_auth = Some(method);
     record.client_id = Some(id.clone());
     if !allowed.contains(&method) {
-        return Err(invalid_client(&format!("{} is not allowed", method.as_str())));
+        return Err(invalid_client(&format!(
+            "{} is not allowed",
+            method.as_str()
+        )));
     }
     // RFC 6749 §3.2.1: a client_id in the form names the authenticated client.
     if id != client_id || form.get("client_id").is_some_and(|f| *f != id) {
@@ -261,13 +264,18 @@ fn check_pkce(request: &AuthorizeRequest, verifier: Option<&String>) -> Result<(
     if computed == *expected {
         Ok(())
     } else {
-        Err(invalid_grant("code_verifier does not match the code_challenge"))
+        Err(invalid_grant(
+            "code_verifier does not match the code_challenge",
+        ))
     }
 }
 
 fn grant(shared: &Shared, form: &BTreeMap<String, String>) -> Result<Grant, Refusal> {
     let mut state = lock(shared);
-    let field = |name: &str| form.get(name).ok_or_else(|| invalid_grant(&format!("no {name}")));
+    let field = |name: &str| {
+        form.get(name)
+            .ok_or_else(|| invalid_grant(&format!("no {name}")))
+    };
     let grant_type = form.get("grant_type").cloned().unwrap_or_default();
     let (index, refresh_token) = match grant_type.as_str() {
         "authorization_code" => {
