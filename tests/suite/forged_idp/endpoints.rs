@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{
-    authorize, code_flow, code_grant, get, jwk_of, send, signature_verifies, token, REDIRECT,
+use super::{authorize, code_flow, code_grant, get, jwk_of, send, token, REDIRECT};
+use crate::common::forged_idp::{
+    signature_verifies, verify_with_jwks, Alg, ClientAuth, ForgedIdp, Forgery, Settings,
 };
-use crate::common::forged_idp::{verify_with_jwks, Alg, ClientAuth, ForgedIdp, Forgery, Settings};
 use crate::common::oidc::{claims_of, header_of, query_of, VERIFIER};
 
 #[actix_web::test]

@@ -7,10 +7,10 @@ use openssl::pkey::PKey;
 use serde_json::{json, Value};
 use vestibule::issuer::jwt::{self, JwtError};
 
-use super::{code_flow, jwk_of, signature_verifies};
+use super::{code_flow, jwk_of};
 use crate::common::forged_idp::{
-    claims, hmac_sha256, verify_with_jwks, Alg, ForgedIdp, Forgery, Settings, CONSUMER_TENANT,
-    OTHER_TENANT, UNKNOWN_KID,
+    claims, hmac_sha256, signature_verifies, verify_with_jwks, Alg, ForgedIdp, Forgery, Settings,
+    CONSUMER_TENANT, OTHER_TENANT, UNKNOWN_KID,
 };
 use crate::common::oidc::{claims_of, header_of};
 

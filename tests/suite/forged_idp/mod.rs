@@ -11,15 +11,11 @@ mod forgeries;
 
 use std::collections::HashMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use openssl::hash::MessageDigest;
-use openssl::sign::Verifier;
 use serde_json::{json, Value};
 use vestibule::issuer::jwt;
 
 use crate::common::forged_idp::{
-    public_key_of_jwk, verify_with_jwks, ClientAuth, ForgedIdp, Settings, User, CONSUMER_TENANT,
+    signature_verifies, verify_with_jwks, ClientAuth, ForgedIdp, Settings, User, CONSUMER_TENANT,
     HOME_TENANT, OTHER_TENANT,
 };
 use crate::common::oidc::{challenge, claims_of, header_of, query_of, VERIFIER};
@@ -85,24 +81,6 @@ async fn get(url: &str) -> (u16, Value) {
     let reply = reqwest::get(url).await.expect("GET");
     let status = reply.status().as_u16();
     (status, reply.json().await.unwrap_or(Value::Null))
-}
-
-/// Whether `token`'s signature verifies with the public key of `jwk` (RS256 or ES256), whatever
-/// its header says.
-fn signature_verifies(token: &str, jwk: &Value) -> bool {
-    let (input, signature) = token.rsplit_once('.').unwrap();
-    let key = public_key_of_jwk(jwk).expect("a usable JWK");
-    let mut signature = B64.decode(signature).unwrap();
-    if jwk["kty"] == "EC" {
-        let r = openssl::bn::BigNum::from_slice(&signature[..32]).unwrap();
-        let s = openssl::bn::BigNum::from_slice(&signature[32..]).unwrap();
-        let sig = openssl::ecdsa::EcdsaSig::from_private_components(r, s).unwrap();
-        signature = sig.to_der().unwrap();
-    }
-    let mut verifier = Verifier::new(MessageDigest::sha256(), &key).unwrap();
-    verifier
-        .verify_oneshot(&signature, input.as_bytes())
-        .unwrap_or(false)
 }
 
 fn jwk_of<'a>(jwks: &'a Value, kid: &str) -> &'a Value {
@@ -231,7 +209,11 @@ async fn a_code_flow_with_pkce_gives_an_id_token_that_verifies_against_the_jwks(
 
 #[actix_web::test]
 async fn entra_mode_serves_the_tenant_template_and_tenant_issuers() {
-    let idp = ForgedIdp::start(Settings::entra()).await;
+    let idp = ForgedIdp::start(Settings {
+        iss_in_authorization_response: true,
+        ..Settings::entra()
+    })
+    .await;
     let home = format!("{}/{HOME_TENANT}/v2.0", idp.base);
     assert_eq!(idp.issuer(), home);
     assert_eq!(

@@ -352,52 +352,64 @@ pub fn public_key_of_jwk(jwk: &Value) -> Option<PKey<Public>> {
     }
 }
 
-/// Verifies a compact JWS against a JWKS as a strict relying party does: RS256 or ES256 only,
-/// the key found by `kid` among keys of `use: sig` (or no `use`), the key's `kty` the alg's.
-/// Returns the claims, or why not. Times and audiences are the caller's checks.
-pub fn verify_with_jwks(token: &str, jwks: &Value) -> Result<Value, String> {
-    let parts: Vec<&str> = token.split('.').collect();
-    let [header, claims, signature] = parts[..] else {
-        return Err("not a compact JWS".into());
-    };
-    let decode = |part: &str| -> Result<Value, String> {
-        let bytes = B64.decode(part).map_err(|e| e.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
-    };
-    let head = decode(header)?;
-    let (alg, kty) = match head["alg"].as_str() {
-        Some("RS256") => (Alg::RS256, "RSA"),
-        Some("ES256") => (Alg::ES256, "EC"),
-        other => return Err(format!("alg {other:?} is not accepted")),
-    };
-    let kid = head["kid"].as_str().ok_or("no kid")?;
-    let jwk = jwks["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|k| k["kid"] == kid && k["kty"] == kty && k.get("use").is_none_or(|u| u == "sig"))
-        .ok_or_else(|| format!("no signing key {kid} of kty {kty}"))?;
-    let key = public_key_of_jwk(jwk).ok_or("an unusable key")?;
-    let mut signature = B64.decode(signature).map_err(|e| e.to_string())?;
-    if alg == Alg::ES256 {
-        if signature.len() != 64 {
-            return Err("an ES256 signature is 64 bytes".into());
+/// Whether `token`'s signature verifies with the public key of `jwk` (an RSA key as RS256, a
+/// P-256 key as ES256), whatever the token's header says.
+pub fn signature_verifies(token: &str, jwk: &Value) -> bool {
+    let verifies = || -> Option<bool> {
+        let (input, signature) = token.rsplit_once('.')?;
+        let key = public_key_of_jwk(jwk)?;
+        let mut signature = B64.decode(signature).ok()?;
+        if jwk["kty"] == "EC" {
+            // RFC 7518 §3.4: r || s, 32 bytes each; OpenSSL verifies DER.
+            if signature.len() != 64 {
+                return Some(false);
+            }
+            let r = BigNum::from_slice(&signature[..32]).ok()?;
+            let s = BigNum::from_slice(&signature[32..]).ok()?;
+            signature = EcdsaSig::from_private_components(r, s)
+                .ok()?
+                .to_der()
+                .ok()?;
         }
-        let r = BigNum::from_slice(&signature[..32]).map_err(|e| e.to_string())?;
-        let s = BigNum::from_slice(&signature[32..]).map_err(|e| e.to_string())?;
-        let sig = EcdsaSig::from_private_components(r, s).map_err(|e| e.to_string())?;
-        signature = sig.to_der().map_err(|e| e.to_string())?;
-    }
-    let input = format!("{header}.{claims}");
-    let mut verifier = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
-    match verifier.verify_oneshot(&signature, input.as_bytes()) {
-        Ok(true) => decode(claims),
-        _ => Err("the signature does not verify".into()),
-    }
+        let mut verifier = Verifier::new(MessageDigest::sha256(), &key).ok()?;
+        verifier.verify_oneshot(&signature, input.as_bytes()).ok()
+    };
+    verifies().unwrap_or(false)
+}
+
+/// Part `index` of a compact JWS (0: the header, 1: the claims), decoded but unverified.
+fn part(token: &str, index: usize) -> Option<Value> {
+    let part = token.split('.').nth(index)?;
+    serde_json::from_slice(&B64.decode(part).ok()?).ok()
 }
 
 /// The claims of a compact JWS, unverified; `None` if it is not one.
 pub fn unverified_claims(token: &str) -> Option<Value> {
-    let claims = token.split('.').nth(1)?;
-    serde_json::from_slice(&B64.decode(claims).ok()?).ok()
+    part(token, 1)
+}
+
+/// Verifies a compact JWS against a JWKS as a strict relying party does: RS256 or ES256 only,
+/// the key found by `kid` among keys of `use: sig` (or no `use`), the key's `kty` the alg's;
+/// entries it cannot use are skipped (RFC 7517 §5). Returns the claims, or why not. Times and
+/// audiences are the caller's checks.
+pub fn verify_with_jwks(token: &str, jwks: &Value) -> Result<Value, String> {
+    let header = part(token, 0).filter(|_| token.split('.').count() == 3);
+    let header = header.ok_or("not a compact JWS")?;
+    let kty = match header["alg"].as_str() {
+        Some("RS256") => "RSA",
+        Some("ES256") => "EC",
+        other => return Err(format!("alg {other:?} is not accepted")),
+    };
+    let kid = header["kid"].as_str().ok_or("no kid")?;
+    let signs = |k: &Value| k.get("use").is_none_or(|u| u == "sig");
+    let jwk = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|k| k["kid"] == kid && k["kty"] == kty && signs(k))
+        .ok_or_else(|| format!("no signing key {kid} of kty {kty}"))?;
+    if !signature_verifies(token, jwk) {
+        return Err("the signature does not verify".into());
+    }
+    unverified_claims(token).ok_or_else(|| "the claims are not JSON".into())
 }

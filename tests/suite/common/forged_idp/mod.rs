@@ -26,7 +26,7 @@ use serde_json::{json, Value};
 use vestibule::issuer::jwt::VerifyingKey;
 
 pub use claims::{User, CONSUMER_TENANT, HOME_TENANT, OTHER_TENANT};
-pub use keys::{hmac_sha256, public_key_of_jwk, verify_with_jwks};
+pub use keys::{hmac_sha256, signature_verifies, verify_with_jwks};
 pub use keys::{Forgery, UNKNOWN_KID};
 pub use records::{Authorization, AuthorizeRequest, Counters, Exchange, TokenRequest};
 pub use settings::{ClientAuth, Flavor, Settings};

@@ -85,15 +85,15 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Entra ID: tenant [`HOME_TENANT`], user `alice` of that tenant, RFC 9207 `iss` sent (Entra
-    /// sends it, and says so in discovery).
+    /// Entra ID: tenant [`HOME_TENANT`], user `alice` of that tenant. No RFC 9207 `iss` in the
+    /// authorization response (Entra's discovery does not advertise it); set
+    /// `iss_in_authorization_response` for the mix-up tests.
     pub fn entra() -> Settings {
         Settings {
             flavor: Flavor::Entra {
                 tenant: HOME_TENANT.into(),
             },
             user: User::entra(HOME_TENANT, "alice"),
-            iss_in_authorization_response: true,
             ..Settings::default()
         }
     }
