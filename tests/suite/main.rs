@@ -14,6 +14,7 @@ mod dialects;
 mod entra_peer;
 mod entra_sequence;
 mod examples;
+mod forged_idp;
 mod login_attacks;
 mod logs;
 mod model_effects;

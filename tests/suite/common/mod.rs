@@ -4,6 +4,7 @@
 
 pub mod daemon;
 pub mod entra_peer;
+pub mod forged_idp;
 pub mod oidc;
 pub mod realms;
 
