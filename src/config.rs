@@ -406,7 +406,8 @@ impl Config {
     ) -> Result<(), ConfigError> {
         let mut aliases = std::collections::HashSet::new();
         for idp in &self.identity_providers {
-            let at = |m: String| ConfigError::Invalid(format!("identity_provider {:?}: {m}", idp.alias));
+            let at =
+                |m: String| ConfigError::Invalid(format!("identity_provider {:?}: {m}", idp.alias));
             if !realms.contains(idp.realm.as_str()) {
                 return Err(at(format!("realm {:?} is not declared", idp.realm)));
             }

@@ -55,7 +55,7 @@ pub fn apply(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Prepared> 
     }
     drop(conn);
     Ok(Prepared {
-        state: AppState::new(config, db, clock),
+        state: AppState::new(config, db, clock)?,
         migrations,
         declarations: declared,
     })
@@ -71,6 +71,8 @@ pub enum OpenError {
     NotMigrated(String),
     #[error(transparent)]
     Db(#[from] db::DbError),
+    #[error("the HTTP client toward identity providers cannot start: {0}")]
+    Http(String),
 }
 
 /// Connects to a fully migrated database and changes nothing: no migration, no declaration,
@@ -92,7 +94,7 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, OpenError
             pending.len()
         )));
     }
-    Ok(AppState::new(config, db, clock))
+    AppState::new(config, db, clock).map_err(|e| OpenError::Http(e.to_string()))
 }
 
 /// The HTTP server over `state` on `listener`, with every middleware: the one way to serve, used

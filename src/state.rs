@@ -6,6 +6,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::federation::http_client::UpstreamHttpError;
+use crate::federation::runtime::Runtime as FederationRuntime;
 use crate::issuer::runtime::Runtime as IssuerRuntime;
 
 #[derive(Clone)]
@@ -14,17 +16,20 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub issuer: Arc<IssuerRuntime>,
+    pub federation: Arc<FederationRuntime>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Config, db: Db, clock: Arc<dyn Clock>) -> Result<Self, UpstreamHttpError> {
         let issuer = Arc::new(IssuerRuntime::new(&config, db.clone(), clock.clone()));
-        AppState {
+        let federation = Arc::new(FederationRuntime::new(&config, issuer.clone())?);
+        Ok(AppState {
             config: Arc::new(config),
             db,
             clock,
             issuer,
-        }
+            federation,
+        })
     }
 
     pub fn base_url(&self) -> String {

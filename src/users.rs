@@ -131,6 +131,64 @@ pub fn update(
     Ok(())
 }
 
+/// What a login through an identity provider knows of a person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// Sets the profile fields an identity provider vouches for; the rest of the row stays.
+pub fn update_profile(
+    conn: &mut DbConnection,
+    user: &User,
+    profile: &Profile,
+    now: Micros,
+) -> Result<(), DbError> {
+    let changes = UserChanges {
+        username: user.username.clone(),
+        username_lower: user.username_lower.clone(),
+        email: profile.email.clone(),
+        first_name: profile.first_name.clone(),
+        last_name: profile.last_name.clone(),
+        display_name: user.display_name.clone(),
+        display_name_lower: user.display_name_lower.clone(),
+        external_id: user.external_id.clone(),
+        enabled: user.enabled,
+        scim_json: user.scim_json.clone(),
+        version: user.version + 1,
+        updated_at: now,
+    };
+    rows::update(conn, &user.id, &changes)?;
+    rows::set_email_verified(
+        conn,
+        &user.id,
+        profile.email_verified && profile.email.is_some(),
+    )
+}
+
+/// A free realm-level user name from `wanted`: itself, or with `-2`, `-3`, ... appended.
+pub fn unique_username(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    wanted: &str,
+) -> Result<String, DbError> {
+    let base = wanted.trim();
+    for n in 1..1000 {
+        let candidate = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        if !rows::realm_username_taken(conn, realm_id, &candidate.to_lowercase())? {
+            return Ok(candidate);
+        }
+    }
+    Ok(format!("{base}-{}", crate::db::new_id()))
+}
+
 /// Whether the user's email address is known to be theirs.
 pub fn set_email_verified(
     conn: &mut DbConnection,

@@ -54,7 +54,11 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
             "identity provider {}/{} ({}) -> organization {}{}",
             idp.realm,
             idp.alias,
-            if idp.is_entra() { "oidc, entra" } else { "oidc" },
+            if idp.is_entra() {
+                "oidc, entra"
+            } else {
+                "oidc"
+            },
             idp.organization.as_deref().unwrap_or("(none)"),
             if idp.enabled { "" } else { " (disabled)" }
         );

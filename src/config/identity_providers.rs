@@ -227,7 +227,8 @@ impl IdentityProviderDecl {
 
     /// Checks one declaration; the message names the IdP and the key.
     pub fn validate(&self) -> Result<(), String> {
-        let at = |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
+        let at =
+            |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
         if !super::is_slug(&self.alias) {
             return Err(at("alias", "must be a URL-safe slug".into()));
         }
@@ -329,7 +330,11 @@ impl IdentityProviderDecl {
                 "trust_email = true: the IdP's email links people to existing users by email; only do this for an IdP whose emails its organization verifies (nOAuth)",
             ));
         }
-        if self.signature_algorithms.iter().any(|a| a.starts_with("HS")) {
+        if self
+            .signature_algorithms
+            .iter()
+            .any(|a| a.starts_with("HS"))
+        {
             warnings.push(at(
                 "an HMAC signature algorithm is accepted: ID tokens are then keyed with the client secret, which the IdP also holds",
             ));
@@ -382,7 +387,9 @@ mod tests {
         assert_eq!(idp.effective_external_id_claim(), Some("oid"));
         assert_eq!(
             idp.effective_discovery_url().unwrap(),
-            format!("https://login.microsoftonline.com/{TENANT}/v2.0/.well-known/openid-configuration")
+            format!(
+                "https://login.microsoftonline.com/{TENANT}/v2.0/.well-known/openid-configuration"
+            )
         );
         let several = parse(&format!(
             "preset = \"entra\"\ntenant_ids = [\"{TENANT}\", \"a1b2c3d4-0000-1111-2222-333344445555\"]"
@@ -392,7 +399,10 @@ mod tests {
             .unwrap()
             .contains("/organizations/v2.0/"));
         let not_guid = parse("preset = \"entra\"\ntenant_ids = [\"common\"]");
-        assert!(not_guid.validate().unwrap_err().contains("not a tenant GUID"));
+        assert!(not_guid
+            .validate()
+            .unwrap_err()
+            .contains("not a tenant GUID"));
     }
 
     #[test]

@@ -109,7 +109,9 @@ mod tests {
     #[test]
     fn guests_and_subjects() {
         assert!(is_guest(&json!({"acct": 1})));
-        assert!(is_guest(&json!({"iss": "https://x/a", "idp": "https://sts.windows.net/b/"})));
+        assert!(is_guest(
+            &json!({"iss": "https://x/a", "idp": "https://sts.windows.net/b/"})
+        ));
         assert!(!is_guest(&json!({"acct": 0, "iss": "https://x/a"})));
         assert_eq!(subject(&claims(A, A)).unwrap(), format!("{A}/o1"));
         assert!(email_verified(&json!({"xms_edov": true})));

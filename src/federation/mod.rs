@@ -5,6 +5,9 @@
 //! written through the shared writers of users and memberships.
 
 pub mod entra;
+pub mod first_login;
 pub mod http_client;
+pub mod login;
 pub mod oidc;
+pub mod runtime;
 pub mod upstream;

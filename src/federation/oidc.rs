@@ -28,6 +28,16 @@ use crate::federation::upstream::{Keys, Metadata};
 #[error("{0}")]
 pub struct Refusal(pub String);
 
+/// Why the code exchange failed: the IdP could not be reached, or what it answered is not
+/// acceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Refused(String),
+}
+
 fn refuse(what: impl Into<String>) -> Refusal {
     Refusal(what.into())
 }
@@ -54,8 +64,13 @@ pub fn authorization_url(
         issuer_url(metadata)?,
         keys.set.clone(),
     )
-    .set_auth_uri(AuthUrl::new(metadata.authorization_endpoint.clone()).map_err(|_| refuse("bad authorization endpoint"))?)
-    .set_redirect_uri(RedirectUrl::new(out.redirect_uri.to_string()).map_err(|_| refuse("bad redirect URI"))?);
+    .set_auth_uri(
+        AuthUrl::new(metadata.authorization_endpoint.clone())
+            .map_err(|_| refuse("bad authorization endpoint"))?,
+    )
+    .set_redirect_uri(
+        RedirectUrl::new(out.redirect_uri.to_string()).map_err(|_| refuse("bad redirect URI"))?,
+    );
     let (state, nonce) = (out.state.to_string(), out.nonce.to_string());
     let mut request = client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
@@ -81,7 +96,8 @@ pub fn authorization_url(
 }
 
 fn issuer_url(metadata: &Metadata) -> Result<IssuerUrl, Refusal> {
-    IssuerUrl::new(metadata.issuer.clone()).map_err(|_| refuse("the metadata's issuer is not a URL"))
+    IssuerUrl::new(metadata.issuer.clone())
+        .map_err(|_| refuse("the metadata's issuer is not a URL"))
 }
 
 /// How Vestibule proves itself at the token endpoint.
@@ -97,24 +113,42 @@ pub struct Tokens {
     pub access_token: String,
 }
 
+/// What the code exchange sends.
+pub struct Grant<'a> {
+    pub redirect_uri: &'a str,
+    pub code: &'a str,
+    pub pkce_verifier: Option<&'a str>,
+    pub credentials: Credentials,
+}
+
 /// Exchanges the authorization code at the IdP's token endpoint.
 pub async fn exchange(
     http: &UpstreamHttp,
     idp: &IdentityProviderDecl,
     metadata: &Metadata,
     keys: &Keys,
-    redirect_uri: &str,
-    code: &str,
-    pkce_verifier: Option<&str>,
-    credentials: Credentials,
-) -> Result<Tokens, Refusal> {
+    grant: Grant<'_>,
+) -> Result<Tokens, ExchangeError> {
+    let Grant {
+        redirect_uri,
+        code,
+        pkce_verifier,
+        credentials,
+    } = grant;
+    let invalid = |r: Refusal| ExchangeError::Refused(r.0);
     let mut client = CoreClient::new(
         ClientId::new(idp.client_id.clone()),
-        issuer_url(metadata)?,
+        issuer_url(metadata).map_err(invalid)?,
         keys.set.clone(),
     )
-    .set_token_uri(TokenUrl::new(metadata.token_endpoint.clone()).map_err(|_| refuse("bad token endpoint"))?)
-    .set_redirect_uri(RedirectUrl::new(redirect_uri.to_string()).map_err(|_| refuse("bad redirect URI"))?)
+    .set_token_uri(
+        TokenUrl::new(metadata.token_endpoint.clone())
+            .map_err(|_| invalid(refuse("bad token endpoint")))?,
+    )
+    .set_redirect_uri(
+        RedirectUrl::new(redirect_uri.to_string())
+            .map_err(|_| invalid(refuse("bad redirect URI")))?,
+    )
     .set_auth_type(match idp.client_authentication {
         ClientAuthentication::ClientSecretBasic => AuthType::BasicAuth,
         _ => AuthType::RequestBody,
@@ -142,17 +176,20 @@ pub async fn exchange(
         let http = http.clone();
         async move { http.call(r).await }
     };
-    let response = request.request_async(&send).await.map_err(|e| {
-        refuse(match e {
-            openidconnect::RequestTokenError::ServerResponse(r) => {
-                format!("the token endpoint refused the code: {}", r.error())
-            }
-            other => format!("the token request failed: {other}"),
-        })
+    let response = request.request_async(&send).await.map_err(|e| match e {
+        openidconnect::RequestTokenError::ServerResponse(r) => ExchangeError::Refused(format!(
+            "the token endpoint refused the code: {}",
+            r.error()
+        )),
+        openidconnect::RequestTokenError::Request(e) => {
+            ExchangeError::Unreachable(format!("the token request failed: {e}"))
+        }
+        // An answer that does not parse (an ID token without `sub`, say) is not acceptable.
+        other => ExchangeError::Refused(format!("the token response is not valid: {other}")),
     })?;
     let id_token = response
         .id_token()
-        .ok_or_else(|| refuse("the token response carries no ID token"))?
+        .ok_or_else(|| ExchangeError::Refused("the token response carries no ID token".into()))?
         .to_string();
     Ok(Tokens {
         id_token,
@@ -175,7 +212,9 @@ fn parts(jwt: &str) -> Result<(Value, Value), Refusal> {
     use base64::Engine;
     let mut it = jwt.split('.');
     let mut decode = |what: &str| -> Result<Value, Refusal> {
-        let part = it.next().ok_or_else(|| refuse(format!("the JWT has no {what}")))?;
+        let part = it
+            .next()
+            .ok_or_else(|| refuse(format!("the JWT has no {what}")))?;
         let bytes = B64
             .decode(part)
             .map_err(|_| refuse(format!("the JWT's {what} is not base64url")))?;
@@ -283,9 +322,14 @@ pub fn verify_id_token(
         return Err(refuse("the ID token is not valid yet (nbf)"));
     }
     if let Some(at_hash) = claims.get("at_hash").and_then(Value::as_str) {
-        let alg = header.get("alg").and_then(Value::as_str).unwrap_or_default();
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if token_hash(alg, expected.access_token).as_deref() != Some(at_hash) {
-            return Err(refuse("the ID token's at_hash does not match the access token"));
+            return Err(refuse(
+                "the ID token's at_hash does not match the access token",
+            ));
         }
     }
     if idp.is_entra() {
@@ -306,7 +350,10 @@ pub async fn userinfo(
         return Ok(None);
     };
     let claims = http
-        .get_json(endpoint, Some(AccessToken::new(access_token.into()).secret()))
+        .get_json(
+            endpoint,
+            Some(AccessToken::new(access_token.into()).secret()),
+        )
         .await
         .map_err(|e| refuse(format!("the userinfo request failed: {e}")))?;
     if claims.get("sub").and_then(Value::as_str) != Some(subject) {

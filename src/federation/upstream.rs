@@ -122,8 +122,13 @@ fn metadata_from(
     if let Some((url, _)) = discovered {
         let expected = url.trim_end_matches("/.well-known/openid-configuration");
         let templated = idp.is_entra() && issuer.contains("{tenantid}");
-        if idp.issuer.is_none() && !templated && issuer.trim_end_matches('/') != expected.trim_end_matches('/') {
-            return Err(format!("the metadata names issuer {issuer:?}, not {expected:?}"));
+        if idp.issuer.is_none()
+            && !templated
+            && issuer.trim_end_matches('/') != expected.trim_end_matches('/')
+        {
+            return Err(format!(
+                "the metadata names issuer {issuer:?}, not {expected:?}"
+            ));
         }
     }
     Ok(Metadata {
@@ -273,7 +278,8 @@ mod tests {
 
     #[test]
     fn entra_may_publish_the_tenant_template() {
-        let url = "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
+        let url =
+            "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
         let doc = json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
             "authorization_endpoint": "https://login.microsoftonline.com/organizations/oauth2/v2.0/authorize",
             "token_endpoint": "https://login.microsoftonline.com/organizations/oauth2/v2.0/token",

@@ -2,13 +2,13 @@
 //! organization it is pinned to, reuse the SSO session when it is fresh enough (`prompt`,
 //! `max_age`), or start a login transaction. Rendering is the HTTP layer's; this says what.
 
+use crate::db::models::organization as org_rows;
 use crate::db::models::sessions::{self as session_rows, AuthRequest, Session};
 use crate::db::{DbConnection, Micros};
 use crate::issuer::flows::{self, AuthParams, RawParams, Rejection};
-use crate::issuer::runtime::Runtime;
-use crate::db::models::organization as org_rows;
 use crate::issuer::login::FormPage;
 use crate::issuer::routing::{self, Hints, Route};
+use crate::issuer::runtime::Runtime;
 use crate::issuer::{tokens, transaction, Result};
 
 /// What the authorization endpoint answers.
@@ -146,7 +146,11 @@ pub fn authorize(
             description: "the user is not signed in".into(),
         });
     }
-    let domain_org = match params.login_hint.as_deref().and_then(|h| h.rsplit_once('@')) {
+    let domain_org = match params
+        .login_hint
+        .as_deref()
+        .and_then(|h| h.rsplit_once('@'))
+    {
         Some((_, domain)) => org_rows::find_by_verified_domain(conn, realm_id, domain)?,
         None => None,
     };

@@ -239,8 +239,11 @@ pub async fn authenticate(
         return Ok(expired());
     };
     let page = |error: &'static str, status: u16, organization: Option<(String, String)>| {
-        let identity_providers =
-            offered(rt, &realm.name, organization.as_ref().map(|(_, a)| a.as_str()));
+        let identity_providers = offered(
+            rt,
+            &realm.name,
+            organization.as_ref().map(|(_, a)| a.as_str()),
+        );
         LoginStep::Form(FormPage {
             request_id: counted.tx.request.id.clone(),
             csrf: counted.tx.request.csrf_token.clone(),
@@ -337,25 +340,27 @@ pub async fn choose_organization(
                         organization: Some(&org.alias),
                         ..Hints::default()
                     };
-                    Ok(match routing::route(&rt.identity_providers, &realm_name, &hints) {
-                        Route::Upstream(alias) => LoginStep::Upstream {
-                            request_id: tx.request.id,
-                            alias,
+                    Ok(
+                        match routing::route(&rt.identity_providers, &realm_name, &hints) {
+                            Route::Upstream(alias) => LoginStep::Upstream {
+                                request_id: tx.request.id,
+                                alias,
+                            },
+                            Route::Local(identity_providers) => LoginStep::Form(FormPage {
+                                request_id: tx.request.id,
+                                csrf: tx.request.csrf_token,
+                                organization: Some(org.name),
+                                username: tx.params.login_hint.unwrap_or_default(),
+                                error: None,
+                                status: 200,
+                                identity_providers,
+                            }),
+                            Route::Refused(_) => LoginStep::Refused {
+                                status: 400,
+                                message: transaction::EXPIRED,
+                            },
                         },
-                        Route::Local(identity_providers) => LoginStep::Form(FormPage {
-                            request_id: tx.request.id,
-                            csrf: tx.request.csrf_token,
-                            organization: Some(org.name),
-                            username: tx.params.login_hint.unwrap_or_default(),
-                            error: None,
-                            status: 200,
-                            identity_providers,
-                        }),
-                        Route::Refused(_) => LoginStep::Refused {
-                            status: 400,
-                            message: transaction::EXPIRED,
-                        },
-                    })
+                    )
                 }
                 // No list, no hint of which organizations exist (seed 003).
                 Err(_) => Ok(LoginStep::OrganizationForm {

@@ -78,7 +78,11 @@ pub fn effective(
     scope: Option<&[String]>,
 ) -> Result<EffectiveRoles, DbError> {
     let mut ids: Vec<String> = rows::user_role_ids(conn, user_id)?;
-    ids.extend(broker_rows::granted_targets(conn, user_id, GrantKind::Role)?);
+    ids.extend(broker_rows::granted_targets(
+        conn,
+        user_id,
+        GrantKind::Role,
+    )?);
     if !groups.is_empty() {
         let group_ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
         ids.extend(rows::group_role_ids(conn, &group_ids)?);

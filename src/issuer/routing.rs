@@ -95,7 +95,9 @@ pub fn route(routes: &[IdpRoute], realm: &str, hints: &Hints<'_>) -> Route {
     }
     let domain_redirect = |org: &str| {
         in_realm()
-            .find(|r| r.organization.as_deref() == Some(org) && r.redirect_when_email_domain_matches)
+            .find(|r| {
+                r.organization.as_deref() == Some(org) && r.redirect_when_email_domain_matches
+            })
             .map(|r| r.alias.clone())
     };
     if let Some(pinned) = hints.organization {
@@ -150,12 +152,18 @@ mod tests {
 
     #[test]
     fn an_organization_with_one_visible_idp_goes_straight_to_it() {
-        let routes = [idp("acme-entra", Some("acme")), idp("globex-okta", Some("globex"))];
+        let routes = [
+            idp("acme-entra", Some("acme")),
+            idp("globex-okta", Some("globex")),
+        ];
         let pinned = Hints {
             organization: Some("acme"),
             ..Hints::default()
         };
-        assert_eq!(route(&routes, "r", &pinned), Route::Upstream("acme-entra".into()));
+        assert_eq!(
+            route(&routes, "r", &pinned),
+            Route::Upstream("acme-entra".into())
+        );
         let other_realm = route(&routes, "other", &pinned);
         assert_eq!(aliases(other_realm), Vec::<String>::new());
     }
@@ -175,7 +183,10 @@ mod tests {
             organization: Some("acme"),
             ..Hints::default()
         };
-        assert_eq!(aliases(route(&routes, "r", &pinned)), ["acme-entra", "acme-okta"]);
+        assert_eq!(
+            aliases(route(&routes, "r", &pinned)),
+            ["acme-entra", "acme-okta"]
+        );
         // Without an organization, only the IdPs of none.
         assert_eq!(
             aliases(route(&routes, "r", &Hints::default())),
@@ -189,7 +200,12 @@ mod tests {
         disabled.enabled = false;
         let mut hidden = idp("acme-hidden", Some("acme"));
         hidden.hidden = true;
-        let routes = [idp("acme-entra", Some("acme")), idp("globex-okta", Some("globex")), disabled, hidden];
+        let routes = [
+            idp("acme-entra", Some("acme")),
+            idp("globex-okta", Some("globex")),
+            disabled,
+            hidden,
+        ];
         let hint = |idp, organization| Hints {
             idp: Some(idp),
             organization,
@@ -207,8 +223,14 @@ mod tests {
             route(&routes, "r", &hint("globex-okta", Some("acme"))),
             Route::Refused(m) if m.contains("another organization")
         ));
-        assert!(matches!(route(&routes, "r", &hint("acme-old", None)), Route::Refused(_)));
-        assert!(matches!(route(&routes, "r", &hint("nope", None)), Route::Refused(_)));
+        assert!(matches!(
+            route(&routes, "r", &hint("acme-old", None)),
+            Route::Refused(_)
+        ));
+        assert!(matches!(
+            route(&routes, "r", &hint("nope", None)),
+            Route::Refused(_)
+        ));
     }
 
     #[test]
@@ -221,7 +243,13 @@ mod tests {
             email_domain_organization: Some(org),
             ..Hints::default()
         };
-        assert_eq!(route(&routes, "r", &by_domain("acme")), Route::Upstream("acme-entra".into()));
-        assert_eq!(aliases(route(&routes, "r", &by_domain("globex"))), Vec::<String>::new());
+        assert_eq!(
+            route(&routes, "r", &by_domain("acme")),
+            Route::Upstream("acme-entra".into())
+        );
+        assert_eq!(
+            aliases(route(&routes, "r", &by_domain("globex"))),
+            Vec::<String>::new()
+        );
     }
 }

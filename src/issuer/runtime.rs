@@ -59,7 +59,11 @@ impl Runtime {
             service_accounts: SubjectCache::default(),
             realms: RwLock::new(HashMap::new()),
             password_checks: AtomicU64::new(0),
-            identity_providers: config.identity_providers.iter().map(IdpRoute::from).collect(),
+            identity_providers: config
+                .identity_providers
+                .iter()
+                .map(IdpRoute::from)
+                .collect(),
         }
     }
 

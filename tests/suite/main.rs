@@ -7,6 +7,7 @@ mod common;
 
 mod architecture;
 mod bench_load;
+mod brokering;
 mod cli;
 mod daemon;
 mod declared_secrets;

@@ -49,8 +49,10 @@ pub fn take_request(
 
 /// Forgets requests whose time has passed.
 pub fn delete_expired_requests(conn: &mut DbConnection, now: Micros) -> Result<usize, DbError> {
-    Ok(diesel::delete(broker_requests::table.filter(broker_requests::expires_at.le(now)))
-        .execute(conn)?)
+    Ok(
+        diesel::delete(broker_requests::table.filter(broker_requests::expires_at.le(now)))
+            .execute(conn)?,
+    )
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -72,7 +74,10 @@ pub fn insert_session(conn: &mut DbConnection, s: &BrokerSession) -> Result<(), 
     Ok(())
 }
 
-pub fn session(conn: &mut DbConnection, session_id: &str) -> Result<Option<BrokerSession>, DbError> {
+pub fn session(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> Result<Option<BrokerSession>, DbError> {
     Ok(broker_sessions::table
         .find(session_id)
         .select(BrokerSession::as_select())
@@ -186,9 +191,13 @@ pub fn revoke(
     kind: GrantKind,
     target_id: &str,
 ) -> Result<(), DbError> {
-    diesel::delete(
-        mapper_grants::table.find((user_id, identity_provider, mapper, kind.as_str(), target_id)),
-    )
+    diesel::delete(mapper_grants::table.find((
+        user_id,
+        identity_provider,
+        mapper,
+        kind.as_str(),
+        target_id,
+    )))
     .execute(conn)?;
     Ok(())
 }

@@ -337,3 +337,18 @@ pub fn set_email_verified(
         .execute(conn)?;
     Ok(())
 }
+
+/// Whether a realm-level user (owned by no directory) already has this user name.
+pub fn realm_username_taken(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    username_lower: &str,
+) -> Result<bool, DbError> {
+    Ok(users::table
+        .filter(users::realm_id.eq(realm_id))
+        .filter(users::organization_id.eq(""))
+        .filter(users::username_lower.eq(username_lower))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}

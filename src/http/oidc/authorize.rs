@@ -155,7 +155,10 @@ pub(super) fn broker_login_path(realm: &str, alias: &str, request_id: &str) -> S
 /// Sends the browser on to an identity provider's login.
 pub(super) fn to_identity_provider(realm: &str, alias: &str, request_id: &str) -> HttpResponse {
     HttpResponse::Found()
-        .insert_header((header::LOCATION, broker_login_path(realm, alias, request_id)))
+        .insert_header((
+            header::LOCATION,
+            broker_login_path(realm, alias, request_id),
+        ))
         .finish()
 }
 
@@ -219,9 +222,12 @@ pub(super) async fn authorize(
     let outcome = api::authorize(&state.issuer, &realm, raw, cookies).await;
     let name = realm_name.as_str();
     match outcome {
-        Ok(Authorization::LoginForm { form, login_cookie }) => {
-            with_login_cookie(login_page(name, &form).respond(), &state, name, login_cookie)
-        }
+        Ok(Authorization::LoginForm { form, login_cookie }) => with_login_cookie(
+            login_page(name, &form).respond(),
+            &state,
+            name,
+            login_cookie,
+        ),
         Ok(Authorization::Upstream {
             request_id,
             alias,

@@ -4,6 +4,7 @@
 //! Handlers extract, call `issuer`, and render; the protocol decisions live in `issuer`.
 
 mod authorize;
+mod broker;
 mod discovery;
 mod login;
 mod logout;
@@ -251,5 +252,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/login-actions/organization", Person)
             .route(web::post().to(login::organization_action)),
     )
-    .service(resource("/account", Person).route(web::get().to(logout::account)));
+    .service(resource("/account", Person).route(web::get().to(logout::account)))
+    .service(resource("/broker/{alias}/login", Person).route(web::get().to(broker::start)))
+    .service(resource("/broker/{alias}/endpoint", Person).route(web::get().to(broker::endpoint)));
 }

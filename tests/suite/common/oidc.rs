@@ -243,6 +243,23 @@ impl<'a> RelyingParty<'a> {
         }
     }
 
+    /// A GET of `url` (absolute, or a path on the server) as this browser: its login cookie
+    /// and `session` sent, the login cookie it sets kept, redirects not followed.
+    pub async fn browse(&self, url: &str, session: Option<&str>) -> reqwest::Response {
+        let url = if url.starts_with('/') {
+            format!("{}{url}", self.server.base)
+        } else {
+            url.to_string()
+        };
+        let mut req = self.http.get(url);
+        if let Some(cookies) = self.cookie_header(session) {
+            req = req.header("cookie", cookies);
+        }
+        let reply = req.send().await.expect("GET");
+        self.keep_login_cookie(&reply);
+        reply
+    }
+
     /// A form post to `path` under the realm, as this browser (its login cookie sent).
     pub async fn post_form(&self, path: &str, form: &[(&str, String)]) -> reqwest::Response {
         self.post_form_with(path, form, &[]).await

@@ -1,0 +1,104 @@
+//! `{issuer}/broker/{alias}/login` and `{issuer}/broker/{alias}/endpoint` (Keycloak's layout):
+//! a login transaction handed to an upstream IdP, and the IdP's answer. The federation feature
+//! decides; this extracts the query and the browser's login cookie, and renders.
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use minijinja::context;
+
+use super::authorize::{back_to_client, login_cookie, sso_cookie};
+use super::{error_page, html, realm_row};
+use crate::federation::login::{self, Callback, Refused, Start};
+use crate::issuer::finish::SignedIn;
+use crate::state::AppState;
+use crate::web as pages;
+
+/// A refusal with the id the log line carries, so support can find what happened.
+fn refused(realm: &str, r: Refused) -> HttpResponse {
+    html(
+        StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+        pages::render(
+            "error.html",
+            context! { realm => realm, message => r.message, correlation => r.correlation },
+        ),
+    )
+}
+
+fn failed(realm: &str, e: impl std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %e, "brokered login failed");
+    error_page(
+        realm,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong. Try again.",
+    )
+    .respond()
+}
+
+pub(super) async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let (realm_name, alias) = path.into_inner();
+    let realm = match realm_row(&state, &realm_name).await {
+        Ok(r) => r,
+        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    };
+    let request_id = query.get("request").cloned().unwrap_or_default();
+    match login::start(
+        &state.federation,
+        &realm,
+        &alias,
+        request_id,
+        login_cookie(&req),
+    )
+    .await
+    {
+        Ok(Start::Redirect(url)) => HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .finish(),
+        Ok(Start::Refused(r)) => refused(&realm_name, r),
+        Err(e) => failed(&realm_name, e),
+    }
+}
+
+pub(super) async fn endpoint(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<HashMap<String, String>>,
+) -> HttpResponse {
+    let (realm_name, alias) = path.into_inner();
+    let realm = match realm_row(&state, &realm_name).await {
+        Ok(r) => r,
+        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    };
+    let answer = login::callback(
+        &state.federation,
+        &realm,
+        &alias,
+        query.into_inner(),
+        login_cookie(&req),
+    )
+    .await;
+    match answer {
+        Ok(Callback::SignedIn(signed_in)) => {
+            let SignedIn {
+                params,
+                code,
+                sso_cookie: value,
+                ..
+            } = *signed_in;
+            let mut response =
+                back_to_client(&state, &realm_name, &params, vec![("code".into(), code)]);
+            let _ = response.add_cookie(&sso_cookie(&state, &realm_name, value));
+            response
+        }
+        Ok(Callback::Refused(r)) => refused(&realm_name, r),
+        Err(e) => failed(&realm_name, e),
+    }
+}

@@ -1,0 +1,301 @@
+//! Federated login through an upstream OpenID Connect IdP (issue 8), against the forged IdP of
+//! `common::forged_idp`: the way there and back, first login and linking, the organization,
+//! and every check the callback makes, each refusal with its own test.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use vestibule::clock::{Clock, SystemClock};
+use vestibule::config::{Config, IdentityProviderDecl, Secret, SecretRef};
+
+use crate::common::forged_idp::{claims, Exchange, ForgedIdp, Forgery, Settings};
+use crate::common::oidc::{
+    challenge, location, query_of, set_cookie, RelyingParty, REDIRECT, VERIFIER, WEB,
+};
+use crate::common::{config, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
+
+pub const ALIAS: &str = "acme-idp";
+
+/// The identity provider `acme-idp` of organization acme, pointing at `idp`; `extra` is TOML.
+pub fn identity_provider(idp: &ForgedIdp, extra: &str) -> IdentityProviderDecl {
+    let mut decl: IdentityProviderDecl = toml::from_str(&format!(
+        "realm = \"{REALM}\"\nalias = \"{ALIAS}\"\nkind = \"oidc\"\norganization = \"acme\"\n\
+         display_name = \"Acme SSO\"\nclient_id = \"{}\"\nclient_secret = {{ env = \"UNUSED\" }}\n\
+         discovery_url = \"{}\"\n{extra}",
+        idp.client_id(),
+        idp.discovery_url(),
+    ))
+    .expect("identity provider");
+    decl.client_secret = Some(SecretRef {
+        env: Some("UNUSED".into()),
+        file: None,
+        resolved: Some(Secret::new(idp.client_secret())),
+    });
+    decl
+}
+
+/// Vestibule with the issuer's test setup, organizations acme (with its directory) and globex,
+/// and `decls` as its identity providers.
+pub async fn start_broker(
+    backend: Backend,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
+    let acme = tenant("acme");
+    let globex = tenant("globex");
+    let db = TestDb::new(backend);
+    let mut cfg = config(&db, &[&acme, &globex]);
+    with_issuer(&mut cfg);
+    adjust(&mut cfg);
+    TestServer::start_with(db, cfg, clock).await
+}
+
+/// The authorization request of client `web` with PKCE, plus `extra`.
+pub fn code_request(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut query: Vec<(String, String)> = [
+        ("client_id", "web"),
+        ("redirect_uri", REDIRECT),
+        ("response_type", "code"),
+        ("scope", "openid organization"),
+        ("state", "client-state"),
+        ("code_challenge_method", "S256"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    query.push(("code_challenge".into(), challenge(VERIFIER)));
+    for (k, v) in extra {
+        query.retain(|(key, _)| key != k);
+        query.push((k.to_string(), v.to_string()));
+    }
+    query
+}
+
+/// Where a browser ends after the IdP answered: the status and `Location` of Vestibule's answer
+/// to the callback, and its body.
+pub struct Landing {
+    pub status: u16,
+    pub location: Option<String>,
+    pub sso_cookie: Option<String>,
+    pub body: String,
+}
+
+/// A browser's trip: the authorization request to Vestibule, on to the IdP, back to the
+/// callback. Returns the callback URL the IdP sent the browser to, before it is followed.
+pub async fn to_idp_and_back(
+    rp: &RelyingParty<'_>,
+    idp: &ForgedIdp,
+    extra: &[(&str, &str)],
+) -> String {
+    let query = code_request(extra);
+    let pairs: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let reply = rp.authorize(&pairs, None).await;
+    assert_eq!(
+        reply.status(),
+        302,
+        "{}",
+        reply.text().await.unwrap_or_default()
+    );
+    let broker = location(&reply);
+    assert!(
+        broker.contains(&format!("/broker/{ALIAS}/login?request=")),
+        "{broker}"
+    );
+    let reply = rp.browse(&broker, None).await;
+    assert_eq!(
+        reply.status(),
+        302,
+        "{}",
+        reply.text().await.unwrap_or_default()
+    );
+    idp.visit(&location(&reply)).await
+}
+
+/// Follows the IdP's answer into Vestibule's callback.
+pub async fn land(rp: &RelyingParty<'_>, callback: &str) -> Landing {
+    let reply = rp.browse(callback, None).await;
+    Landing {
+        status: reply.status().as_u16(),
+        location: reply
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        sso_cookie: set_cookie(&reply, "VESTIBULE_SESSION"),
+        body: reply.text().await.unwrap_or_default(),
+    }
+}
+
+/// A whole brokered login that must succeed: the client's code, exchanged.
+pub async fn signed_in(
+    rp: &RelyingParty<'_>,
+    idp: &ForgedIdp,
+    extra: &[(&str, &str)],
+) -> crate::common::oidc::Tokens {
+    let callback = to_idp_and_back(rp, idp, extra).await;
+    let landing = land(rp, &callback).await;
+    assert_eq!(landing.status, 302, "{}", landing.body);
+    let back = landing.location.expect("back to the client");
+    assert!(back.starts_with(REDIRECT), "{back}");
+    let code = query_of(&back)["code"].clone();
+    rp.exchange(WEB, &code).await
+}
+
+/// Whether the refusal page is the callback's (a 4xx page with a reference), with no session.
+pub fn refused(landing: &Landing, status: u16) {
+    assert_eq!(landing.status, status, "{}", landing.body);
+    assert!(landing.location.is_none());
+    assert!(landing.sso_cookie.is_none());
+    assert!(
+        landing.body.contains("id=\"correlation\""),
+        "{}",
+        landing.body
+    );
+}
+
+both_backends!(
+    an_organizations_idp_signs_a_person_in_and_they_become_a_member,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        let tokens = signed_in(&rp, &idp, &[("organization", "acme")]).await;
+        assert_eq!(tokens.access["organization"], json!(["acme"]));
+        assert_eq!(tokens.id()["email"], "alice@example.test");
+        // The local user alice exists already: the new user's name is made unique.
+        assert_eq!(tokens.id()["preferred_username"], "alice-2");
+        let first = tokens.access["sub"].clone();
+        // The request upstream: PKCE S256, the nonce, our callback, the scopes.
+        let sent = idp.last_request().expect("an authorization request");
+        assert_eq!(sent.code_challenge_method.as_deref(), Some("S256"));
+        assert!(sent.nonce.is_some());
+        assert_eq!(
+            sent.redirect_uri.as_deref().unwrap_or_default(),
+            format!("{}/realms/{REALM}/broker/{ALIAS}/endpoint", server.base).as_str()
+        );
+        // A second login is the same person, linked.
+        let rp2 = RelyingParty::new(&server);
+        let again = signed_in(&rp2, &idp, &[("organization", "acme")]).await;
+        assert_eq!(again.access["sub"], first);
+        // The account page shows the link.
+        let mut conn = server.state.db.get().unwrap();
+        let links =
+            vestibule::db::models::federated::for_user(&mut conn, first.as_str().unwrap()).unwrap();
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0].identity_provider, ALIAS);
+        assert_eq!(links[0].subject, "sub-alice");
+        let member =
+            vestibule::db::models::membership::for_user(&mut conn, first.as_str().unwrap())
+                .unwrap();
+        assert_eq!(member.len(), 1);
+        assert_eq!(member[0].source, "idp");
+        assert!(member[0].managed);
+        server.stop().await;
+    }
+);
+
+fn claims_value(v: &mut Value) -> &mut serde_json::Map<String, Value> {
+    v.as_object_mut().expect("claims")
+}
+
+both_backends!(
+    each_forged_id_token_is_refused_and_signs_nobody_in,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        type Edit = fn(&Exchange, &mut Value);
+        let cases: Vec<(&str, Edit, Forgery)> = vec![
+            ("alg none", |_, _| {}, Forgery::AlgNone),
+            (
+                "HS256 keyed with the public key",
+                |_, _| {},
+                Forgery::Hs256WithPublicKey,
+            ),
+            (
+                "a signature by another key",
+                |_, _| {},
+                Forgery::WrongSignature,
+            ),
+            ("wrong iss", |_, c| claims::wrong_issuer(c), Forgery::Valid),
+            (
+                "wrong aud",
+                |_, c| claims::wrong_audience(c),
+                Forgery::Valid,
+            ),
+            ("missing sub", |_, c| claims::missing_sub(c), Forgery::Valid),
+            ("missing iat", |_, c| claims::missing_iat(c), Forgery::Valid),
+            ("expired", |e, c| claims::expired(c, e.now), Forgery::Valid),
+            (
+                "not yet valid",
+                |e, c| claims::not_yet_valid(c, e.now),
+                Forgery::Valid,
+            ),
+            (
+                "issued in the future",
+                |e, c| claims::issued_in_future(c, e.now),
+                Forgery::Valid,
+            ),
+            ("wrong nonce", |_, c| claims::wrong_nonce(c), Forgery::Valid),
+            (
+                "missing nonce",
+                |_, c| claims::missing_nonce(c),
+                Forgery::Valid,
+            ),
+            (
+                "wrong at_hash",
+                |e, c| claims::wrong_at_hash(c, &e.access_token),
+                Forgery::Valid,
+            ),
+            (
+                "several audiences, no azp",
+                |_, c| {
+                    claims_value(c).insert("aud".into(), json!(["vestibule", "someone-else"]));
+                },
+                Forgery::Valid,
+            ),
+            (
+                "azp of another party",
+                |_, c| {
+                    claims_value(c).insert("azp".into(), json!("someone-else"));
+                },
+                Forgery::Valid,
+            ),
+        ];
+        for (what, edit, forgery) in cases {
+            idp.clear_scripts();
+            idp.script(move |e, c| {
+                edit(e, c);
+                forgery.clone()
+            });
+            let rp = RelyingParty::new(&server);
+            let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+            let landing = land(&rp, &callback).await;
+            assert_eq!(landing.status, 400, "{what}: {}", landing.body);
+            refused(&landing, 400);
+        }
+        // Nobody was linked by any of them; and the same setup with an honest token signs in.
+        let mut conn = server.state.db.get().unwrap();
+        let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
+            .unwrap()
+            .unwrap();
+        let linked =
+            vestibule::db::models::federated::find_user(&mut conn, &realm.id, ALIAS, "sub-alice")
+                .unwrap();
+        assert!(linked.is_none());
+        idp.clear_scripts();
+        let rp = RelyingParty::new(&server);
+        signed_in(&rp, &idp, &[("organization", "acme")]).await;
+        server.stop().await;
+    }
+);
