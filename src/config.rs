@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod client_scopes;
+mod idp_mappers;
 mod issuer;
 mod secrets;
 #[cfg(test)]
@@ -17,6 +18,11 @@ mod trusted_proxies;
 
 pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
+};
+pub use idp_mappers::{
+    full_match_regex, ClaimPath, ClaimSegment, GroupPath, IdpMapperDecl, IdpMapperKind,
+    MapperSyncMode, RoleRef, SyncMode, TemplatePart, TemplateTarget, TemplateValue, Transformer,
+    UsernameTemplate,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
 pub use secrets::{Secret, SecretCheck, SecretRef};
