@@ -20,9 +20,9 @@ pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
 };
 pub use idp_mappers::{
-    full_match_regex, ClaimPath, ClaimSegment, GroupPath, IdpMapperDecl, IdpMapperKind,
-    MapperSyncMode, RoleRef, SyncMode, TemplatePart, TemplateTarget, TemplateValue, Transformer,
-    UsernameTemplate,
+    full_match_regex, validate as validate_idp_mappers, ClaimPath, ClaimSegment, GroupPath,
+    IdpMapperDecl, IdpMapperKind, MapperSyncMode, RoleRef, SyncMode, TemplatePart, TemplateTarget,
+    TemplateValue, Transformer, UsernameTemplate,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
 pub use secrets::{Secret, SecretCheck, SecretRef};

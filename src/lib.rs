@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod declarations;
 pub mod directories;
+pub mod federation;
 pub mod http;
 pub mod issuer;
 pub mod membership;
