@@ -282,44 +282,15 @@ pub fn plan(
                 }
             }
         };
-        match &mapper.kind {
+        let (granted, legacy, condition) = match &mapper.kind {
             IdpMapperKind::AttributeImporter { claim, attribute } => {
                 import(attribute, lookup(login.claims, claim));
+                continue;
             }
             IdpMapperKind::HardcodedAttribute { attribute, value } => {
                 // As a claim with that value: an empty one removes the attribute.
                 import(attribute, Claim::Present(&Value::String(value.clone())));
-            }
-            IdpMapperKind::HardcodedRole { role } => {
-                let effect = run.effect(Legacy::Nothing);
-                roles.apply(name, role, effect, Condition::Holds, &mut withheld);
-            }
-            IdpMapperKind::HardcodedGroup { group } => {
-                let effect = run.effect(Legacy::AsForce);
-                groups.apply(name, group, effect, Condition::Holds, &mut withheld);
-            }
-            IdpMapperKind::ClaimToRole { claim, value, role } => {
-                let condition = condition(login.claims, [(claim, Wanted::Equals(value))]);
-                let effect = run.effect(Legacy::RevokeOnly);
-                roles.apply(name, role, effect, condition, &mut withheld);
-            }
-            IdpMapperKind::AdvancedClaimToRole {
-                claims,
-                regex,
-                role,
-            } => {
-                let condition = condition(login.claims, wanted(name, claims, *regex)?);
-                let effect = run.effect(Legacy::RevokeOnly);
-                roles.apply(name, role, effect, condition, &mut withheld);
-            }
-            IdpMapperKind::AdvancedClaimToGroup {
-                claims,
-                regex,
-                group,
-            } => {
-                let condition = condition(login.claims, wanted(name, claims, *regex)?);
-                let effect = run.effect(Legacy::AsForce);
-                groups.apply(name, group, effect, condition, &mut withheld);
+                continue;
             }
             IdpMapperKind::UsernameTemplate { template, target } => {
                 if *target == TemplateTarget::Local && run != Run::Legacy {
@@ -327,7 +298,40 @@ pub fn plan(
                         render(template, *target, name, login.claims, login.alias, new_uuid)?;
                     plan.properties.insert(Property::Username, username);
                 }
+                continue;
             }
+            IdpMapperKind::HardcodedRole { role } => {
+                (Granted::Role(role), Legacy::Nothing, Condition::Holds)
+            }
+            IdpMapperKind::HardcodedGroup { group } => {
+                (Granted::Group(group), Legacy::AsForce, Condition::Holds)
+            }
+            IdpMapperKind::ClaimToRole { claim, value, role } => {
+                let wanted = [(claim, Wanted::Equals(value))];
+                let condition = condition(login.claims, wanted);
+                (Granted::Role(role), Legacy::RevokeOnly, condition)
+            }
+            IdpMapperKind::AdvancedClaimToRole {
+                claims,
+                regex,
+                role,
+            } => {
+                let condition = condition(login.claims, wanted(name, claims, *regex)?);
+                (Granted::Role(role), Legacy::RevokeOnly, condition)
+            }
+            IdpMapperKind::AdvancedClaimToGroup {
+                claims,
+                regex,
+                group,
+            } => {
+                let condition = condition(login.claims, wanted(name, claims, *regex)?);
+                (Granted::Group(group), Legacy::AsForce, condition)
+            }
+        };
+        let effect = run.effect(legacy);
+        match granted {
+            Granted::Role(role) => roles.apply(name, role, effect, condition, &mut withheld),
+            Granted::Group(group) => groups.apply(name, group, effect, condition, &mut withheld),
         }
     }
     let before = login.before;
@@ -367,6 +371,13 @@ enum Legacy {
     RevokeOnly,
     /// Note 2: nothing.
     Nothing,
+}
+
+/// What a role or group mapper grants.
+#[derive(Debug, Clone, Copy)]
+enum Granted<'d> {
+    Role(&'d RoleRef),
+    Group(&'d GroupPath),
 }
 
 /// What a role or group mapper may do at this login.
