@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 mod client_scopes;
 mod identity_providers;
+mod idp_mappers;
 mod issuer;
 mod secrets;
 #[cfg(test)]
@@ -22,6 +23,11 @@ pub use client_scopes::{
 pub use identity_providers::{
     is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,
     ENTRA_AUTHORITY,
+};
+pub use idp_mappers::{
+    full_match_regex, validate as validate_idp_mappers, ClaimPath, ClaimSegment, GroupPath,
+    IdpMapperDecl, IdpMapperKind, MapperSyncMode, RoleRef, SyncMode, TemplatePart, TemplateTarget,
+    TemplateValue, Transformer, UsernameTemplate,
 };
 pub use issuer::{ClientDecl, GroupRolesDecl, IssuerConfig, RoleDecl, UserDecl};
 pub use secrets::{Secret, SecretCheck, SecretRef};

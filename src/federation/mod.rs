@@ -1,12 +1,15 @@
 //! Upstream identity providers: people of an organization sign in through their own IdP
 //! (OpenID Connect here, SAML later), and arrive exactly as locally signed-in people do,
 //! through the issuer's one finish step. The IdP's protocol is spoken here; what a login
-//! becomes (who the user is, their organization, their roles) is decided here too, and
-//! written through the shared writers of users and memberships.
+//! becomes (who the user is, their organization, their roles: [`idp_mappers`], Keycloak's IdP
+//! mappers as a pure plan) is decided here too, and written through the shared writers of
+//! users and memberships. No actix types and no application state: HTTP lives in
+//! `http::oidc::broker`.
 
 pub mod entra;
 pub mod first_login;
 pub mod http_client;
+pub mod idp_mappers;
 pub mod login;
 pub mod oidc;
 pub mod runtime;
