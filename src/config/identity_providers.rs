@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::SecretRef;
+use super::{IdpMapperDecl, SecretRef, SyncMode};
 
 /// Which protocol the IdP speaks.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -118,7 +118,7 @@ pub struct IdentityProviderDecl {
     pub allow_guests: bool,
     /// The default sync mode of its mappers (`import`, `force`, `legacy`).
     #[serde(default)]
-    pub sync_mode: Option<String>,
+    pub sync_mode: SyncMode,
     /// Not listed on the login page (still reachable with `kc_idp_hint`).
     #[serde(default)]
     pub hide_on_login_page: bool,
@@ -136,6 +136,9 @@ pub struct IdentityProviderDecl {
     /// On RP-initiated logout, send the browser to the IdP's end-session endpoint too.
     #[serde(default)]
     pub logout_upstream: bool,
+    /// What its claims become (Keycloak's IdP mappers).
+    #[serde(default)]
+    pub mappers: Vec<IdpMapperDecl>,
 }
 
 fn yes() -> bool {
@@ -265,14 +268,7 @@ impl IdentityProviderDecl {
         if !(0..=600).contains(&self.clock_skew_secs) {
             return Err(at("clock_skew_secs", "must be between 0 and 600".into()));
         }
-        if let Some(mode) = &self.sync_mode {
-            if !["import", "force", "legacy"].contains(&mode.as_str()) {
-                return Err(at(
-                    "sync_mode",
-                    format!("{mode:?} is not import, force or legacy"),
-                ));
-            }
-        }
+        super::validate_idp_mappers(&self.mappers).map_err(|e| at("mappers", e))?;
         for (key, value) in [
             ("discovery_url", &self.discovery_url),
             ("issuer", &self.issuer),

@@ -113,20 +113,32 @@ fn by_email(
     })
 }
 
-/// Finds the person, links them, or creates them; None when the IdP's first-login policy
-/// allows no new user and none exists.
+/// The user already linked to the identity, if any.
+pub fn linked(
+    conn: &mut DbConnection,
+    idp: &IdentityProviderDecl,
+    realm_id: &str,
+    identity: &UpstreamIdentity,
+) -> Result<Option<User>, DbError> {
+    match federated::find_user(conn, realm_id, &idp.alias, &identity.subject)? {
+        Some(id) => user_rows::find(conn, &id),
+        None => Ok(None),
+    }
+}
+
+/// Finds the person, links them, or creates them (named `wanted_username` when the mappers
+/// chose a name); None when the IdP's first-login policy allows no new user and none exists.
 pub fn find_or_create(
     conn: &mut DbConnection,
     idp: &IdentityProviderDecl,
     realm_id: &str,
     org: Option<&Organization>,
     identity: &UpstreamIdentity,
+    wanted_username: Option<&str>,
     now: Micros,
 ) -> Result<Option<Found>, DbError> {
-    if let Some(id) = federated::find_user(conn, realm_id, &idp.alias, &identity.subject)? {
-        if let Some(user) = user_rows::find(conn, &id)? {
-            return Ok(Some(Found::Linked(user)));
-        }
+    if let Some(user) = linked(conn, idp, realm_id, identity)? {
+        return Ok(Some(Found::Linked(user)));
     }
     let found = match (org, identity.external_id.as_deref()) {
         (Some(org), Some(value)) => {
@@ -147,10 +159,10 @@ pub fn find_or_create(
         (Some(f), _) => f,
         (None, FirstLogin::ExistingOnly) => return Ok(None),
         (None, FirstLogin::Create) => {
-            let wanted = if identity.username.trim().is_empty() {
-                identity.subject.clone()
-            } else {
-                identity.username.clone()
+            let wanted = match wanted_username {
+                Some(name) => name.to_string(),
+                None if identity.username.trim().is_empty() => identity.subject.clone(),
+                None => identity.username.clone(),
             };
             let username = users::unique_username(conn, realm_id, &wanted)?;
             let user = users::create_local(conn, realm_id, &username, now)?;

@@ -21,7 +21,10 @@ use crate::db::models::broker::{self as broker_rows, BrokerRequest, BrokerSessio
 use crate::db::models::organization::{self as org_rows, Organization};
 use crate::db::{DbConnection, DbError, Micros};
 use crate::federation::entra;
-use crate::federation::first_login::{self, UpstreamIdentity};
+use crate::db::models::user::User;
+use crate::federation::first_login::{self, Found, UpstreamIdentity};
+use crate::federation::idp_mappers::{self, Login, Property};
+use crate::federation::mapping;
 use crate::federation::oidc::{self, Credentials, Expected, Outgoing};
 use crate::federation::runtime::Runtime;
 use crate::issuer::finish::{self, Arrival, Finished, Refusal as FinishRefusal, SignedIn};
@@ -447,10 +450,16 @@ pub async fn callback(
     };
     let upstream = Upstream {
         person,
+        claims,
         sid: upstream_sid,
         id_token: tokens.id_token,
     };
     arrive(rt, realm, &idp, request, browser, upstream, now).await
+}
+
+fn mapper_refusal(e: idp_mappers::MapperError) -> ArrivalError {
+    tracing::info!(error = %e, "an IdP mapper refused the login");
+    ArrivalError::Refused(NOT_VALID, "an IdP mapper refused the claims", 400)
 }
 
 /// Why the arrival's write transaction refused (and so rolled back).
@@ -462,9 +471,10 @@ enum ArrivalError {
     Db(#[from] DbError),
 }
 
-/// Who the IdP vouched for, and the upstream session.
+/// Who the IdP vouched for, what it said, and the upstream session.
 struct Upstream {
     person: UpstreamIdentity,
+    claims: Value,
     sid: Option<String>,
     id_token: String,
 }
@@ -482,7 +492,8 @@ async fn arrive(
 ) -> Result<Callback, DbError> {
     let (issuer, realm_id, idp2) = (rt.issuer.clone(), realm.id.clone(), idp.clone());
     let Upstream {
-        person,
+        mut person,
+        claims,
         sid: upstream_sid,
         id_token,
     } = upstream;
@@ -496,9 +507,45 @@ async fn arrive(
                 "the organization is disabled",
                 403,
             ))?;
-            let found =
-                first_login::find_or_create(conn, &idp, &realm_id, org.as_ref(), &person, now)
-                    .map_err(|e| match e {
+            // Username templates with a broker target name the identity at the IdP.
+            let broker = idp_mappers::broker_identity(
+                &claims,
+                &idp.alias,
+                &idp.mappers,
+                &mut idp_mappers::new_uuid,
+            )
+            .map_err(mapper_refusal)?;
+            if let Some(id) = broker.id {
+                person.subject = id;
+            }
+            if let Some(name) = broker.username {
+                person.username = name;
+            }
+            let linked = first_login::linked(conn, &idp, &realm_id, &person)?;
+            let plan_for = |conn: &mut DbConnection, user: Option<&User>, first_login: bool| {
+                let before = mapping::before(conn, user, &idp.alias)?;
+                let login = Login {
+                    alias: &idp.alias,
+                    claims: &claims,
+                    sync_mode: idp.sync_mode,
+                    first_login,
+                    before: &before,
+                };
+                idp_mappers::plan(&login, &idp.mappers, &mut idp_mappers::new_uuid)
+                    .map_err(mapper_refusal)
+            };
+            let plan = plan_for(conn, linked.as_ref(), linked.is_none())?;
+            let wanted = plan.properties.get(&Property::Username).cloned();
+            let found = first_login::find_or_create(
+                conn,
+                &idp,
+                &realm_id,
+                org.as_ref(),
+                &person,
+                wanted.as_deref(),
+                now,
+            )
+            .map_err(|e| match e {
                         DbError::UniqueViolation(_) => ArrivalError::Refused(
                             "This account is already linked to another identity at this provider.",
                             "the user is linked to another subject",
@@ -518,6 +565,22 @@ async fn arrive(
                     "the user is disabled",
                     403,
                 ));
+            }
+            // A user found by externalId or email is new to this IdP: its mappers run as on a
+            // first login, against the user as they are.
+            let plan = match &found {
+                Found::ByExternalId(u) | Found::ByEmail(u) => plan_for(conn, Some(u), true)?,
+                _ => plan,
+            };
+            let target = mapping::Target {
+                realm_id: &realm_id,
+                organization_id: org.as_ref().map(|o| o.id.as_str()),
+                user: &user,
+                email_verified: idp.trust_email && person.email_verified,
+            };
+            mapping::apply(conn, &idp, &target, &plan, now)?;
+            if let (true, Some(org)) = (idp.is_entra(), &org) {
+                mapping::entra_groups(conn, &idp.alias, &org.id, &user, &claims, now)?;
             }
             if let Some(org) = &org {
                 let source = Source::IdentityProvider {

@@ -293,3 +293,44 @@ pub fn remove_user_from_org_groups(
     )
     .execute(conn)?)
 }
+
+/// The group at `path` for a member of `org_id`: the organization's own, else the realm's.
+pub fn find_by_path(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    org_id: Option<&str>,
+    path: &str,
+) -> Result<Option<Group>, DbError> {
+    let owners: Vec<String> = org_id
+        .into_iter()
+        .map(str::to_string)
+        .chain(std::iter::once(String::new()))
+        .collect();
+    let mut found: Vec<Group> = groups::table
+        .filter(groups::realm_id.eq(realm_id))
+        .filter(groups::path.eq(path))
+        .filter(groups::organization_id.eq_any(owners))
+        .select(Group::as_select())
+        .load(conn)?;
+    // The organization's group wins over a realm group of the same path.
+    found.sort_by_key(|g| g.organization_id.is_empty());
+    Ok(found.into_iter().next())
+}
+
+/// The organization's groups a directory pushed with these `externalId`s (Entra's group GUIDs).
+pub fn by_external_ids(
+    conn: &mut DbConnection,
+    org_id: &str,
+    external_ids: &[String],
+) -> Result<Vec<Group>, DbError> {
+    Ok(groups::table
+        .filter(groups::organization_id.eq(org_id))
+        .filter(groups::external_id.eq_any(external_ids.to_vec()))
+        .select(Group::as_select())
+        .load(conn)?)
+}
+
+/// Groups by id, whatever their organization.
+pub fn with_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Group>, DbError> {
+    by_ids(conn, ids.to_vec())
+}
