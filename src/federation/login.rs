@@ -19,9 +19,9 @@ use serde_json::Value;
 use crate::config::{ClientAuthentication, IdentityProviderDecl};
 use crate::db::models::broker::{self as broker_rows, BrokerRequest, BrokerSession};
 use crate::db::models::organization::{self as org_rows, Organization};
+use crate::db::models::user::User;
 use crate::db::{DbConnection, DbError, Micros};
 use crate::federation::entra;
-use crate::db::models::user::User;
 use crate::federation::first_login::{self, Found, UpstreamIdentity};
 use crate::federation::idp_mappers::{self, Login, Property};
 use crate::federation::mapping;
@@ -546,18 +546,18 @@ async fn arrive(
                 now,
             )
             .map_err(|e| match e {
-                        DbError::UniqueViolation(_) => ArrivalError::Refused(
-                            "This account is already linked to another identity at this provider.",
-                            "the user is linked to another subject",
-                            409,
-                        ),
-                        other => ArrivalError::Db(other),
-                    })?
-                    .ok_or(ArrivalError::Refused(
-                        "You have no account here yet. Ask your administrator.",
-                        "first login allows existing users only",
-                        403,
-                    ))?;
+                DbError::UniqueViolation(_) => ArrivalError::Refused(
+                    "This account is already linked to another identity at this provider.",
+                    "the user is linked to another subject",
+                    409,
+                ),
+                other => ArrivalError::Db(other),
+            })?
+            .ok_or(ArrivalError::Refused(
+                "You have no account here yet. Ask your administrator.",
+                "first login allows existing users only",
+                403,
+            ))?;
             let user = found.user().clone();
             if !users::is_active(&user) {
                 return Err(ArrivalError::Refused(

@@ -88,7 +88,11 @@ pub struct Target<'a> {
     pub email_verified: bool,
 }
 
-fn role_id(conn: &mut DbConnection, realm_id: &str, role: &RoleRef) -> Result<Option<String>, DbError> {
+fn role_id(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    role: &RoleRef,
+) -> Result<Option<String>, DbError> {
     Ok(role_rows::find(conn, realm_id, role.client().unwrap_or(""), role.name())?.map(|r| r.id))
 }
 
@@ -97,8 +101,10 @@ fn group_id(
     target: &Target<'_>,
     path: &GroupPath,
 ) -> Result<Option<String>, DbError> {
-    Ok(group_rows::find_by_path(conn, target.realm_id, target.organization_id, path.as_str())?
-        .map(|g| g.id))
+    Ok(
+        group_rows::find_by_path(conn, target.realm_id, target.organization_id, path.as_str())?
+            .map(|g| g.id),
+    )
 }
 
 /// Applies a plan. A role or group the plan names that does not exist is skipped (and said so
@@ -154,7 +160,14 @@ pub fn apply(
     }
     for grant in &plan.revoke_roles {
         if let Some(id) = role_id(conn, target.realm_id, &grant.granted)? {
-            broker_rows::revoke(conn, &user.id, &idp.alias, &grant.mapper, GrantKind::Role, &id)?;
+            broker_rows::revoke(
+                conn,
+                &user.id,
+                &idp.alias,
+                &grant.mapper,
+                GrantKind::Role,
+                &id,
+            )?;
         }
     }
     for grant in &plan.grant_roles {
@@ -174,7 +187,14 @@ pub fn apply(
     }
     for grant in &plan.leave_groups {
         if let Some(id) = group_id(conn, target, &grant.granted)? {
-            broker_rows::revoke(conn, &user.id, &idp.alias, &grant.mapper, GrantKind::Group, &id)?;
+            broker_rows::revoke(
+                conn,
+                &user.id,
+                &idp.alias,
+                &grant.mapper,
+                GrantKind::Group,
+                &id,
+            )?;
         }
     }
     for grant in &plan.join_groups {
@@ -208,9 +228,7 @@ pub fn entra_groups(
     claims: &Value,
     now: Micros,
 ) -> Result<(), DbError> {
-    let withheld = claims
-        .pointer("/_claim_names/groups")
-        .is_some()
+    let withheld = claims.pointer("/_claim_names/groups").is_some()
         || claims.get("hasgroups").and_then(Value::as_bool) == Some(true);
     if withheld {
         return Ok(());
@@ -236,7 +254,15 @@ pub fn entra_groups(
         broker_rows::revoke(conn, &user.id, alias, ENTRA_GROUPS, GrantKind::Group, id)?;
     }
     for id in wanted.iter().filter(|id| !held.contains(id)) {
-        broker_rows::grant(conn, &user.id, alias, ENTRA_GROUPS, GrantKind::Group, id, now)?;
+        broker_rows::grant(
+            conn,
+            &user.id,
+            alias,
+            ENTRA_GROUPS,
+            GrantKind::Group,
+            id,
+            now,
+        )?;
     }
     Ok(())
 }

@@ -300,7 +300,7 @@ pub fn verify_id_token(
         });
     token
         .claims(&verifier, &Nonce::new(expected.nonce.to_string()))
-        .map_err(|e| refuse(format!("the ID token is not valid: {e}")))?;
+        .map_err(|e| refuse(format!("the ID token is not valid: {e:?}")))?;
     // §3.1.3.7 items 4-5, which openidconnect leaves out.
     let audiences: Vec<&str> = match &claims["aud"] {
         Value::String(a) => vec![a.as_str()],

@@ -79,8 +79,8 @@ impl Keys {
 struct Cached {
     metadata: Option<(Arc<Metadata>, Micros)>,
     keys: Option<(Arc<Keys>, Micros)>,
-    /// When the keys were last asked for, successfully or not.
-    keys_asked_at: Option<Micros>,
+    /// When a token's unknown `kid` last made the keys be fetched, successfully or not.
+    refetched_for_kid_at: Option<Micros>,
 }
 
 /// Every IdP's metadata and keys, shared by the process. Fetches for one IdP are serialised
@@ -223,17 +223,19 @@ impl Upstreams {
     ) -> Result<Arc<Keys>, UpstreamError> {
         let entry = self.entry(&idp.realm, &idp.alias);
         let mut cached = entry.lock().await;
-        let asked_recently = cached
-            .keys_asked_at
+        let refetched_recently = cached
+            .refetched_for_kid_at
             .is_some_and(|at| now - at < KEYS_REFETCH_AFTER);
         if let Some((keys, at)) = &cached.keys {
             let fresh = now - at < KEYS_TTL;
             let known = kid.is_none_or(|k| keys.knows(k));
-            if fresh && (known || asked_recently) {
+            if fresh && (known || refetched_recently) {
                 return Ok(keys.clone());
             }
+            if fresh {
+                cached.refetched_for_kid_at = Some(now);
+            }
         }
-        cached.keys_asked_at = Some(now);
         self.key_fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = http

@@ -299,3 +299,197 @@ both_backends!(
         server.stop().await;
     }
 );
+
+/// The authorization request's answer, for routing tests.
+async fn first_answer(rp: &RelyingParty<'_>, extra: &[(&str, &str)]) -> reqwest::Response {
+    let query = code_request(extra);
+    let pairs: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    rp.authorize(&pairs, None).await
+}
+
+both_backends!(
+    routing_follows_the_organization_the_hint_and_the_email_domain,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let acme_idp = identity_provider(&idp, "redirect_when_email_domain_matches = true");
+        let mut acme_second = identity_provider(&idp, "");
+        acme_second.alias = "acme-second".into();
+        let mut globex_idp = identity_provider(&idp, "");
+        globex_idp.alias = "globex-idp".into();
+        globex_idp.organization = Some("globex".into());
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.organizations[0].domains =
+                vec![vestibule::config::DomainDecl::Name("acme.test".into())];
+            c.identity_providers
+                .extend([acme_idp, acme_second, globex_idp]);
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        // acme has two IdPs: its login page offers both, and never globex's.
+        let page = first_answer(&rp, &[("organization", "acme")]).await;
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap().replace("&#x2f;", "/");
+        assert!(page.contains("/broker/acme-idp/login?request="), "{page}");
+        assert!(page.contains("/broker/acme-second/login?request="));
+        assert!(!page.contains("globex-idp"));
+        // globex has one: straight to it.
+        let reply = first_answer(&rp, &[("organization", "globex")]).await;
+        assert!(location(&reply).contains("/broker/globex-idp/login?request="));
+        // kc_idp_hint: followed, unless it names another organization's IdP than the pinned one.
+        let reply = first_answer(&rp, &[("kc_idp_hint", "acme-second")]).await;
+        assert!(location(&reply).contains("/broker/acme-second/login?request="));
+        let refused = first_answer(
+            &rp,
+            &[("organization", "acme"), ("kc_idp_hint", "globex-idp")],
+        )
+        .await;
+        assert_eq!(refused.status(), 400);
+        assert!(refused
+            .text()
+            .await
+            .unwrap()
+            .contains("belongs to another organization"));
+        // An email at acme's verified domain goes to the IdP that asks for it.
+        let reply = first_answer(&rp, &[("login_hint", "carol@acme.test")]).await;
+        assert!(location(&reply).contains("/broker/acme-idp/login?request="));
+        // Without any of these, the realm's page lists no organization's IdP.
+        let page = first_answer(&rp, &[]).await.text().await.unwrap();
+        assert!(!page.contains("broker"), "{page}");
+        // A brokered login pinned to acme cannot be started at globex's IdP either.
+        let page = first_answer(&rp, &[("organization", "acme")])
+            .await
+            .text()
+            .await
+            .unwrap();
+        let request = crate::common::oidc::hidden(&page, "request").unwrap();
+        let crossed = rp
+            .browse(
+                &format!("/realms/{REALM}/broker/globex-idp/login?request={request}"),
+                None,
+            )
+            .await;
+        assert_eq!(crossed.status(), 403);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    a_callback_is_single_use_bound_to_its_browser_and_its_idp,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        // Another browser (the attacker's) follows a victim's callback: refused.
+        let victim = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&victim, &idp, &[("organization", "acme")]).await;
+        let attacker = RelyingParty::new(&server);
+        refused(&land(&attacker, &callback).await, 400);
+        // The state was spent by that attempt: the victim's own browser cannot use it either.
+        refused(&land(&victim, &callback).await, 400);
+        // A fresh login succeeds once; replaying its callback is refused.
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        assert_eq!(land(&rp, &callback).await.status, 302);
+        refused(&land(&rp, &callback).await, 400);
+        // A state tampered with, or missing.
+        let rp = RelyingParty::new(&server);
+        to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        let auth = idp.last_authorization().unwrap();
+        refused(
+            &land(&rp, &auth.callback_with(&[("state", Some("forged"))])).await,
+            400,
+        );
+        refused(
+            &land(&rp, &auth.callback_with(&[("state", None)])).await,
+            400,
+        );
+        // The IdP refusing is a page with a reference, never a 500.
+        let rp = RelyingParty::new(&server);
+        idp.refuse_next("access_denied", "the user said no");
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        let landing = land(&rp, &callback).await;
+        refused(&landing, 400);
+        assert!(landing.body.contains("did not let you sign in"));
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    userinfo_must_name_the_id_tokens_subject,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        idp.script_userinfo(|_, claims| claims["sub"] = json!("someone-else"));
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        refused(&land(&rp, &callback).await, 400);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    keys_are_refetched_for_a_new_kid_at_most_every_five_minutes,
+    |backend: Backend| async move {
+        let clock = Arc::new(vestibule::clock::FixedClock::new(1_900_000_000_000_000));
+        let idp = ForgedIdp::start(Settings::default().with_clock(clock.clone())).await;
+        let decl = identity_provider(&idp, "");
+        let server =
+            start_broker(backend, clock.clone(), |c| c.identity_providers.push(decl)).await;
+        idp.add_unparseable_keys();
+        signed_in(
+            &RelyingParty::new(&server),
+            &idp,
+            &[("organization", "acme")],
+        )
+        .await;
+        let fetched = idp.jwks_fetches();
+        // Rotated just before signing: one refetch, and the login goes through.
+        idp.rotate();
+        signed_in(
+            &RelyingParty::new(&server),
+            &idp,
+            &[("organization", "acme")],
+        )
+        .await;
+        assert_eq!(idp.jwks_fetches(), fetched + 1);
+        // A kid nobody published: refused, and no second refetch within five minutes.
+        idp.forge(Forgery::UnknownKid);
+        for _ in 0..3 {
+            let rp = RelyingParty::new(&server);
+            let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+            refused(&land(&rp, &callback).await, 400);
+        }
+        assert_eq!(idp.jwks_fetches(), fetched + 1);
+        // Five minutes on, an unknown kid refetches again; a failing JWKS keeps the last keys.
+        clock.advance(6 * 60 * 1_000_000);
+        idp.fail_jwks(true);
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        refused(&land(&rp, &callback).await, 400);
+        assert_eq!(idp.jwks_fetches(), fetched + 2);
+        idp.clear_scripts();
+        signed_in(
+            &RelyingParty::new(&server),
+            &idp,
+            &[("organization", "acme")],
+        )
+        .await;
+        // No kid at all: fine with one key, refused among several.
+        idp.fail_jwks(false);
+        idp.forge(Forgery::NoKid);
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        refused(&land(&rp, &callback).await, 400);
+        server.stop().await;
+    }
+);
