@@ -8,6 +8,7 @@ mod common;
 mod architecture;
 mod bench_load;
 mod brokering;
+mod brokering_entra;
 mod cli;
 mod daemon;
 mod declared_secrets;
