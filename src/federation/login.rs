@@ -497,6 +497,11 @@ async fn arrive(
         sid: upstream_sid,
         id_token,
     } = upstream;
+    let upstream_sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let outcome = rt
         .issuer
         .db
@@ -614,7 +619,8 @@ async fn arrive(
                             session_id: signed_in.session_id.clone(),
                             realm_id: realm_id.clone(),
                             identity_provider: idp.alias.clone(),
-                            subject: person.subject.clone(),
+                            // The IdP's own `sub` (pairwise at Entra): what its logout tokens name.
+                            subject: upstream_sub,
                             upstream_sid,
                             id_token,
                             created_at: now,

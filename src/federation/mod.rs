@@ -6,6 +6,7 @@
 //! users and memberships. No actix types and no application state: HTTP lives in
 //! `http::oidc::broker`.
 
+pub mod backchannel;
 pub mod entra;
 pub mod first_login;
 pub mod http_client;

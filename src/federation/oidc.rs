@@ -207,7 +207,7 @@ fn algorithms(idp: &IdentityProviderDecl) -> Vec<CoreJwsSigningAlgorithm> {
 }
 
 /// The JOSE header and payload of a compact JWS, unverified.
-fn parts(jwt: &str) -> Result<(Value, Value), Refusal> {
+pub fn parts(jwt: &str) -> Result<(Value, Value), Refusal> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
     use base64::Engine;
     let mut it = jwt.split('.');

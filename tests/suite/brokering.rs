@@ -490,3 +490,194 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    a_valid_backchannel_logout_token_ends_the_session_and_nothing_else_does,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(
+            &rp,
+            &idp,
+            &[("organization", "acme"), ("scope", "openid organization")],
+        )
+        .await;
+        let landing = land(&rp, &callback).await;
+        let code = query_of(&landing.location.clone().unwrap())["code"].clone();
+        let tokens = rp.exchange(WEB, &code).await;
+        let auth = idp.last_authorization().unwrap();
+        let url = format!(
+            "{}/realms/{REALM}/broker/{ALIAS}/backchannel-logout",
+            server.base
+        );
+        let valid = idp.logout_claims(&auth);
+        type Edit = fn(&mut Value);
+        let forged: Vec<(&str, Edit, Forgery)> = vec![
+            ("alg none", |_| {}, Forgery::AlgNone),
+            (
+                "HS256 with the public key",
+                |_| {},
+                Forgery::Hs256WithPublicKey,
+            ),
+            ("another key", |_| {}, Forgery::WrongSignature),
+            (
+                "no event",
+                |c| {
+                    c.as_object_mut().unwrap().remove("events");
+                },
+                Forgery::Valid,
+            ),
+            (
+                "wrong event",
+                |c| c["events"] = json!({"http://example.com/other": {}}),
+                Forgery::Valid,
+            ),
+            ("a nonce", |c| c["nonce"] = json!("n"), Forgery::Valid),
+            (
+                "wrong aud",
+                |c| c["aud"] = json!("someone-else"),
+                Forgery::Valid,
+            ),
+            (
+                "wrong iss",
+                |c| c["iss"] = json!("https://evil.test"),
+                Forgery::Valid,
+            ),
+            (
+                "no sid and no sub",
+                |c| {
+                    c.as_object_mut().unwrap().remove("sid");
+                    c.as_object_mut().unwrap().remove("sub");
+                },
+                Forgery::Valid,
+            ),
+            (
+                "no iat",
+                |c| {
+                    c.as_object_mut().unwrap().remove("iat");
+                },
+                Forgery::Valid,
+            ),
+        ];
+        for (what, edit, forgery) in forged {
+            let mut claims = valid.clone();
+            edit(&mut claims);
+            assert_eq!(
+                idp.backchannel_logout(&url, &claims, forgery).await,
+                400,
+                "{what}"
+            );
+            assert_eq!(
+                rp.userinfo_status(tokens.access_token()).await,
+                200,
+                "{what} ended it"
+            );
+        }
+        assert_eq!(
+            idp.backchannel_logout(&url, &valid, Forgery::Valid).await,
+            200
+        );
+        assert_eq!(rp.userinfo_status(tokens.access_token()).await, 401);
+        let (status, _) = rp.refresh(WEB, tokens.refresh_token()).await;
+        assert_eq!(status, 400, "the session's refresh token is revoked");
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    a_disabled_idp_or_organization_is_refused_at_every_entry_point,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let mut disabled = identity_provider(&idp, "enabled = false");
+        disabled.alias = "acme-off".into();
+        let mut closed = identity_provider(&idp, "");
+        closed.alias = "globex-idp".into();
+        closed.organization = Some("globex".into());
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.organizations[1].enabled = false;
+            c.identity_providers.extend([decl, disabled, closed]);
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        // The hint to a disabled IdP is refused; its start and callback too.
+        let refused_hint = rp
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                    ("kc_idp_hint", "acme-off"),
+                ],
+                None,
+            )
+            .await;
+        assert_eq!(refused_hint.status(), 400);
+        let page = rp
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                ],
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        let request = crate::common::oidc::hidden(&page, "request").unwrap();
+        let start = rp
+            .browse(
+                &format!("/realms/{REALM}/broker/acme-off/login?request={request}"),
+                None,
+            )
+            .await;
+        assert_eq!(start.status(), 403);
+        let callback = rp
+            .browse(
+                &format!("/realms/{REALM}/broker/acme-off/endpoint?state=x&code=y"),
+                None,
+            )
+            .await;
+        assert_eq!(callback.status(), 403);
+        let url = format!(
+            "{}/realms/{REALM}/broker/acme-off/backchannel-logout",
+            server.base
+        );
+        let status = reqwest::Client::new()
+            .post(url)
+            .form(&[("logout_token", "x.y.z")])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 400);
+        // The IdP of a disabled organization cannot start a login either.
+        let hinted = rp
+            .authorize(
+                &[
+                    ("client_id", "web"),
+                    ("redirect_uri", REDIRECT),
+                    ("response_type", "code"),
+                    ("code_challenge", &challenge(VERIFIER)),
+                    ("code_challenge_method", "S256"),
+                    ("kc_idp_hint", "globex-idp"),
+                ],
+                None,
+            )
+            .await;
+        let start = rp.browse(&location(&hinted), None).await;
+        assert_eq!(start.status(), 403);
+        server.stop().await;
+    }
+);

@@ -11,6 +11,7 @@ use minijinja::context;
 
 use super::authorize::{back_to_client, login_cookie, sso_cookie};
 use super::{error_page, html, realm_row};
+use crate::federation::backchannel::{self, Backchannel};
 use crate::federation::login::{self, Callback, Refused, Start};
 use crate::issuer::finish::SignedIn;
 use crate::state::AppState;
@@ -101,4 +102,39 @@ pub(super) async fn endpoint(
         Ok(Callback::Refused(r)) => refused(&realm_name, r),
         Err(e) => failed(&realm_name, e),
     }
+}
+
+/// `POST {issuer}/broker/{alias}/backchannel-logout` (OpenID Connect Back-Channel Logout 1.0):
+/// 200 when the logout token is valid, 400 in OAuth's JSON otherwise (§2.8).
+pub(super) async fn backchannel_logout(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<HashMap<String, String>>,
+) -> HttpResponse {
+    let (realm_name, alias) = path.into_inner();
+    let Ok(realm) = realm_row(&state, &realm_name).await else {
+        return invalid_logout_token("unknown realm".into());
+    };
+    let token = form.into_inner().remove("logout_token");
+    match backchannel::logout(&state.federation, &realm, &alias, token).await {
+        Ok(Backchannel::Ended(_)) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Ok(Backchannel::Invalid(why)) => {
+            tracing::info!(identity_provider = %alias, reason = %why, "back-channel logout refused");
+            invalid_logout_token(why)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "back-channel logout failed");
+            HttpResponse::InternalServerError()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(serde_json::json!({"error": "server_error"}))
+        }
+    }
+}
+
+fn invalid_logout_token(why: String) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({"error": "invalid_request", "error_description": why}))
 }

@@ -254,5 +254,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/account", Person).route(web::get().to(logout::account)))
     .service(resource("/broker/{alias}/login", Person).route(web::get().to(broker::start)))
-    .service(resource("/broker/{alias}/endpoint", Person).route(web::get().to(broker::endpoint)));
+    .service(resource("/broker/{alias}/endpoint", Person).route(web::get().to(broker::endpoint)))
+    .service(
+        resource("/broker/{alias}/backchannel-logout", Client)
+            .route(web::post().to(broker::backchannel_logout)),
+    );
 }
