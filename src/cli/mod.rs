@@ -7,6 +7,7 @@ mod audit;
 mod check_config;
 mod clients;
 mod directory_tokens;
+mod idp;
 mod keys;
 mod roles;
 mod serve;
@@ -72,6 +73,11 @@ pub enum Command {
         #[command(subcommand)]
         command: roles::RoleCommand,
     },
+    /// The declared identity providers (read from the config only).
+    Idp {
+        #[command(subcommand)]
+        command: idp::IdpCommand,
+    },
 }
 
 pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -85,6 +91,7 @@ pub fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Keys { command } => keys::run(config, command),
         Command::Client { command } => clients::run(config, command),
         Command::Role { command } => roles::run(config, command),
+        Command::Idp { command } => idp::run(config, command),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod first_login;
 pub mod http_client;
 pub mod idp_mappers;
 pub mod login;
+pub mod logout;
 pub mod mapping;
 pub mod oidc;
 pub mod runtime;

@@ -681,3 +681,71 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    logout_goes_on_to_the_idp_when_it_asks_for_it,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let upstream = identity_provider(&idp, "logout_upstream = true");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(upstream)
+        })
+        .await;
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        let landing = land(&rp, &callback).await;
+        let session = landing.sso_cookie.clone().expect("an SSO session");
+        let code = query_of(&landing.location.unwrap())["code"].clone();
+        let tokens = rp.exchange(WEB, &code).await;
+        let logout = format!(
+            "/realms/{REALM}/protocol/openid-connect/logout?id_token_hint={}&post_logout_redirect_uri={}&state=bye",
+            tokens.id_token(),
+            url::form_urlencoded::byte_serialize(b"http://127.0.0.1:9/").collect::<String>()
+        );
+        let reply = rp.browse(&logout, Some(&session)).await;
+        assert_eq!(reply.status(), 302);
+        let to = location(&reply);
+        assert!(to.starts_with(&format!("{}/logout?", idp.base)), "{to}");
+        let query = query_of(&to);
+        assert_eq!(
+            query["post_logout_redirect_uri"],
+            "http://127.0.0.1:9/?state=bye"
+        );
+        assert_eq!(query["client_id"], idp.client_id());
+        assert!(!query["id_token_hint"].is_empty());
+        assert_eq!(rp.userinfo_status(tokens.access_token()).await, 401);
+        server.stop().await;
+    }
+);
+
+#[test]
+fn idp_show_prints_the_redirect_uri_to_register_without_secrets_or_a_database() {
+    let example = crate::common::fixture("../../examples/entra.toml");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::common::daemon::BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&example)
+            .env_remove("ENTRA_CLIENT_SECRET")
+            .output()
+            .expect("vestibule");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let list = run(&["idp", "list"]);
+    assert!(list.contains("acme-app/acme-entra  oidc (entra)"), "{list}");
+    let show = run(&["idp", "show", "--realm", "acme-app", "acme-entra"]);
+    assert!(show.contains(
+        "redirect URI to register: http://127.0.0.1:8080/realms/acme-app/broker/acme-entra/endpoint"
+    ), "{show}");
+    assert!(show.contains("subject: oid"));
+    assert!(show.contains("mapper \"super-admin\""));
+    assert!(
+        !std::path::Path::new("vestibule-entra.db").exists(),
+        "no database was opened"
+    );
+}

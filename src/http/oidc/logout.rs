@@ -11,6 +11,7 @@ use minijinja::context;
 
 use super::authorize::{browser_request, cookie_for, session_cookie};
 use super::{error_page, html, issuer_of, realm_row};
+use crate::federation;
 use crate::issuer::api;
 use crate::issuer::logout::{self as logouts, LoggedOut, CSRF_FIELD};
 use crate::issuer::tokens;
@@ -32,7 +33,8 @@ pub(super) async fn logout(
         Err(page) => return page.respond(),
     };
     let cookie = session_cookie(&req);
-    let outcome = api::logout(&state.issuer, &realm, raw, cookie, confirmation).await;
+    let outcome =
+        federation::logout::logout(&state.federation, &realm, raw, cookie, confirmation).await;
     let mut response = match outcome {
         Ok(LoggedOut::Redirect(url)) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))

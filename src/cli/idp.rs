@@ -1,0 +1,137 @@
+//! `vestibule idp list|show`: the declared identity providers, from the config alone (no
+//! database, no secret): where each sends people, the redirect URI to register at the IdP,
+//! its mappers, and what `check-config` warns about.
+
+use clap::Subcommand;
+use vestibule::config::{Config, IdentityProviderDecl};
+
+#[derive(Subcommand)]
+pub enum IdpCommand {
+    /// One line per identity provider.
+    List {
+        /// Only this realm.
+        #[arg(long)]
+        realm: Option<String>,
+    },
+    /// Everything about one identity provider.
+    Show {
+        #[arg(long)]
+        realm: String,
+        alias: String,
+    },
+}
+
+fn kind(idp: &IdentityProviderDecl) -> &'static str {
+    if idp.is_entra() {
+        "oidc (entra)"
+    } else {
+        "oidc"
+    }
+}
+
+/// `{issuer}/broker/{alias}/endpoint`: what the IdP's app registration must list.
+fn redirect_uri(config: &Config, idp: &IdentityProviderDecl) -> String {
+    format!(
+        "{}/realms/{}/broker/{}/endpoint",
+        config.server.base_url(),
+        idp.realm,
+        idp.alias
+    )
+}
+
+pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
+    match command {
+        IdpCommand::List { realm } => {
+            for idp in config
+                .identity_providers
+                .iter()
+                .filter(|i| realm.as_deref().is_none_or(|r| r == i.realm))
+            {
+                println!(
+                    "{}/{}  {:<13} organization {:<12} {}{}",
+                    idp.realm,
+                    idp.alias,
+                    kind(idp),
+                    idp.organization.as_deref().unwrap_or("-"),
+                    if idp.enabled { "enabled" } else { "disabled" },
+                    if idp.hide_on_login_page {
+                        ", hidden"
+                    } else {
+                        ""
+                    },
+                );
+            }
+            Ok(())
+        }
+        IdpCommand::Show { realm, alias } => {
+            let idp = config
+                .identity_providers
+                .iter()
+                .find(|i| i.realm == realm && i.alias == alias)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no identity provider {alias:?} in realm {realm:?}")
+                })?;
+            println!(
+                "identity provider {}/{} ({})",
+                idp.realm,
+                idp.alias,
+                kind(idp)
+            );
+            println!(
+                "  display name: {}",
+                if idp.display_name.is_empty() {
+                    &idp.alias
+                } else {
+                    &idp.display_name
+                }
+            );
+            println!(
+                "  enabled: {}  hidden on login page: {}",
+                idp.enabled, idp.hide_on_login_page
+            );
+            println!(
+                "  organization: {}",
+                idp.organization.as_deref().unwrap_or("(none)")
+            );
+            if idp.is_entra() {
+                println!("  tenants: {}", idp.tenants().join(", "));
+            }
+            match idp.effective_discovery_url() {
+                Some(url) => println!("  discovery: {url}"),
+                None => println!("  endpoints: declared one by one"),
+            }
+            println!(
+                "  client id: {}  authentication: {:?}",
+                idp.client_id, idp.client_authentication
+            );
+            println!("  redirect URI to register: {}", redirect_uri(&config, idp));
+            println!(
+                "  back-channel logout URI: {}/realms/{}/broker/{}/backchannel-logout",
+                config.server.base_url(),
+                idp.realm,
+                idp.alias
+            );
+            println!(
+                "  scopes: {}  PKCE: {}",
+                idp.effective_scopes().join(" "),
+                idp.pkce
+            );
+            println!(
+                "  subject: {}  linked to the directory by: {}",
+                idp.effective_subject_claim(),
+                idp.effective_external_id_claim().unwrap_or("(nothing)")
+            );
+            println!(
+                "  trust email: {}  first login: {:?}  sync mode: {:?}",
+                idp.trust_email, idp.first_login, idp.sync_mode
+            );
+            for m in &idp.mappers {
+                println!("  mapper {:?}", m.name);
+            }
+            for w in idp.warnings() {
+                println!("warning: {w}");
+            }
+            Ok(())
+        }
+    }
+}
