@@ -265,3 +265,54 @@ fn the_user_write_scan_sees_through_aliases() {
     assert!(found[1].starts_with("src/b.rs:2"));
     assert!(found[2].starts_with("src/c.rs:2"));
 }
+
+/// Text files a merge may have left markers in: everything the repository holds but what the
+/// build and the peers' installs put there.
+fn text_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if path.is_dir() {
+            if !matches!(name, "target" | "node_modules" | ".git") {
+                text_files(&path, out);
+            }
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The lines of a text that open or close a merge conflict.
+fn conflict_markers(text: &str) -> Vec<usize> {
+    let open = "<".repeat(7) + " ";
+    let close = ">".repeat(7) + " ";
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| line.starts_with(&open) || line.starts_with(&close))
+        .map(|(n, _)| n + 1)
+        .collect()
+}
+
+#[test]
+fn no_file_holds_a_merge_conflict() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    text_files(root, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("README.md")), "the walk reads the README");
+    let found: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let text = std::fs::read_to_string(f).ok()?;
+            let lines = conflict_markers(&text);
+            (!lines.is_empty()).then(|| format!("{}: lines {lines:?}", f.display()))
+        })
+        .collect();
+    assert!(found.is_empty(), "merge conflict markers left in: {found:#?}");
+}
+
+#[test]
+fn the_conflict_scan_sees_both_markers() {
+    let text = format!("a\n{} HEAD\nours\n=======\ntheirs\n{} oidc\n", "<".repeat(7), ">".repeat(7));
+    assert_eq!(conflict_markers(&text), vec![2, 6]);
+    assert!(conflict_markers("a <<<<<<< b\n").is_empty());
+}
