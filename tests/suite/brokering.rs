@@ -492,6 +492,40 @@ both_backends!(
 );
 
 both_backends!(
+    a_token_without_kid_is_verified_by_the_only_key_and_refused_among_several,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let decl = identity_provider(&idp, "");
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.push(decl)
+        })
+        .await;
+        // One published key: no `kid` leaves no doubt which one signed.
+        idp.forge(Forgery::NoKid);
+        signed_in(
+            &RelyingParty::new(&server),
+            &idp,
+            &[("organization", "acme")],
+        )
+        .await;
+        // A second key published: the same token no longer says which, and is refused.
+        let second = idp.add_key(crate::common::forged_idp::Alg::RS256, "sig");
+        idp.forge(Forgery::SignWith(second));
+        signed_in(
+            &RelyingParty::new(&server),
+            &idp,
+            &[("organization", "acme")],
+        )
+        .await;
+        idp.forge(Forgery::NoKid);
+        let rp = RelyingParty::new(&server);
+        let callback = to_idp_and_back(&rp, &idp, &[("organization", "acme")]).await;
+        refused(&land(&rp, &callback).await, 400);
+        server.stop().await;
+    }
+);
+
+both_backends!(
     a_valid_backchannel_logout_token_ends_the_session_and_nothing_else_does,
     |backend: Backend| async move {
         let idp = ForgedIdp::start(Settings::default()).await;

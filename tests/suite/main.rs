@@ -9,6 +9,7 @@ mod architecture;
 mod bench_load;
 mod brokering;
 mod brokering_entra;
+mod brokering_sessions;
 mod cli;
 mod daemon;
 mod declared_secrets;

@@ -199,6 +199,13 @@ impl ForgedIdp {
         self.state().user = user;
     }
 
+    /// Where `/token` reads the client's keys to verify `private_key_jwt` assertions from now
+    /// on (`None`: assertions are recorded, not verified). The client's keys are often known
+    /// only once the client runs.
+    pub fn set_client_jwks_uri(&self, uri: Option<String>) {
+        self.state().settings.client_jwks_uri = uri;
+    }
+
     pub fn user(&self) -> User {
         self.state().user.clone()
     }
