@@ -94,6 +94,13 @@ pub enum MapperDeclKind {
     Audience { audience: String },
     /// A session note: `org_id`, `identity_provider`, `identity_provider_identity`.
     SessionNote { note: String, claim: String },
+    /// Keycloak's User Realm Role mapper: the user's realm roles under `claim`, a path whose
+    /// dots nest (`realm_access.roles`, the default, as the built-in `roles` scope writes it
+    /// into access tokens only).
+    RealmRoles {
+        #[serde(default = "realm_roles_claim_name")]
+        claim: String,
+    },
     /// Keycloak's Organization Membership mapper: the organizations the granted organization
     /// scopes select, in `shape`.
     Organization {
@@ -106,6 +113,10 @@ pub enum MapperDeclKind {
 
 fn organization_claim_name() -> String {
     "organization".into()
+}
+
+fn realm_roles_claim_name() -> String {
+    "realm_access.roles".into()
 }
 
 const INCLUDE_SWITCHES: [&str; 3] = ["access_token", "id_token", "userinfo"];
@@ -153,6 +164,7 @@ impl MapperDecl {
             MapperDeclKind::UserAttribute { claim, .. }
             | MapperDeclKind::Hardcoded { claim, .. }
             | MapperDeclKind::SessionNote { claim, .. }
+            | MapperDeclKind::RealmRoles { claim }
             | MapperDeclKind::Organization { claim, .. } => Some(claim),
             MapperDeclKind::Audience { .. } => None,
         }
@@ -172,6 +184,14 @@ fn check_mappers(owner: &str, mappers: &[MapperDecl]) -> Result<(), ConfigError>
             return Err(ConfigError::Invalid(format!(
                 "{owner}: a mapper has an empty claim name"
             )));
+        }
+        if let MapperDeclKind::RealmRoles { claim } = &mapper.kind {
+            if claim.split('.').any(|segment| segment.trim().is_empty()) {
+                return Err(ConfigError::Invalid(format!(
+                    "{owner}: a realm_roles mapper's claim {claim:?} has an empty part between \
+                     its dots"
+                )));
+            }
         }
         if let MapperDeclKind::Audience { audience } = &mapper.kind {
             if audience.trim().is_empty() {
@@ -397,6 +417,34 @@ mappers = [
             assert!(err.contains(named), "{named:?} in {err}");
             assert!(err.contains("line "), "the line is named: {err}");
         }
+    }
+
+    #[test]
+    fn realm_roles_mappers_name_keycloaks_claim_unless_told_otherwise() {
+        let roles = |mappers: &str| {
+            format!("{REALM}[[client_scope]]\nrealm = \"quickstart\"\nname = \"roles\"\nmappers = [{mappers}]\n")
+        };
+        let c = load(&roles(
+            r#"{ type = "realm_roles", access_token = false }, { type = "realm_roles", claim = "roles" }"#,
+        ))
+        .unwrap();
+        let kinds: Vec<_> = c.client_scopes[0].mappers.iter().map(|m| &m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                &MapperDeclKind::RealmRoles {
+                    claim: "realm_access.roles".into()
+                },
+                &MapperDeclKind::RealmRoles {
+                    claim: "roles".into()
+                },
+            ]
+        );
+        assert!(!c.client_scopes[0].mappers[0].include.access_token);
+        let err = refusal(&roles(
+            r#"{ type = "realm_roles", claim = "realm_access..roles" }"#,
+        ));
+        assert!(err.contains("an empty part between its dots"), "{err}");
     }
 
     #[test]

@@ -271,6 +271,12 @@ fn apply_mappers(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target
                     claims.insert(claim.clone(), json!(v));
                 }
             }
+            MapperKind::RealmRoles { claim } => {
+                // Keycloak adds nothing for a user without realm roles.
+                if !input.roles.realm.is_empty() {
+                    insert_at_path(claims, claim, json!(input.roles.realm));
+                }
+            }
             MapperKind::Organization { claim, shape } => {
                 // A later organization mapper of the same claim replaces this one whole, so
                 // that an `organizationId` of an overridden objects shape does not linger.
@@ -282,6 +288,28 @@ fn apply_mappers(input: &ClaimInput<'_>, claims: &mut Map<String, Value>, target
                 }
             }
             MapperKind::Audience { .. } => {}
+        }
+    }
+}
+
+/// Writes `value` at a claim path whose dots nest, as Keycloak's token claim names do:
+/// `realm_access.roles` is `roles` inside the `realm_access` object (made, or replaced when it
+/// is not an object).
+fn insert_at_path(claims: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            claims.insert(path.to_string(), value);
+        }
+        Some((outer, rest)) => {
+            let entry = claims
+                .entry(outer.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                insert_at_path(inner, rest, value);
+            }
         }
     }
 }

@@ -449,6 +449,41 @@ fn protocol_mappers_add_their_claims() {
 }
 
 #[test]
+fn a_realm_roles_mapper_writes_the_roles_at_its_claim_path() {
+    // Keycloak's roles scope with its User Realm Role mapper switched on for the ID token and
+    // userinfo, and a second one writing a flat claim.
+    let realm_roles = |claim: &str| {
+        MapperSetting::everywhere(MapperKind::RealmRoles {
+            claim: claim.into(),
+        })
+    };
+    let mut token = Token::new(
+        &["roles"],
+        vec![realm_roles("realm_access.roles"), realm_roles("roles")],
+    );
+    token.roles.realm = ["admin", "viewer"].map(String::from).into();
+    for claims in [token.access(), token.id(), token.userinfo()] {
+        assert_eq!(
+            claims["realm_access"],
+            json!({"roles": ["admin", "viewer"]})
+        );
+        assert_eq!(claims["roles"], json!(["admin", "viewer"]));
+    }
+    // Without the mapper, only the access token has them (the built-in roles scope).
+    let mut plain = Token::new(&["roles"], Vec::new());
+    plain.roles.realm = token.roles.realm.clone();
+    assert_eq!(
+        plain.access()["realm_access"]["roles"],
+        json!(["admin", "viewer"])
+    );
+    assert!(plain.id().get("realm_access").is_none());
+    assert!(plain.userinfo().get("realm_access").is_none());
+    // No realm roles: nothing, as in Keycloak.
+    let none = Token::new(&["roles"], vec![realm_roles("realm_access.roles")]);
+    assert!(none.id().get("realm_access").is_none());
+}
+
+#[test]
 fn phone_and_address_scopes_read_keycloaks_attributes() {
     let with = |attributes: &[(&str, &str)], scope: &[&str]| {
         let mut token = Token::new(scope, vec![]);

@@ -35,6 +35,10 @@ pub enum MapperKind {
         note: String,
         claim: String,
     },
+    /// `claim` is a path: `realm_access.roles` writes `{"realm_access": {"roles": [..]}}`.
+    RealmRoles {
+        claim: String,
+    },
     Organization {
         claim: String,
         shape: OrganizationClaimShape,
@@ -95,6 +99,9 @@ impl From<&MapperDecl> for MapperSetting {
             },
             MapperDeclKind::SessionNote { note, claim } => MapperKind::SessionNote {
                 note: note.clone(),
+                claim: claim.clone(),
+            },
+            MapperDeclKind::RealmRoles { claim } => MapperKind::RealmRoles {
                 claim: claim.clone(),
             },
             MapperDeclKind::Organization { claim, shape } => MapperKind::Organization {

@@ -7,6 +7,7 @@ mod common;
 
 mod architecture;
 mod bench_load;
+mod broker_peers;
 mod brokering;
 mod brokering_entra;
 mod brokering_sessions;

@@ -16,7 +16,7 @@ const REALM: &str = "quickstart";
 const USERNAME: &str = "alice@acme.test";
 const ORGANIZATION: &str = "acme";
 const ORGANIZATION_NAME: &str = "Acme Inc.";
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long one peer script may run before it is stopped and the test fails.
 const PEER_TIME_LIMIT: Duration = Duration::from_secs(240);
 
@@ -130,7 +130,7 @@ roles = ["demo-app:editor"]
 }
 
 /// Runs a peer to completion (or its time limit): exit success, stdout, stderr.
-fn run_peer(mut command: Command, what: &str) -> (bool, String, String) {
+pub(crate) fn run_peer(mut command: Command, what: &str) -> (bool, String, String) {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -167,7 +167,7 @@ fn run_peer(mut command: Command, what: &str) -> (bool, String, String) {
 }
 
 /// `node SCRIPT ARGS` in tests/peers/oidc, after checking that `npm ci` ran there.
-fn node(script: &str, args: &[String]) -> Command {
+pub(crate) fn node(script: &str, args: &[String]) -> Command {
     let dir = peers_dir();
     for package in ["openid-client", "playwright-core"] {
         assert!(

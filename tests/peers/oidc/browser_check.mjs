@@ -11,23 +11,10 @@
 //     --organization-name NAME --username NAME --password PASSWORD
 // Both redirect URIs must share one http://127.0.0.1:PORT origin: the callback server listens there.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as client from 'openid-client';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, callbackServer, exchange, launchChromium, startLogin, submitAndLand } from './browser.mjs';
 import { Checks, expect, need, options } from './checks.mjs';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 const args = options([
   'issuer',
@@ -48,17 +35,8 @@ expect(
 );
 
 // The application's side: every request it gets is recorded and answered with a plain page.
-const arrivals = [];
-const app = createServer((req, res) => {
-  arrivals.push(new URL(req.url, callbackOrigin));
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end('<!doctype html><title>Callback</title><h1 id="callback">Back in the application</h1>');
-});
-const { hostname, port } = new URL(callbackOrigin);
-await new Promise((resolve, reject) => {
-  app.once('error', reject);
-  app.listen(Number(port), hostname, resolve);
-});
+const app = await callbackServer(callbackOrigin);
+const { arrivals } = app;
 
 const checks = new Checks('browser');
 const workDir = mkdtempSync(join(tmpdir(), 'vestibule-browser-'));
@@ -69,26 +47,8 @@ let demo;
 let org;
 
 /** An authorization request as an application would start it, through openid-client. */
-async function start(clientId, clientSecret, redirectUri) {
-  const config = await client.discovery(
-    new URL(args.issuer),
-    clientId,
-    clientSecret,
-    clientSecret ? undefined : client.None(),
-    { execute: [client.allowInsecureRequests, client.enableNonRepudiationChecks] },
-  );
-  const codeVerifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const nonce = client.randomNonce();
-  const url = client.buildAuthorizationUrl(config, {
-    redirect_uri: redirectUri,
-    scope: 'openid profile email',
-    code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
-    code_challenge_method: 'S256',
-    state,
-    nonce,
-  });
-  return { config, url, codeVerifier, state, nonce, redirectUri };
+function start(clientId, clientSecret, redirectUri) {
+  return startLogin(args.issuer, clientId, clientSecret, redirectUri);
 }
 
 /** Clicks `selector` and waits for the document that the resulting form POST loads. */
@@ -97,24 +57,9 @@ async function submit(selector) {
   return response;
 }
 
-async function exchange(flow, landed) {
-  const tokens = await client.authorizationCodeGrant(flow.config, new URL(landed), {
-    pkceCodeVerifier: flow.codeVerifier,
-    expectedState: flow.state,
-    expectedNonce: flow.nonce,
-    idTokenExpected: true,
-  });
-  return tokens.claims();
-}
-
 try {
   await checks.run('Chromium starts (fresh profile)', async () => {
-    context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    ({ context, page } = await launchChromium(userDataDir));
     return `${CHROMIUM}, profile ${userDataDir}`;
   });
 
@@ -151,19 +96,12 @@ try {
   await checks.run('(b) the right password lands on the callback with a code', async () => {
     need(demo, 'the login page');
     await page.fill('#password', args.password);
-    await Promise.all([
-      page.waitForURL((url) => url.href.startsWith(`${args['redirect-uri']}?`)),
-      page.click('#sign-in'),
-    ]);
-    const landed = new URL(page.url());
-    expect(landed.searchParams.get('code'), `no code in ${landed}`);
-    expect(landed.searchParams.get('state') === demo.state, `state in ${landed}`);
-    expect(landed.searchParams.get('iss') === args.issuer, `iss in ${landed}`);
+    const landed = await submitAndLand(page, '#sign-in', demo, args.issuer);
     expect(arrivals.some((u) => u.href === landed.href), 'the callback server did not see the redirect');
     expect(await page.locator('#callback').isVisible(), 'the callback page did not render');
     const cookies = await context.cookies(`${args.issuer}/protocol/openid-connect/auth`);
     expect(cookies.some((c) => c.name === 'VESTIBULE_SESSION' && c.httpOnly), 'no HttpOnly VESTIBULE_SESSION cookie');
-    const claims = await exchange(demo, landed);
+    const claims = (await exchange(demo, landed)).claims();
     return `code exchanged, ID token for ${claims.preferred_username ?? claims.sub}`;
   });
 
@@ -200,14 +138,8 @@ try {
     need(org, 'the organization page');
     await page.fill('#username', args.username);
     await page.fill('#password', args.password);
-    await Promise.all([
-      page.waitForURL((url) => url.href.startsWith(`${args['organization-redirect-uri']}?`)),
-      page.click('#sign-in'),
-    ]);
-    const landed = new URL(page.url());
-    expect(landed.searchParams.get('code'), `no code in ${landed}`);
-    expect(landed.searchParams.get('state') === org.state, `state in ${landed}`);
-    const claims = await exchange(org, landed);
+    const landed = await submitAndLand(page, '#sign-in', org, args.issuer);
+    const claims = (await exchange(org, landed)).claims();
     return `code exchanged (public client, PKCE), ID token for ${claims.preferred_username ?? claims.sub}`;
   });
 } finally {

@@ -2,10 +2,10 @@
 // server-rendered forms over plain HTTP (no browser).
 import { parseArgs } from 'node:util';
 
-/** `--name value` options; every one listed is required. */
-export function options(names) {
+/** `--name value` options; every one in `names` is required, those in `optional` are not. */
+export function options(names, optional = []) {
   const { values } = parseArgs({
-    options: Object.fromEntries(names.map((n) => [n, { type: 'string' }])),
+    options: Object.fromEntries([...names, ...optional].map((n) => [n, { type: 'string' }])),
   });
   const missing = names.filter((n) => values[n] === undefined);
   if (missing.length) {

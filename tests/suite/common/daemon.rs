@@ -31,7 +31,18 @@ pub struct Daemon {
 impl Daemon {
     /// Starts `vestibule [extra_args] serve --config <config>` on `db_url` with `env` set.
     pub fn spawn(config: &Path, db_url: &str, env: &[(&str, &str)], extra_args: &[&str]) -> Daemon {
-        let port = free_port();
+        Self::spawn_on(free_port(), config, db_url, env, extra_args)
+    }
+
+    /// [`Self::spawn`] on `port`, chosen beforehand (with [`free_port`]) so that another
+    /// party's config can name this daemon's URL, `http://127.0.0.1:{port}`, before it starts.
+    pub fn spawn_on(
+        port: u16,
+        config: &Path,
+        db_url: &str,
+        env: &[(&str, &str)],
+        extra_args: &[&str],
+    ) -> Daemon {
         let base = format!("http://127.0.0.1:{port}");
         let mut child = Command::new(BIN)
             .args(extra_args)
