@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Instant;
 
+use actix_web::dev::Service;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
@@ -12,10 +14,21 @@ use super::{claims, lock, token, Authorization, AuthorizeRequest, Flavor, Shared
 
 /// Serves `shared` on `listener` in a task of the current runtime; the handle stops it.
 pub(super) fn serve(shared: Arc<Shared>, listener: TcpListener) -> actix_web::dev::ServerHandle {
-    let data = web::Data::from(shared);
+    let data = web::Data::from(shared.clone());
     let server = HttpServer::new(move || {
+        let timed = shared.clone();
         App::new()
             .app_data(data.clone())
+            .wrap_fn(move |req, srv| {
+                let (path, arrived) = (req.path().to_string(), Instant::now());
+                let answer = srv.call(req);
+                let timed = timed.clone();
+                async move {
+                    let answer = answer.await;
+                    lock(&timed).busy.add(&path, arrived.elapsed());
+                    answer
+                }
+            })
             .route(
                 "/.well-known/openid-configuration",
                 web::get().to(discovery),

@@ -28,7 +28,7 @@ use vestibule::issuer::jwt::VerifyingKey;
 pub use claims::{User, CONSUMER_TENANT, HOME_TENANT, OTHER_TENANT};
 pub use keys::{hmac_sha256, signature_verifies, verify_with_jwks};
 pub use keys::{Forgery, UNKNOWN_KID};
-pub use records::{Authorization, AuthorizeRequest, Counters, Exchange, TokenRequest};
+pub use records::{Authorization, AuthorizeRequest, Busy, Counters, Exchange, TokenRequest};
 pub use settings::{ClientAuth, Flavor, Settings};
 pub use vestibule::issuer::jwt::Alg;
 
@@ -74,6 +74,7 @@ struct State {
     token_requests: Vec<TokenRequest>,
     logouts: Vec<BTreeMap<String, String>>,
     counters: Counters,
+    busy: Busy,
     jwks_fails: bool,
     allow_code_reuse: bool,
 }
@@ -135,6 +136,7 @@ impl ForgedIdp {
             token_requests: Vec::new(),
             logouts: Vec::new(),
             counters: Counters::default(),
+            busy: Busy::default(),
             jwks_fails: false,
             allow_code_reuse: false,
         };
@@ -376,6 +378,11 @@ impl ForgedIdp {
     /// How many times each endpoint was asked.
     pub fn counters(&self) -> Counters {
         self.state().counters
+    }
+
+    /// How long each endpoint has spent answering so far.
+    pub fn busy(&self) -> Busy {
+        self.state().busy
     }
 
     pub fn jwks_fetches(&self) -> usize {

@@ -115,3 +115,28 @@ pub struct Counters {
     pub userinfo: usize,
     pub token: usize,
 }
+
+/// How long the IdP spent answering, per endpoint, from the request's arrival at its handler
+/// to its response: the upstream's share of a login, which a benchmark of Vestibule's callback
+/// takes out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Busy {
+    pub authorize: std::time::Duration,
+    pub token: std::time::Duration,
+    pub userinfo: std::time::Duration,
+    pub jwks: std::time::Duration,
+    pub other: std::time::Duration,
+}
+
+impl Busy {
+    pub(super) fn add(&mut self, path: &str, spent: std::time::Duration) {
+        let slot = match path {
+            "/authorize" => &mut self.authorize,
+            "/token" => &mut self.token,
+            "/userinfo" => &mut self.userinfo,
+            "/jwks" => &mut self.jwks,
+            _ => &mut self.other,
+        };
+        *slot += spent;
+    }
+}
