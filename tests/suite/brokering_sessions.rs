@@ -1,7 +1,8 @@
 //! Brokered logins beyond the first one: how Vestibule authenticates itself at the IdP's token
 //! endpoint (each `client_authentication`, `private_key_jwt` with the realm's published key),
 //! and a person of two organizations, each with its own IdP, sent to the second one with
-//! `prompt=login` and a hint while the first session stands (seed 002).
+//! `prompt=login` and a hint while the first session stands (seed 002), and what of the
+//! client's request goes on to the IdP.
 
 use std::sync::Arc;
 
@@ -170,6 +171,33 @@ both_backends!(
         let memberships = vestibule::db::models::membership::for_user(&mut conn, &user).unwrap();
         assert_eq!(memberships.len(), 2, "{memberships:?}");
         assert_eq!(idp.requests().len(), 2);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    prompt_and_login_hint_go_on_to_the_idp_unless_switched_off,
+    |backend: Backend| async move {
+        let idp = ForgedIdp::start(Settings::default()).await;
+        let passing = identity_provider(&idp, "");
+        let mut silent = identity_provider(&idp, "pass_prompt = false\npass_login_hint = false");
+        silent.alias = "acme-silent".into();
+        let server = start_broker(backend, Arc::new(SystemClock), |c| {
+            c.identity_providers.extend([passing, silent])
+        })
+        .await;
+        let asked = [("prompt", "login"), ("login_hint", "alice@example.test")];
+        for (alias, passed) in [("acme-idp", true), ("acme-silent", false)] {
+            let rp = RelyingParty::new(&server);
+            let mut extra = vec![("kc_idp_hint", alias)];
+            extra.extend(asked);
+            crate::brokering::to_idp_and_back(&rp, &idp, &extra).await;
+            let sent = idp.last_request().expect("an authorization request");
+            assert!(sent.redirect_uri.unwrap_or_default().contains(alias));
+            let expected = |v: &str| passed.then(|| v.to_string());
+            assert_eq!(sent.prompt, expected("login"), "{alias}");
+            assert_eq!(sent.login_hint, expected("alice@example.test"), "{alias}");
+        }
         server.stop().await;
     }
 );
