@@ -22,7 +22,8 @@ pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
 };
 pub use directories::{
-    DirectoryDecl, EntraDirectoryDecl, Deprovisioning, ENTRA_ACCESS_TOKEN_LIFESPANS, ENTRA_PROVISIONING_AUDIENCE,
+    Deprovisioning, DirectoryDecl, EntraDirectoryDecl, ENTRA_ACCESS_TOKEN_LIFESPANS,
+    ENTRA_PROVISIONING_AUDIENCE,
 };
 pub use identity_providers::{
     is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,

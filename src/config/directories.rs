@@ -120,7 +120,11 @@ pub(super) fn validate(config: &Config) -> Result<(), ConfigError> {
         if let Some(entra) = &d.entra {
             validate_entra(entra).map_err(at)?;
             for t in &entra.tenants {
-                let key = (d.realm.as_str(), t.to_ascii_lowercase(), entra.audience.as_str());
+                let key = (
+                    d.realm.as_str(),
+                    t.to_ascii_lowercase(),
+                    entra.audience.as_str(),
+                );
                 if let Some(other) = tenants.insert(key, &d.name) {
                     return Err(at(format!(
                         "entra.tenants: {t:?} for audience {:?} is also directory {other:?}'s",
@@ -148,7 +152,9 @@ fn validate_entra(entra: &EntraDirectoryDecl) -> Result<(), String> {
     for t in &entra.tenants {
         // A GUID only: "common", "organizations" and "any" would let every tenant in.
         if !is_guid(t) || t.eq_ignore_ascii_case(CONSUMERS) {
-            return Err(format!("entra.tenants: {t:?} is not an organization's tenant GUID"));
+            return Err(format!(
+                "entra.tenants: {t:?} is not an organization's tenant GUID"
+            ));
         }
     }
     if entra.audience.trim().is_empty() {
@@ -164,12 +170,21 @@ fn validate_entra(entra: &EntraDirectoryDecl) -> Result<(), String> {
 }
 
 /// A bound client must be able to get tokens Entra accepts.
-fn validate_bound_client(config: &Config, d: &DirectoryDecl, client_id: &str) -> Result<(), String> {
+fn validate_bound_client(
+    config: &Config,
+    d: &DirectoryDecl,
+    client_id: &str,
+) -> Result<(), String> {
     let client = config
         .clients
         .iter()
         .find(|c| c.realm == d.realm && c.client_id == client_id)
-        .ok_or_else(|| format!("clients: {client_id:?} is not a client of realm {:?}", d.realm))?;
+        .ok_or_else(|| {
+            format!(
+                "clients: {client_id:?} is not a client of realm {:?}",
+                d.realm
+            )
+        })?;
     if !client.confidential || !client.grant_types.iter().any(|g| g == "client_credentials") {
         return Err(format!(
             "clients: {client_id:?} must be confidential with grant type client_credentials"

@@ -271,7 +271,10 @@ fn the_user_write_scan_sees_through_aliases() {
 fn text_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("dir") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if path.is_dir() {
             if !matches!(name, "target" | "node_modules" | ".git") {
                 text_files(&path, out);
@@ -298,7 +301,10 @@ fn no_file_holds_a_merge_conflict() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     text_files(root, &mut files);
-    assert!(files.iter().any(|f| f.ends_with("README.md")), "the walk reads the README");
+    assert!(
+        files.iter().any(|f| f.ends_with("README.md")),
+        "the walk reads the README"
+    );
     let found: Vec<String> = files
         .iter()
         .filter_map(|f| {
@@ -307,12 +313,19 @@ fn no_file_holds_a_merge_conflict() {
             (!lines.is_empty()).then(|| format!("{}: lines {lines:?}", f.display()))
         })
         .collect();
-    assert!(found.is_empty(), "merge conflict markers left in: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "merge conflict markers left in: {found:#?}"
+    );
 }
 
 #[test]
 fn the_conflict_scan_sees_both_markers() {
-    let text = format!("a\n{} HEAD\nours\n=======\ntheirs\n{} oidc\n", "<".repeat(7), ">".repeat(7));
+    let text = format!(
+        "a\n{} HEAD\nours\n=======\ntheirs\n{} oidc\n",
+        "<".repeat(7),
+        ">".repeat(7)
+    );
     assert_eq!(conflict_markers(&text), vec![2, 6]);
     assert!(conflict_markers("a <<<<<<< b\n").is_empty());
 }

@@ -70,7 +70,8 @@ async fn start(backend: Backend, idp: &ForgedIdp) -> (TestServer, Arc<FixedClock
         c.directories[0].entra = Some(entra_home);
         c.directories[0].clients = vec!["acme-provisioning".into()];
         c.directories[1].clients = vec!["globex-provisioning".into()];
-        c.clients.push(provisioning_client(REALM, "acme-provisioning"));
+        c.clients
+            .push(provisioning_client(REALM, "acme-provisioning"));
         c.clients
             .push(provisioning_client(REALM, "globex-provisioning"));
         c.realms.push(RealmDecl {
@@ -138,7 +139,10 @@ async fn scim(
 ) -> (u16, Option<String>, Value) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     let mut req = reqwest::Client::new()
-        .request(method, format!("{}/realms/{realm}/scim/v2{path}", server.base))
+        .request(
+            method,
+            format!("{}/realms/{realm}/scim/v2{path}", server.base),
+        )
         .bearer_auth(token);
     if let Some(body) = body {
         req = req
@@ -168,10 +172,13 @@ async fn acme_users(server: &TestServer, acme: &Tenant) -> i64 {
 async fn refused(server: &TestServer, realm: &str, acme: &Tenant, token: &str) {
     let before = acme_users(server, acme).await;
     for (method, body) in [("GET", None), ("POST", Some(entra_user("eve@acme.test")))] {
-        let (status, challenge, reply) = scim(server, realm, token, method, "/Users", body.as_ref()).await;
+        let (status, challenge, reply) =
+            scim(server, realm, token, method, "/Users", body.as_ref()).await;
         assert_eq!(status, 401, "{method}: {reply}");
         assert!(
-            challenge.as_deref().is_some_and(|c| c.starts_with("Bearer")),
+            challenge
+                .as_deref()
+                .is_some_and(|c| c.starts_with("Bearer")),
             "{challenge:?}"
         );
         assert_eq!(reply["status"], "401", "SCIM's error format: {reply}");
@@ -179,7 +186,11 @@ async fn refused(server: &TestServer, realm: &str, acme: &Tenant, token: &str) {
             .as_str()
             .is_some_and(|s| s.ends_with(":Error")));
     }
-    assert_eq!(acme_users(server, acme).await, before, "a refusal changes nothing");
+    assert_eq!(
+        acme_users(server, acme).await,
+        before,
+        "a refusal changes nothing"
+    );
 }
 
 /// The token for `claims`, signed by the forged IdP as `forgery` says.
@@ -192,7 +203,11 @@ both_backends!(
     |backend: Backend| async move {
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
-        let token = entra_token(&idp, &entra_claims(&clock, HOME_TENANT, HOME_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, HOME_TENANT, HOME_TENANT),
+            Forgery::Valid,
+        );
         let (status, _, body) = scim(&server, REALM, &token, "GET", "/Users", None).await;
         assert_eq!(status, 200, "{body}");
         let user = entra_user("ada@acme.test");
@@ -200,7 +215,11 @@ both_backends!(
         assert_eq!(status, 201, "{body}");
         // The user landed in acme's organization: its static token sees it.
         assert_eq!(acme_users(&server, &acme).await, 1);
-        assert_eq!(idp.jwks_fetches(), 1, "the keys are fetched once, then cached");
+        assert_eq!(
+            idp.jwks_fetches(),
+            1,
+            "the keys are fetched once, then cached"
+        );
     }
 );
 
@@ -209,7 +228,11 @@ both_backends!(
     |backend: Backend| async move {
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
-        let token = entra_token(&idp, &entra_claims(&clock, OTHER_TENANT, OTHER_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, OTHER_TENANT, OTHER_TENANT),
+            Forgery::Valid,
+        );
         refused(&server, REALM, &acme, &token).await;
     }
 );
@@ -219,9 +242,17 @@ both_backends!(
     |backend: Backend| async move {
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
-        let token = entra_token(&idp, &entra_claims(&clock, OTHER_TENANT, HOME_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, OTHER_TENANT, HOME_TENANT),
+            Forgery::Valid,
+        );
         refused(&server, REALM, &acme, &token).await;
-        let token = entra_token(&idp, &entra_claims(&clock, HOME_TENANT, OTHER_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, HOME_TENANT, OTHER_TENANT),
+            Forgery::Valid,
+        );
         refused(&server, REALM, &acme, &token).await;
     }
 );
@@ -245,9 +276,21 @@ both_backends!(
         let (server, clock, acme) = start(backend, &idp).await;
         let mut claims = entra_claims(&clock, HOME_TENANT, HOME_TENANT);
         claims["aud"] = json!("00000003-0000-0000-c000-000000000000");
-        refused(&server, REALM, &acme, &entra_token(&idp, &claims, Forgery::Valid)).await;
+        refused(
+            &server,
+            REALM,
+            &acme,
+            &entra_token(&idp, &claims, Forgery::Valid),
+        )
+        .await;
         claims["aud"] = json!([AUDIENCE, "00000003-0000-0000-c000-000000000000"]);
-        refused(&server, REALM, &acme, &entra_token(&idp, &claims, Forgery::Valid)).await;
+        refused(
+            &server,
+            REALM,
+            &acme,
+            &entra_token(&idp, &claims, Forgery::Valid),
+        )
+        .await;
     }
 );
 
@@ -256,7 +299,11 @@ both_backends!(
     |backend: Backend| async move {
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
-        let token = entra_token(&idp, &entra_claims(&clock, HOME_TENANT, HOME_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, HOME_TENANT, HOME_TENANT),
+            Forgery::Valid,
+        );
         // An hour and more than the skew later.
         clock.advance(3_700 * 1_000_000);
         refused(&server, REALM, &acme, &token).await;
@@ -265,7 +312,13 @@ both_backends!(
         let later = clock.now() / 1_000_000 + 600;
         claims["nbf"] = json!(later);
         claims["iat"] = json!(later);
-        refused(&server, REALM, &acme, &entra_token(&idp, &claims, Forgery::Valid)).await;
+        refused(
+            &server,
+            REALM,
+            &acme,
+            &entra_token(&idp, &claims, Forgery::Valid),
+        )
+        .await;
     }
 );
 
@@ -275,7 +328,13 @@ both_backends!(
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
         let claims = entra_claims(&clock, HOME_TENANT, HOME_TENANT);
-        refused(&server, REALM, &acme, &entra_token(&idp, &claims, Forgery::AlgNone)).await;
+        refused(
+            &server,
+            REALM,
+            &acme,
+            &entra_token(&idp, &claims, Forgery::AlgNone),
+        )
+        .await;
     }
 );
 
@@ -285,7 +344,11 @@ both_backends!(
         let idp = start_idp().await;
         let (server, clock, acme) = start(backend, &idp).await;
         let claims = entra_claims(&clock, HOME_TENANT, HOME_TENANT);
-        for forgery in [Forgery::Hs256WithPublicKey, Forgery::Hs256WithPublicKeyDer, Forgery::WrongSignature] {
+        for forgery in [
+            Forgery::Hs256WithPublicKey,
+            Forgery::Hs256WithPublicKeyDer,
+            Forgery::WrongSignature,
+        ] {
             refused(&server, REALM, &acme, &entra_token(&idp, &claims, forgery)).await;
         }
     }
@@ -313,7 +376,11 @@ both_backends!(
         let unknown = entra_token(&idp, &claims, Forgery::UnknownKid);
         let (status, _, _) = scim(&server, REALM, &unknown, "GET", "/Users", None).await;
         assert_eq!(status, 401);
-        assert_eq!(idp.jwks_fetches(), 2, "an unknown kid refetches at most every five minutes");
+        assert_eq!(
+            idp.jwks_fetches(),
+            2,
+            "an unknown kid refetches at most every five minutes"
+        );
     }
 );
 
@@ -324,10 +391,18 @@ both_backends!(
         let (server, clock, acme) = start(backend, &idp).await;
         // Valid for acme's directory in realm `test`; realm `other`'s directory allows another
         // tenant.
-        let token = entra_token(&idp, &entra_claims(&clock, HOME_TENANT, HOME_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, HOME_TENANT, HOME_TENANT),
+            Forgery::Valid,
+        );
         refused(&server, OTHER_REALM, &acme, &token).await;
         // And the other way round: the other realm's tenant is not acme's.
-        let token = entra_token(&idp, &entra_claims(&clock, OTHER_TENANT, OTHER_TENANT), Forgery::Valid);
+        let token = entra_token(
+            &idp,
+            &entra_claims(&clock, OTHER_TENANT, OTHER_TENANT),
+            Forgery::Valid,
+        );
         let (status, _, body) = scim(&server, OTHER_REALM, &token, "GET", "/Users", None).await;
         assert_eq!(status, 200, "{body}");
         refused(&server, REALM, &acme, &token).await;
@@ -340,7 +415,10 @@ async fn client_token(server: &TestServer, realm: &str, client: &str) -> String 
     let (status, body) = rp.token((client, Some(SECRET)), &CLIENT_CREDENTIALS).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["expires_in"], 3600, "{body}");
-    body["access_token"].as_str().expect("access_token").to_string()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 both_backends!(
@@ -360,7 +438,11 @@ both_backends!(
         assert_eq!(status, 204);
         let (status, _, _) = scim(&server, REALM, &token, "GET", &path, None).await;
         assert_eq!(status, 404);
-        assert_eq!(idp.jwks_fetches(), 0, "no upstream key is fetched for our own tokens");
+        assert_eq!(
+            idp.jwks_fetches(),
+            0,
+            "no upstream key is fetched for our own tokens"
+        );
     }
 );
 
@@ -370,7 +452,8 @@ both_backends!(
         let idp = start_idp().await;
         let (server, _clock, acme) = start(backend, &idp).await;
         let user = entra_user("ada@acme.test");
-        let (status, _, body) = scim(&server, REALM, &acme.token, "POST", "/Users", Some(&user)).await;
+        let (status, _, body) =
+            scim(&server, REALM, &acme.token, "POST", "/Users", Some(&user)).await;
         assert_eq!(status, 201, "{body}");
         let acme_user = format!("/Users/{}", body["id"].as_str().expect("id"));
         // globex's client never sees acme's users: it is globex's directory, nothing else.
@@ -378,7 +461,11 @@ both_backends!(
         let (status, _, _) = scim(&server, REALM, &globex, "GET", &acme_user, None).await;
         assert_eq!(status, 404);
         let (status, _, body) = scim(&server, REALM, &globex, "GET", "/Users", None).await;
-        assert_eq!((status, body["totalResults"].clone()), (200, json!(0)), "{body}");
+        assert_eq!(
+            (status, body["totalResults"].clone()),
+            (200, json!(0)),
+            "{body}"
+        );
         // A client bound to a directory of another realm is refused here, and its token is
         // good in its own realm.
         let other = client_token(&server, OTHER_REALM, "other-provisioning").await;
@@ -397,7 +484,9 @@ both_backends!(
         let idp = start_idp().await;
         let (server, _clock, acme) = start(backend, &idp).await;
         let rp = RelyingParty::new(&server);
-        let (status, body) = rp.token(("m2m-rs256", Some(SECRET)), &CLIENT_CREDENTIALS).await;
+        let (status, body) = rp
+            .token(("m2m-rs256", Some(SECRET)), &CLIENT_CREDENTIALS)
+            .await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().expect("access_token");
         refused(&server, REALM, &acme, token).await;
@@ -426,9 +515,10 @@ both_backends!(
             let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
                 .expect("realm")
                 .expect("realm exists");
-            let mut row = vestibule::db::models::clients::find(&mut conn, &realm.id, "acme-provisioning")
-                .expect("client")
-                .expect("client exists");
+            let mut row =
+                vestibule::db::models::clients::find(&mut conn, &realm.id, "acme-provisioning")
+                    .expect("client")
+                    .expect("client exists");
             row.enabled = false;
             vestibule::db::models::clients::update(&mut conn, &row).expect("disable");
         }
