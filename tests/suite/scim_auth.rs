@@ -432,6 +432,7 @@ both_backends!(
         let user = entra_user("ada@acme.test");
         let (status, _, body) = scim(&server, REALM, &token, "POST", "/Users", Some(&user)).await;
         assert_eq!(status, 201, "{body}");
+        assert_eq!(acme_users(&server, &acme).await, 1, "the user is acme's");
         let id = body["id"].as_str().expect("id").to_string();
         let path = format!("/Users/{id}");
         let (status, _, _) = scim(&server, REALM, &token, "DELETE", &path, None).await;
