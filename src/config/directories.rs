@@ -201,3 +201,146 @@ fn validate_bound_client(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const B: &str = "a1b2c3d4-0000-1111-2222-333344445555";
+
+    /// Realm `r`, organization `o`, directories `d1` and `d2` with `extra` appended, clients `c1`
+    /// and `c2` (client_credentials, an hour).
+    fn config(d1: &str, d2: &str, client_extra: &str) -> Result<Config, String> {
+        let text = format!(
+            r#"
+[[realm]]
+name = "r"
+[[organization]]
+realm = "r"
+alias = "o"
+name = "O"
+[[directory]]
+realm = "r"
+organization = "o"
+name = "d1"
+{d1}
+[[directory]]
+realm = "r"
+organization = "o"
+name = "d2"
+{d2}
+[[client]]
+realm = "r"
+client_id = "c1"
+secret = {{ env = "S" }}
+grant_types = ["client_credentials"]
+access_token_lifespan_secs = 3600
+{client_extra}
+[[client]]
+realm = "r"
+client_id = "c2"
+secret = {{ env = "S" }}
+grant_types = ["client_credentials"]
+access_token_lifespan_secs = 21600
+"#
+        );
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = dir.path().join("v.toml");
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        Config::load_references_with_env(Some(&path), &[]).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn what_a_directory_may_declare() {
+        let entra = |tenants: &str| format!("[directory.entra]\ntenants = [{tenants}]");
+        let ok = config(
+            &format!("clients = [\"c1\"]\n{}", entra(&format!("\"{A}\""))),
+            "clients = [\"c2\"]",
+            "",
+        );
+        let ok = ok.expect("valid");
+        let decl = ok.directories[0].entra.as_ref().expect("entra");
+        assert_eq!(decl.audience, ENTRA_PROVISIONING_AUDIENCE);
+        assert_eq!(
+            decl.jwks_uri_for(A),
+            format!("https://login.microsoftonline.com/{A}/discovery/keys")
+        );
+        assert!(decl.allows(&A.to_uppercase()));
+        // The same tenant for another audience is another directory's.
+        let other_app = format!("{}\naudience = \"x\"", entra(&format!("\"{A}\"")));
+        assert!(config(&entra(&format!("\"{A}\"")), &other_app, "").is_ok());
+
+        let refused = [
+            (entra(""), String::new(), "", "at least one tenant"),
+            (entra("\"common\""), String::new(), "", "\"common\""),
+            (
+                entra("\"organizations\""),
+                String::new(),
+                "",
+                "organizations",
+            ),
+            (
+                entra("\"9188040d-6c67-4c5b-b112-36a304b66dad\""),
+                String::new(),
+                "",
+                "tenant GUID",
+            ),
+            (
+                entra(&format!("\"{A}\"")),
+                entra(&format!("\"{A}\", \"{B}\"")),
+                "",
+                "also directory \"d1\"'s",
+            ),
+            (
+                "clients = [\"c1\"]".into(),
+                "clients = [\"c1\"]".into(),
+                "",
+                "already bound to directory \"d1\"",
+            ),
+            (
+                "clients = [\"nobody\"]".into(),
+                String::new(),
+                "",
+                "not a client of realm",
+            ),
+            (
+                "clients = [\"c1\"]".into(),
+                String::new(),
+                "confidential = false",
+                "confidential",
+            ),
+        ];
+        for (d1, d2, client_extra, expected) in refused {
+            let err = config(&d1, &d2, client_extra).expect_err(&d1);
+            assert!(err.contains(expected), "{d1} / {d2}: {err}");
+        }
+        let mut browser_only = config("", "", "").expect("valid");
+        browser_only.directories[0].clients = vec!["c1".into()];
+        browser_only.clients[0].grant_types = vec!["authorization_code".into()];
+        let err = validate(&browser_only).expect_err("no client_credentials");
+        assert!(err.to_string().contains("client_credentials"), "{err}");
+    }
+
+    #[test]
+    fn a_bound_clients_lifespan_is_one_entra_accepts() {
+        for lifespan in [1800, 3599, 21601] {
+            let err = config_with_lifespan(lifespan).expect_err("outside Entra's range");
+            assert!(
+                err.contains("client \"c1\": access_token_lifespan_secs"),
+                "{err}"
+            );
+        }
+        assert!(config_with_lifespan(3600).is_ok());
+        assert!(config_with_lifespan(21600).is_ok());
+        // An unbound client may live as briefly as it likes.
+        assert!(config("", "", "").is_ok());
+    }
+
+    fn config_with_lifespan(lifespan: i64) -> Result<Config, String> {
+        let mut c = config("", "", "")?;
+        c.directories[0].clients = vec!["c1".into()];
+        c.clients[0].access_token_lifespan_secs = lifespan;
+        validate(&c).map(|()| c).map_err(|e| e.to_string())
+    }
+}
