@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod client_scopes;
+mod directories;
 mod identity_providers;
 mod idp_mappers;
 mod issuer;
@@ -19,6 +20,10 @@ mod trusted_proxies;
 
 pub use client_scopes::{
     ClientScopeDecl, Include, MapperDecl, MapperDeclKind, OrganizationClaimShape, BUILTIN_SCOPES,
+};
+pub use directories::{
+    Deprovisioning, DirectoryDecl, EntraDirectoryDecl, ENTRA_ACCESS_TOKEN_LIFESPANS,
+    ENTRA_PROVISIONING_AUDIENCE,
 };
 pub use identity_providers::{
     is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,
@@ -204,47 +209,6 @@ impl DomainDecl {
     }
 }
 
-/// A SCIM source bound to one organization.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DirectoryDecl {
-    pub realm: String,
-    pub organization: String,
-    pub name: String,
-    /// The bearer token the directory presents; declared as a reference, never inline.
-    #[serde(default)]
-    pub token: Option<SecretRef>,
-    #[serde(default)]
-    pub deprovisioning: Deprovisioning,
-}
-
-/// What a SCIM DELETE of a user does beyond ending the membership.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Deprovisioning {
-    /// Keep the user, disabled (Keycloak's and Entra's "soft" outcome).
-    #[default]
-    Disable,
-    /// Remove the user and everything hanging off it.
-    Delete,
-}
-
-impl Deprovisioning {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Deprovisioning::Disable => "disable",
-            Deprovisioning::Delete => "delete",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "disable" => Some(Deprovisioning::Disable),
-            "delete" => Some(Deprovisioning::Delete),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -401,6 +365,7 @@ impl Config {
                 return invalid(format!("directory {:?} is declared twice", d.name));
             }
         }
+        directories::validate(self)?;
         self.validate_issuer(&realms, &orgs)?;
         self.validate_identity_providers(&realms, &orgs)
     }

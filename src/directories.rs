@@ -55,12 +55,31 @@ pub fn authenticate(
     if !bool::from(stored_hash.as_bytes().ct_eq(hash.as_bytes())) {
         return Ok(None);
     }
-    let deprovisioning =
-        Deprovisioning::parse(&directory.deprovisioning).unwrap_or(Deprovisioning::Disable);
-    Ok(Some(AuthenticatedDirectory {
-        directory,
-        deprovisioning,
-    }))
+    Ok(Some(AuthenticatedDirectory::new(directory)))
+}
+
+/// The directory `name` of the realm named by the URL, for a credential that names its
+/// directory once checked (Entra's JWT, a bound client's access token).
+pub fn authenticate_by_name(
+    conn: &mut DbConnection,
+    realm_name: &str,
+    name: &str,
+) -> Result<Option<AuthenticatedDirectory>, DbError> {
+    let Some(realm) = realm::find_by_name(conn, realm_name)? else {
+        return Ok(None);
+    };
+    Ok(rows::find_by_name(conn, &realm.id, name)?.map(AuthenticatedDirectory::new))
+}
+
+impl AuthenticatedDirectory {
+    fn new(directory: Directory) -> Self {
+        let deprovisioning =
+            Deprovisioning::parse(&directory.deprovisioning).unwrap_or(Deprovisioning::Disable);
+        AuthenticatedDirectory {
+            directory,
+            deprovisioning,
+        }
+    }
 }
 
 /// Resolves `realm` and `directory` names to the directory row.

@@ -48,6 +48,19 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
                 "none (mint one with `directory token create`)"
             }
         );
+        if let Some(entra) = &d.entra {
+            println!(
+                "  Entra's own JWT from tenants {} for audience {}",
+                entra.tenants.join(", "),
+                entra.audience
+            );
+        }
+        if !d.clients.is_empty() {
+            println!(
+                "  access tokens of clients {} (client_credentials)",
+                d.clients.join(", ")
+            );
+        }
     }
     for idp in &config.identity_providers {
         println!(

@@ -149,7 +149,7 @@ fn default_algorithms() -> Vec<String> {
     vec!["RS256".into()]
 }
 
-fn default_skew() -> i64 {
+pub(super) fn default_skew() -> i64 {
     60
 }
 

@@ -6,22 +6,19 @@
 //! else is refused with 400 and ends nothing (§2.8).
 //!
 //! openidconnect verifies ID tokens only (a logout token may carry no `sub`, and has no
-//! nonce), so the signature is checked here with its key type's own `verify_signature`, the
-//! key chosen by `kid` as for ID tokens.
+//! nonce), so the signature and times are checked by [`jws`].
 
 use std::sync::Arc;
 
-use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
-use openidconnect::{JsonWebKey, JsonWebKeyUse};
 use serde_json::Value;
 
 use crate::config::IdentityProviderDecl;
 use crate::db::models::broker as broker_rows;
 use crate::db::models::sessions as session_rows;
 use crate::db::{DbError, Micros};
-use crate::federation::entra;
 use crate::federation::runtime::Runtime;
 use crate::federation::upstream::{Keys, Metadata};
+use crate::federation::{entra, jws};
 use crate::issuer::runtime::RealmRow;
 
 /// The event a back-channel logout token carries (§2.4).
@@ -38,59 +35,6 @@ pub enum Backchannel {
 
 fn invalid(why: impl Into<String>) -> Backchannel {
     Backchannel::Invalid(why.into())
-}
-
-/// The signature of a compact JWS, checked with the IdP's keys (or the client secret for an
-/// accepted HMAC algorithm).
-fn verify_signature(
-    idp: &IdentityProviderDecl,
-    keys: &Keys,
-    token: &str,
-    header: &Value,
-    client_secret: Option<&str>,
-) -> Result<(), String> {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-    use base64::Engine;
-    let alg_name = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if alg_name.eq_ignore_ascii_case("none")
-        || !idp.signature_algorithms.iter().any(|a| a == alg_name)
-    {
-        return Err(format!("the algorithm {alg_name:?} is not accepted"));
-    }
-    let alg: CoreJwsSigningAlgorithm = serde_json::from_value(Value::String(alg_name.into()))
-        .map_err(|_| "an unknown algorithm")?;
-    let (message, signature) = token.rsplit_once('.').ok_or("not a JWS")?;
-    let signature = B64
-        .decode(signature)
-        .map_err(|_| "the signature is not base64url")?;
-    if alg_name.starts_with("HS") {
-        let secret = client_secret.ok_or("an HMAC algorithm without a client secret")?;
-        let key = CoreJsonWebKey::new_symmetric(secret.as_bytes().to_vec());
-        return key
-            .verify_signature(&alg, message.as_bytes(), &signature)
-            .map_err(|_| "the signature does not verify".into());
-    }
-    let kid = header.get("kid").and_then(Value::as_str);
-    let candidates: Vec<&CoreJsonWebKey> = keys
-        .set
-        .keys()
-        .iter()
-        .filter(|k| match kid {
-            Some(kid) => k.key_id().is_some_and(|id| id.as_str() == kid),
-            None => true,
-        })
-        .filter(|k| k.key_use().is_none_or(|u| u.allows_signature()))
-        .collect();
-    let key = match candidates.as_slice() {
-        [one] => *one,
-        [] => return Err("no key of the IdP has this kid".into()),
-        _ => return Err("several keys fit and the token names none".into()),
-    };
-    key.verify_signature(&alg, message.as_bytes(), &signature)
-        .map_err(|_| "the signature does not verify".into())
 }
 
 /// The claims checks of §2.6 on a signed token.
@@ -118,18 +62,7 @@ fn check_claims(
     if !audience_ok {
         return Err("the token is not for this client (aud)".into());
     }
-    match claims.get("iat").and_then(Value::as_i64) {
-        Some(iat) if iat <= now_s + skew => {}
-        Some(_) => return Err("the token was issued in the future".into()),
-        None => return Err("the token has no iat".into()),
-    }
-    if claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|exp| exp + skew <= now_s)
-    {
-        return Err("the token has expired".into());
-    }
+    jws::check_times(claims, now_s, skew, false)?;
     if !claims
         .pointer("/events")
         .and_then(Value::as_object)
@@ -178,7 +111,8 @@ pub async fn logout(
         .as_ref()
         .and_then(|s| s.resolved.as_ref())
         .map(|s| s.expose().to_string());
-    if let Err(why) = verify_signature(&idp, &keys, &token, &header, secret.as_deref()) {
+    let accepted = &idp.signature_algorithms;
+    if let Err(why) = jws::verify_signature(&keys, &token, &header, accepted, secret.as_deref()) {
         return Ok(invalid(why));
     }
     if let Err(why) = check_claims(&idp, &metadata, &keys, &header, &claims, now) {

@@ -11,6 +11,7 @@ pub mod entra;
 pub mod first_login;
 pub mod http_client;
 pub mod idp_mappers;
+pub mod jws;
 pub mod login;
 pub mod logout;
 pub mod mapping;

@@ -1,5 +1,6 @@
 //! What Vestibule knows of each upstream IdP: its metadata (discovered, or declared endpoint by
-//! endpoint) and its signing keys, cached per IdP by the rules Microsoft gives for Entra
+//! endpoint) and its signing keys, cached per IdP (and per tenant for the JWT Entra's
+//! provisioning service sends to SCIM, [`Upstreams::keys_of`]) by the rules Microsoft gives for Entra
 //! (federation.md §1.7), which suit every IdP: keys are trusted for a day; a token naming an
 //! unknown `kid` refetches them, at most once per five minutes; a failed fetch keeps the last
 //! good keys; keys of a type nobody knows are skipped, never fatal.
@@ -105,6 +106,13 @@ fn key(realm: &str, alias: &str) -> String {
     format!("{realm}/{alias}")
 }
 
+/// Where a set of keys is published, and the name its cache entry goes by. IdPs' entries are
+/// `{realm}/{alias}`; another source picks a name no IdP's can take (a realm name has no `:`).
+pub struct KeySource<'a> {
+    pub cache_key: String,
+    pub jwks_uri: &'a str,
+}
+
 fn text(v: &Value, name: &str) -> Option<String> {
     v.get(name).and_then(Value::as_str).map(str::to_string)
 }
@@ -164,15 +172,18 @@ pub fn keys_from(document: &Value) -> Result<Keys, String> {
 
 impl Upstreams {
     fn entry(&self, realm: &str, alias: &str) -> Arc<tokio::sync::Mutex<Cached>> {
-        let k = key(realm, alias);
-        if let Some(found) = self.entries.read().ok().and_then(|m| m.get(&k).cloned()) {
+        self.entry_for(&key(realm, alias))
+    }
+
+    fn entry_for(&self, k: &str) -> Arc<tokio::sync::Mutex<Cached>> {
+        if let Some(found) = self.entries.read().ok().and_then(|m| m.get(k).cloned()) {
             return found;
         }
         let mut map = match self.entries.write() {
             Ok(map) => map,
             Err(poisoned) => poisoned.into_inner(),
         };
-        map.entry(k).or_default().clone()
+        map.entry(k.to_string()).or_default().clone()
     }
 
     /// The IdP's metadata, fresh enough.
@@ -221,7 +232,23 @@ impl Upstreams {
         kid: Option<&str>,
         now: Micros,
     ) -> Result<Arc<Keys>, UpstreamError> {
-        let entry = self.entry(&idp.realm, &idp.alias);
+        let source = KeySource {
+            cache_key: key(&idp.realm, &idp.alias),
+            jwks_uri: &metadata.jwks_uri,
+        };
+        self.keys_of(http, &source, kid, now).await
+    }
+
+    /// The keys published at `source`, by the same rules as an IdP's: any issuer of tokens
+    /// whose keys we fetch (Entra's provisioning service too) goes through here.
+    pub async fn keys_of(
+        &self,
+        http: &UpstreamHttp,
+        source: &KeySource<'_>,
+        kid: Option<&str>,
+        now: Micros,
+    ) -> Result<Arc<Keys>, UpstreamError> {
+        let entry = self.entry_for(&source.cache_key);
         let mut cached = entry.lock().await;
         let refetched_recently = cached
             .refetched_for_kid_at
@@ -239,7 +266,7 @@ impl Upstreams {
         self.key_fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = http
-            .get_json(&metadata.jwks_uri, None)
+            .get_json(source.jwks_uri, None)
             .await
             .and_then(|doc| keys_from(&doc));
         match (fetched, &cached.keys) {

@@ -4,7 +4,8 @@
 //!
 //! Nothing the client sent is parsed here: the filter, `attributes`, `sortBy`, the body and
 //! its PATCH operations are parsed by provisioning inside its database job, after the token
-//! is checked there (one trip to the database per request, as before). So an unauthenticated
+//! is checked there (one trip to the database per request, as before; Entra's own JWT is
+//! checked just before, since its keys may have to be fetched). So an unauthenticated
 //! request is answered 401 without parsing anything it carries.
 
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use futures_util::StreamExt;
 use scim::{ScimError, ScimType};
 use serde_json::Value;
 
+use crate::provisioning::entra_token::{self, EntraKeys};
 use crate::provisioning::lists::{self, Request};
 use crate::provisioning::query::ListParams;
 use crate::provisioning::{
@@ -88,6 +90,8 @@ fn runtime(state: &AppState) -> Runtime<'_> {
     Runtime {
         db: &state.db,
         clock: &*state.clock,
+        issuer: &state.issuer,
+        config: &state.config,
     }
 }
 
@@ -100,9 +104,14 @@ fn scim_error(status: u16, detail: impl Into<String>) -> ScimResponseError {
     .into()
 }
 
-/// The caller a request claims to be: its realm and bearer token, checked by provisioning in
-/// the same database job as the work, before anything else the request carries is parsed.
-fn caller(state: &AppState, realm: &str, req: &HttpRequest) -> Result<Caller, ScimResponseError> {
+/// The caller a request claims to be: its realm and bearer token. The token is checked by
+/// provisioning in the same database job as the work, before anything else the request carries
+/// is parsed; only Entra's own JWT, whose keys may have to be fetched, is checked here first.
+async fn caller(
+    state: &AppState,
+    realm: &str,
+    req: &HttpRequest,
+) -> Result<Caller, ScimResponseError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -115,9 +124,16 @@ fn caller(state: &AppState, realm: &str, req: &HttpRequest) -> Result<Caller, Sc
         })
         .filter(|t| !t.is_empty())
         .ok_or_else(|| scim_error(401, "a directory bearer token is required"))?;
+    let keys = EntraKeys {
+        http: &state.federation.http,
+        upstreams: &state.federation.upstreams,
+    };
+    let directories = &state.config.directories;
+    let now = state.clock.now();
+    let credential = entra_token::credential(keys, directories, realm, token, now).await?;
     Ok(Caller {
         realm: realm.to_string(),
-        token,
+        credential,
         base_url: format!("{}/realms/{realm}/scim/v2", state.base_url()),
     })
 }
@@ -128,7 +144,7 @@ async fn context(
     realm: &str,
     req: &HttpRequest,
 ) -> Result<ScimContext, ScimResponseError> {
-    authenticated(state, &caller(state, realm, req)?).await
+    authenticated(state, &caller(state, realm, req).await?).await
 }
 
 async fn authenticated(
@@ -251,7 +267,7 @@ async fn create(
     query: Query,
     payload: web::Payload,
 ) -> ScimResult {
-    let ctx = caller(&state, &path, &req)?;
+    let ctx = caller(&state, &path, &req).await?;
     let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p) = (runtime(&state), projection(&query));
     let shown = match kind {
@@ -269,7 +285,7 @@ async fn get(
     query: Query,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = caller(&state, &realm, &req)?;
+    let ctx = caller(&state, &realm, &req).await?;
     let (rt, p) = (runtime(&state), projection(&query));
     let shown = match kind {
         Kind::Users => users::get(rt, &ctx, &id, p).await?,
@@ -294,7 +310,7 @@ async fn list(
     path: web::Path<String>,
     query: Query,
 ) -> ScimResult {
-    let ctx = caller(&state, &path, &req)?;
+    let ctx = caller(&state, &path, &req).await?;
     let request = Request::Query(list_params(&query));
     let page = lists::list(runtime(&state), &ctx, Some(kind), request).await?;
     Ok(json_response(StatusCode::OK, &page))
@@ -309,7 +325,7 @@ async fn search(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult {
-    let ctx = caller(&state, &path, &req)?;
+    let ctx = caller(&state, &path, &req).await?;
     let body = body_bytes(&state, &ctx, payload, BodyUse::Search).await?;
     let request = Request::Search(body);
     let page = lists::list(runtime(&state), &ctx, kind, request).await?;
@@ -325,7 +341,7 @@ async fn replace(
     payload: web::Payload,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = caller(&state, &realm, &req)?;
+    let ctx = caller(&state, &realm, &req).await?;
     let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
     let shown = match kind {
@@ -344,7 +360,7 @@ async fn patch(
     payload: web::Payload,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = caller(&state, &realm, &req)?;
+    let ctx = caller(&state, &realm, &req).await?;
     let body = body_bytes(&state, &ctx, payload, BodyUse::Write).await?;
     let (rt, p, tag) = (runtime(&state), projection(&query), if_match(&req));
     let shown = match kind {
@@ -366,7 +382,7 @@ async fn delete(
     path: web::Path<(String, String)>,
 ) -> ScimResult {
     let (realm, id) = path.into_inner();
-    let ctx = caller(&state, &realm, &req)?;
+    let ctx = caller(&state, &realm, &req).await?;
     let (rt, tag) = (runtime(&state), if_match(&req));
     match kind {
         Kind::Users => users::delete(rt, &ctx, &id, tag).await?,

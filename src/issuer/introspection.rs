@@ -156,3 +156,29 @@ pub fn revoke(
     }
     Ok(())
 }
+
+/// The client an active access token of this realm was issued to by client_credentials: its
+/// subject is the client's own service account and it belongs to no session. The client must
+/// still be enabled. None for any other token (a person's, another realm's, an expired or
+/// revoked one), so that the caller can refuse them alike.
+pub fn client_credentials_client(
+    rt: &Runtime,
+    conn: &mut DbConnection,
+    realm: &Realm<'_>,
+    token: &str,
+    now: Micros,
+) -> Result<Option<Client>> {
+    let Some(claims) = tokens::active_access_token(rt, conn, realm, token, now)? else {
+        return Ok(None);
+    };
+    if claims.get("sid").is_some() {
+        return Ok(None);
+    }
+    let Some(client) = clients::find(conn, realm.id, claims["azp"].as_str().unwrap_or_default())?
+    else {
+        return Ok(None);
+    };
+    let account = client.row.service_account_user_id.as_deref();
+    let machine = account.is_some() && account == claims["sub"].as_str();
+    Ok((client.row.enabled && machine).then_some(client))
+}

@@ -4,10 +4,12 @@
 //!
 //! Nothing a client sent is parsed before its token is checked: every operation takes the raw
 //! query parameters and body bytes, and parses them inside the database job, right after
-//! [`authenticate`]. An unauthenticated request, however hostile its filter or body, costs one
+//! [`auth::authenticate`] (Entra's own JWT is checked just before the job, [`entra_token`]). An unauthenticated request, however hostile its filter or body, costs one
 //! indexed token lookup and no parse, and a request still costs one trip to the database.
 
+pub mod auth;
 pub mod discovery;
+pub mod entra_token;
 pub mod groups;
 pub mod lists;
 pub mod plan;
@@ -19,17 +21,35 @@ use scim::project::Projection;
 use scim::{ScimError, ScimType};
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use auth::{authenticate, Verifier};
+pub use auth::{Caller, Credential};
+
 use crate::audit::{self, Actor};
 use crate::clock::Clock;
-use crate::config::Deprovisioning;
+use crate::config::{Config, Deprovisioning};
 use crate::db::{Db, DbConnection, DbError};
 use crate::directories::AuthenticatedDirectory;
+use crate::issuer::runtime::Runtime as IssuerRuntime;
 
-/// What provisioning needs from the server it runs in: the database and the clock.
+/// What provisioning needs from the server it runs in: the database, the clock, and what
+/// checks a credential in the job (the issuer, the declared directories).
 #[derive(Clone, Copy)]
 pub struct Runtime<'a> {
     pub db: &'a Db,
     pub clock: &'a dyn Clock,
+    pub issuer: &'a Arc<IssuerRuntime>,
+    pub config: &'a Arc<Config>,
+}
+
+impl Runtime<'_> {
+    fn verifier(&self) -> Verifier {
+        Verifier {
+            issuer: self.issuer.clone(),
+            config: self.config.clone(),
+        }
+    }
 }
 
 /// Who is asking, and what they may see: one directory, one organization.
@@ -42,32 +62,6 @@ pub struct ScimContext {
     pub deprovisioning: Deprovisioning,
     /// `{public_url}/realms/{realm}/scim/v2`, the base of `meta.location`.
     pub base_url: String,
-}
-
-/// What a request claims to be before anything is looked up: the realm of its URL and its
-/// bearer token. Authentication happens inside the same database job as the work it guards, so
-/// a request costs one trip to the database's threads, not two.
-#[derive(Clone)]
-pub struct Caller {
-    pub realm: String,
-    pub token: String,
-    /// `{public_url}/realms/{realm}/scim/v2`.
-    pub base_url: String,
-}
-
-impl std::fmt::Debug for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller")
-            .field("realm", &self.realm)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The directory behind a caller's token, or 401.
-pub fn authenticate(conn: &mut DbConnection, caller: &Caller) -> Result<ScimContext> {
-    let auth = crate::directories::authenticate(conn, &caller.realm, &caller.token)?
-        .ok_or_else(|| ScimError::new(401, None, "the bearer token is not valid for this realm"))?;
-    Ok(ScimContext::new(auth, caller.base_url.clone()))
 }
 
 /// The resource types, as the endpoints name them.
@@ -136,10 +130,10 @@ where
     T: Send + 'static,
     F: FnOnce(&mut DbConnection, &ScimContext) -> Result<T> + Send + 'static,
 {
-    let caller = caller.clone();
+    let (caller, verifier, now) = (caller.clone(), rt.verifier(), rt.clock.now());
     rt.db
         .run(move |conn| {
-            let ctx = authenticate(conn, &caller)?;
+            let ctx = authenticate(conn, &caller, &verifier, now)?;
             f(conn, &ctx)
         })
         .await
@@ -278,7 +272,7 @@ where
         + 'static,
 {
     let now = rt.clock.now();
-    let caller = caller.clone();
+    let (caller, verifier) = (caller.clone(), rt.verifier());
     let WriteOp {
         operation,
         resource_type,
@@ -291,7 +285,7 @@ where
     let outcome: Result<Result<T>> = rt
         .db
         .write(move |conn| {
-            let ctx = authenticate(conn, &caller)?;
+            let ctx = authenticate(conn, &caller, &verifier, now)?;
             let input = parse()?;
             let actor = ctx.actor();
             let done = crate::db::savepoint(conn, |conn| f(conn, &ctx, input, now));

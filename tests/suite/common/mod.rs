@@ -142,6 +142,8 @@ pub fn config(db: &TestDb, tenants: &[&Tenant]) -> Config {
                 resolved: Some(Secret::new(t.token.clone())),
             }),
             deprovisioning: Default::default(),
+            entra: None,
+            clients: Vec::new(),
         });
     }
     config
