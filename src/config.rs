@@ -13,6 +13,7 @@ mod directories;
 mod identity_providers;
 mod idp_mappers;
 mod issuer;
+pub mod saml_metadata;
 mod secrets;
 #[cfg(test)]
 mod tests;
