@@ -12,7 +12,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,7 +41,7 @@ mod common {
 }
 
 use common::forged_idp::{Busy, ForgedIdp, Settings, User};
-use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
+use support::{free_port, ms, percentile, spawn_serve, CommonOptions, Process, ScratchDb};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -90,19 +89,13 @@ fn spawn_vestibule(
     port: u16,
     idp: &ForgedIdp,
 ) -> anyhow::Result<Process> {
-    let child = Command::new(VESTIBULE)
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("BENCH_SECRET", SECRET)
-        .env("BENCH_IDP_SECRET", idp.client_secret())
-        .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("VESTIBULE_DATABASE__URL", db_url)
-        .env("VESTIBULE_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn vestibule serve")?;
-    Ok(Process(child))
+    let idp_secret = idp.client_secret();
+    spawn_serve(
+        config,
+        db_url,
+        port,
+        &[("BENCH_SECRET", SECRET), ("BENCH_IDP_SECRET", &idp_secret)],
+    )
 }
 
 async fn wait_ready(

@@ -14,7 +14,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use serde_json::{json, Value};
 
-use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
+use support::{free_port, ms, percentile, spawn_serve, CommonOptions, Process, ScratchDb};
 
 /// What to measure and against what.
 #[derive(Debug, Clone, Parser)]
@@ -149,19 +149,15 @@ fn spawn_vestibule(dir: &Path, db_url: &str, port: u16) -> anyhow::Result<Proces
         "[[realm]]\nname = \"bench\"\n\n[[organization]]\nrealm = \"bench\"\nalias = \"acme\"\nname = \"Acme\"\n\n\
          [[directory]]\nrealm = \"bench\"\norganization = \"acme\"\nname = \"entra\"\ntoken = { env = \"BENCH_SCIM_TOKEN\" }\n",
     )?;
-    let child = Command::new(VESTIBULE)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("BENCH_SCIM_TOKEN", TOKEN)
-        .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("VESTIBULE_DATABASE__URL", db_url)
-        .env("VESTIBULE_DATABASE__POOL_SIZE", "32")
-        .env("VESTIBULE_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn vestibule serve")?;
-    Ok(Process(child))
+    spawn_serve(
+        &config,
+        db_url,
+        port,
+        &[
+            ("BENCH_SCIM_TOKEN", TOKEN),
+            ("VESTIBULE_DATABASE__POOL_SIZE", "32"),
+        ],
+    )
 }
 
 async fn measure_backend(opts: &ScimBenchOptions, database: &str) -> anyhow::Result<Figures> {

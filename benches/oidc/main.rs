@@ -21,7 +21,7 @@ mod signing;
 mod support;
 
 use load::Run;
-use support::{free_port, ms, percentile, CommonOptions, Process, ScratchDb, VESTIBULE};
+use support::{free_port, ms, percentile, spawn_serve, CommonOptions, Process, ScratchDb};
 
 use code_flow::code_round_trip;
 use requests::{claims_of, hammer, measure_client_credentials, measure_client_credentials_reqwest};
@@ -138,19 +138,12 @@ fn config_text() -> String {
 }
 
 fn spawn_vestibule(config: &Path, db_url: &str, port: u16) -> anyhow::Result<Process> {
-    let child = Command::new(VESTIBULE)
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("BENCH_SECRET", SECRET)
-        .env("BENCH_PASSWORD", PASSWORD)
-        .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env("VESTIBULE_DATABASE__URL", db_url)
-        .env("VESTIBULE_LOG__LEVEL", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn vestibule serve")?;
-    Ok(Process(child))
+    spawn_serve(
+        config,
+        db_url,
+        port,
+        &[("BENCH_SECRET", SECRET), ("BENCH_PASSWORD", PASSWORD)],
+    )
 }
 
 /// One database's figures.

@@ -3,7 +3,7 @@
 //! (`benches/scim.rs`, `benches/oidc/main.rs`) as a module of its own.
 
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -33,6 +33,28 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// `vestibule serve --config {config}` on `127.0.0.1:{port}` and database `db_url`, logging
+/// warnings only, with `env` set (the config's secrets and any override).
+pub fn spawn_serve(
+    config: &Path,
+    db_url: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Process> {
+    let child = Command::new(VESTIBULE)
+        .args(["serve", "--config"])
+        .arg(config)
+        .envs(env.iter().copied())
+        .env("VESTIBULE_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("VESTIBULE_DATABASE__URL", db_url)
+        .env("VESTIBULE_LOG__LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("spawn vestibule serve")?;
+    Ok(Process(child))
 }
 
 /// A child process killed when dropped.
