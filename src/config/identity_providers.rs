@@ -1,9 +1,12 @@
-//! `[[identity_provider]]`: an upstream IdP people of an organization sign in through (OIDC
-//! here; SAML joins it). Keycloak's fields, with a `preset = "entra"` that sets what Entra ID
-//! needs. Validated at load with the IdP and key named; risky settings are warnings.
+//! `[[identity_provider]]`: an upstream IdP people of an organization sign in through, over
+//! OpenID Connect or SAML 2.0. Keycloak's fields, with a `preset = "entra"` that sets what
+//! Entra ID needs. Validated at load with the IdP and key named; risky settings are warnings.
+
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::saml_metadata::IdpMetadata;
 use super::{IdpMapperDecl, SecretRef, SyncMode};
 
 /// Which protocol the IdP speaks.
@@ -11,6 +14,7 @@ use super::{IdpMapperDecl, SecretRef, SyncMode};
 #[serde(rename_all = "lowercase")]
 pub enum IdpKind {
     Oidc,
+    Saml,
 }
 
 /// A vendor's settings in one word.
@@ -86,6 +90,8 @@ pub struct IdentityProviderDecl {
     pub jwks_uri: Option<String>,
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// OIDC: Vestibule's client id at the IdP (required there; no SAML key).
+    #[serde(default)]
     pub client_id: String,
     #[serde(default)]
     pub client_secret: Option<SecretRef>,
@@ -136,9 +142,36 @@ pub struct IdentityProviderDecl {
     /// On RP-initiated logout, send the browser to the IdP's end-session endpoint too.
     #[serde(default)]
     pub logout_upstream: bool,
-    /// What its claims become (Keycloak's IdP mappers).
+    /// What its claims become (Keycloak's IdP mappers). For SAML, a claim is an attribute's
+    /// Name or FriendlyName, its values an array.
     #[serde(default)]
     pub mappers: Vec<IdpMapperDecl>,
+
+    // --- SAML (kind = "saml") ---
+    /// The IdP's metadata, from a file or inline (one of them).
+    #[serde(default)]
+    pub metadata_file: Option<PathBuf>,
+    #[serde(default)]
+    pub metadata: Option<String>,
+    /// Vestibule's entity ID at the IdP; the realm's issuer URL when unset.
+    #[serde(default)]
+    pub sp_entity_id: Option<String>,
+    /// The NameID format asked for in AuthnRequests (none: the IdP chooses).
+    #[serde(default)]
+    pub name_id_format: Option<String>,
+    /// The attribute that names the person, instead of the NameID (Entra:
+    /// `http://schemas.microsoft.com/identity/claims/objectidentifier`).
+    #[serde(default)]
+    pub principal_attribute: Option<String>,
+    /// The assertion must carry its own signature; on by default.
+    #[serde(default = "yes")]
+    pub want_assertions_signed: bool,
+    /// The Response must be signed as a whole.
+    #[serde(default)]
+    pub want_response_signed: bool,
+    /// Ask the IdP to authenticate the person again (`ForceAuthn`).
+    #[serde(default)]
+    pub force_authn: bool,
 }
 
 fn yes() -> bool {
@@ -228,12 +261,84 @@ impl IdentityProviderDecl {
         None
     }
 
+    pub fn is_saml(&self) -> bool {
+        self.kind == IdpKind::Saml
+    }
+
+    /// The IdP's SAML metadata, read from its file or inline text and checked.
+    pub fn saml_metadata(&self) -> Result<IdpMetadata, String> {
+        let at = |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
+        match (&self.metadata_file, &self.metadata) {
+            (Some(path), None) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| at("metadata_file", format!("cannot read {}: {e}", path.display())))?;
+                IdpMetadata::parse(&text).map_err(|e| at("metadata_file", e))
+            }
+            (None, Some(text)) => IdpMetadata::parse(text).map_err(|e| at("metadata", e)),
+            (Some(_), Some(_)) => Err(at("metadata", "give metadata_file or metadata, not both".into())),
+            (None, None) => Err(at(
+                "metadata_file",
+                "a SAML IdP needs its metadata: metadata_file or metadata".into(),
+            )),
+        }
+    }
+
+    /// Checks a SAML declaration: its metadata, and no OpenID Connect key.
+    fn validate_saml(&self) -> Result<(), String> {
+        let at = |key: &str, what: &str| format!("identity_provider {:?}: {key}: {what}", self.alias);
+        let oidc_keys = [
+            ("client_id", !self.client_id.is_empty()),
+            ("client_secret", self.client_secret.is_some()),
+            ("discovery_url", self.discovery_url.is_some()),
+            ("issuer", self.issuer.is_some()),
+            ("authorization_endpoint", self.authorization_endpoint.is_some()),
+            ("token_endpoint", self.token_endpoint.is_some()),
+            ("userinfo_endpoint", self.userinfo_endpoint.is_some()),
+            ("jwks_uri", self.jwks_uri.is_some()),
+            ("end_session_endpoint", self.end_session_endpoint.is_some()),
+            ("preset", self.preset.is_some()),
+            ("tenant_id", self.tenant_id.is_some() || !self.tenant_ids.is_empty()),
+        ];
+        if let Some((key, _)) = oidc_keys.iter().find(|(_, set)| *set) {
+            return Err(at(key, "is an OpenID Connect setting; this IdP is kind = \"saml\""));
+        }
+        if let Some(id) = &self.sp_entity_id {
+            if id.trim().is_empty() {
+                return Err(at("sp_entity_id", "is empty"));
+            }
+        }
+        if !(0..=600).contains(&self.clock_skew_secs) {
+            return Err(at("clock_skew_secs", "must be between 0 and 600"));
+        }
+        if !self.want_assertions_signed && !self.want_response_signed {
+            return Err(at(
+                "want_assertions_signed",
+                "with want_response_signed off too, nothing would have to be signed",
+            ));
+        }
+        super::validate_idp_mappers(&self.mappers).map_err(|e| at("mappers", &e))?;
+        self.saml_metadata().map(|_| ())
+    }
+
     /// Checks one declaration; the message names the IdP and the key.
     pub fn validate(&self) -> Result<(), String> {
         let at =
             |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
         if !super::is_slug(&self.alias) {
             return Err(at("alias", "must be a URL-safe slug".into()));
+        }
+        if self.is_saml() {
+            return self.validate_saml();
+        }
+        let saml_keys = [
+            ("metadata_file", self.metadata_file.is_some()),
+            ("metadata", self.metadata.is_some()),
+            ("sp_entity_id", self.sp_entity_id.is_some()),
+            ("name_id_format", self.name_id_format.is_some()),
+            ("principal_attribute", self.principal_attribute.is_some()),
+        ];
+        if let Some((key, _)) = saml_keys.iter().find(|(_, set)| *set) {
+            return Err(at(key, "is a SAML setting; this IdP is kind = \"oidc\"".into()));
         }
         if self.client_id.trim().is_empty() {
             return Err(at("client_id", "is required".into()));

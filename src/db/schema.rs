@@ -438,5 +438,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    saml_assertions (realm_id, identity_provider, assertion_id) {
+        realm_id -> Text,
+        identity_provider -> Text,
+        assertion_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(mapper_grants, roles);
 diesel::allow_tables_to_appear_in_same_query!(mapper_grants, groups);

@@ -17,4 +17,5 @@ pub mod logout;
 pub mod mapping;
 pub mod oidc;
 pub mod runtime;
+pub mod saml;
 pub mod upstream;

@@ -2,8 +2,10 @@
 //! one HTTP client toward them, their cached metadata and keys, and the issuer runtime whose
 //! finish step every brokered login ends in. `AppState` holds one.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::config::saml_metadata::IdpMetadata;
 use crate::config::{Config, IdentityProviderDecl};
 use crate::federation::http_client::{UpstreamHttp, UpstreamHttpError};
 use crate::federation::upstream::Upstreams;
@@ -14,6 +16,8 @@ pub struct Runtime {
     pub http: UpstreamHttp,
     pub upstreams: Upstreams,
     providers: Vec<IdentityProviderDecl>,
+    /// The SAML IdPs' metadata, read once at start, by (realm, alias).
+    saml_metadata: HashMap<(String, String), Arc<IdpMetadata>>,
 }
 
 impl Runtime {
@@ -23,7 +27,34 @@ impl Runtime {
             http: UpstreamHttp::new()?,
             upstreams: Upstreams::default(),
             providers: config.identity_providers.clone(),
+            saml_metadata: config
+                .identity_providers
+                .iter()
+                .filter(|p| p.is_saml())
+                .filter_map(|p| {
+                    // Validation read it already; one that fails now is logged and unusable.
+                    let metadata = p
+                        .saml_metadata()
+                        .map_err(|e| tracing::error!(error = %e, "SAML metadata unreadable"))
+                        .ok()?;
+                    Some(((p.realm.clone(), p.alias.clone()), Arc::new(metadata)))
+                })
+                .collect(),
         })
+    }
+
+    /// The metadata of the SAML IdP `alias` of the realm named `realm`.
+    pub fn saml_metadata(&self, realm: &str, alias: &str) -> Option<Arc<IdpMetadata>> {
+        self.saml_metadata
+            .get(&(realm.to_string(), alias.to_string()))
+            .cloned()
+    }
+
+    /// Vestibule's entity ID at a SAML IdP: as declared, or the realm's issuer URL.
+    pub fn sp_entity_id(&self, idp: &IdentityProviderDecl) -> String {
+        idp.sp_entity_id
+            .clone()
+            .unwrap_or_else(|| self.issuer.issuer_url(&idp.realm))
     }
 
     /// The identity provider `alias` of the realm named `realm`.

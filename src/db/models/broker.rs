@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{broker_requests, broker_sessions, mapper_grants};
+use crate::db::schema::{broker_requests, broker_sessions, mapper_grants, saml_assertions};
 use crate::db::{DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -200,4 +200,33 @@ pub fn revoke(
     )))
     .execute(conn)?;
     Ok(())
+}
+
+/// Records that a SAML connection accepted assertion `assertion_id`, kept until `expires_at`;
+/// false when it was accepted before (a replay), which changes nothing.
+pub fn record_saml_assertion(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    identity_provider: &str,
+    assertion_id: &str,
+    expires_at: Micros,
+    now: Micros,
+) -> Result<bool, DbError> {
+    diesel::delete(saml_assertions::table.filter(saml_assertions::expires_at.le(now)))
+        .execute(conn)?;
+    let insert = diesel::insert_into(saml_assertions::table)
+        .values((
+            saml_assertions::realm_id.eq(realm_id),
+            saml_assertions::identity_provider.eq(identity_provider),
+            saml_assertions::assertion_id.eq(assertion_id),
+            saml_assertions::expires_at.eq(expires_at),
+        ))
+        .on_conflict_do_nothing();
+    // diesel's MultiConnection has no ON CONFLICT: the statement goes to each backend's own
+    // connection type. Two instances racing on one replay: the key lets one insert win.
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => insert.execute(c)?,
+        DbConnection::Postgres(c) => insert.execute(c)?,
+    };
+    Ok(inserted == 1)
 }

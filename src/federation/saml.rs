@@ -1,0 +1,442 @@
+//! SAML 2.0 Web Browser SSO as a service provider (SAML Profiles §4.1): the AuthnRequest sent
+//! to the IdP (HTTP-Redirect binding), Vestibule's SP metadata, and the checks a Response
+//! posted to a connection's ACS must pass before anything of it is believed.
+//!
+//! Signatures are verified by samael (xmlsec) in the mode that drops unsigned ancestors, with
+//! the SP entity ID set explicitly and an algorithm allow-list without SHA-1; everything else
+//! is checked here, on the verified, reduced document only, with Vestibule's clock. samael
+//! compares times with the system clock, so its own time checks are widened out of the way and
+//! made again below (federation.md §2.2, §2.6; stack-notes.md "samael"):
+//!
+//! - before libxml2 sees the text: a size cap, no DOCTYPE, no comment or processing
+//!   instruction anywhere (a comment inside a NameID is the classic truncation attack);
+//! - signed as configured (the assertion, the response, or both); Issuer is the metadata's
+//!   entity ID; exactly one assertion; status Success;
+//! - Destination, and the bearer SubjectConfirmation's Recipient, are this connection's ACS;
+//!   InResponseTo is the AuthnRequest the caller found for this browser and connection;
+//! - Conditions with an AudienceRestriction naming our entity ID, NotBefore / NotOnOrAfter
+//!   within the skew, the SubjectConfirmationData's NotOnOrAfter, an AuthnStatement.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
+use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING};
+use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy, Response};
+use samael::service_provider::ServiceProvider;
+use samael::traits::ToXml;
+use serde_json::{Map, Value};
+
+use crate::config::saml_metadata::{refuses_doctype, IdpMetadata, HTTP_REDIRECT};
+use crate::config::IdentityProviderDecl;
+use crate::db::Micros;
+
+/// A Response larger than this is refused unread: an IdP's is a few KiB.
+pub const MAX_RESPONSE_BYTES: usize = 128 * 1024;
+
+const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
+const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+
+/// The signature algorithms accepted: RSA and ECDSA with SHA-256 or stronger. SHA-1 is not
+/// among them (samael's allow-list has no SHA-1 member at all).
+const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
+    AllowedSignatureAlgorithm::RsaSha256,
+    AllowedSignatureAlgorithm::RsaSha384,
+    AllowedSignatureAlgorithm::RsaSha512,
+    AllowedSignatureAlgorithm::EcdsaSha256,
+    AllowedSignatureAlgorithm::EcdsaSha384,
+    AllowedSignatureAlgorithm::EcdsaSha512,
+];
+
+/// One SP connection: the IdP as declared and as its metadata says, and our side of it.
+pub struct Connection<'a> {
+    pub idp: &'a IdentityProviderDecl,
+    pub metadata: &'a IdpMetadata,
+    /// Our entity ID at this IdP.
+    pub sp_entity_id: String,
+    /// This connection's ACS: `{issuer}/broker/{alias}/endpoint`.
+    pub acs_url: String,
+}
+
+/// Why a response was refused, for the log (never the response or the person's data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+fn refuse<T>(why: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal(why.into()))
+}
+
+/// What a verified response says about the person.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub assertion_id: String,
+    /// The NameID, or the principal attribute when the connection names one.
+    pub principal: String,
+    pub name_id: String,
+    pub name_id_format: Option<String>,
+    /// The attributes as claims: by Name and by FriendlyName, a string when the attribute has
+    /// one value, an array when it has several; `name_id` too.
+    pub claims: Value,
+    pub session_index: Option<String>,
+    /// Until when the assertion's ID must be remembered (its latest NotOnOrAfter).
+    pub remember_until: Micros,
+}
+
+fn micros(t: DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+fn instant(now: Micros) -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp_micros(now).unwrap_or_default()
+}
+
+/// The AuthnRequest for `request_id`, as the HTTP-Redirect URL the browser is sent to.
+pub fn authn_request_url(
+    conn: &Connection<'_>,
+    request_id: &str,
+    now: Micros,
+) -> Result<String, Refusal> {
+    let Some(destination) = conn.metadata.sso_location(HTTP_REDIRECT) else {
+        return refuse("the IdP's metadata has no SingleSignOnService for HTTP-Redirect");
+    };
+    let request = AuthnRequest {
+        id: request_id.to_string(),
+        version: "2.0".into(),
+        issue_instant: instant(now),
+        destination: Some(destination.to_string()),
+        issuer: Some(Issuer {
+            value: Some(conn.sp_entity_id.clone()),
+            ..Issuer::default()
+        }),
+        assertion_consumer_service_url: Some(conn.acs_url.clone()),
+        protocol_binding: Some(HTTP_POST_BINDING.to_string()),
+        name_id_policy: Some(NameIdPolicy {
+            allow_create: Some(true),
+            format: conn.idp.name_id_format.clone(),
+            ..NameIdPolicy::default()
+        }),
+        force_authn: conn.idp.force_authn.then_some(true),
+        ..AuthnRequest::default()
+    };
+    match request.redirect("") {
+        Ok(Some(url)) => Ok(url.to_string()),
+        Ok(None) => refuse("the AuthnRequest has no destination"),
+        Err(e) => refuse(format!("the AuthnRequest could not be encoded: {e}")),
+    }
+}
+
+/// Vestibule's SP metadata for this connection (SAML Metadata §2.4.4): our entity ID, the ACS
+/// (HTTP-POST), the NameID format asked for.
+pub fn sp_metadata(conn: &Connection<'_>) -> Result<String, Refusal> {
+    let sp = ServiceProvider {
+        entity_id: Some(conn.sp_entity_id.clone()),
+        acs_url: Some(conn.acs_url.clone()),
+        metadata_url: None,
+        slo_url: None,
+        authn_name_id_format: conn.idp.name_id_format.clone(),
+        idp_metadata: EntityDescriptor::default(),
+        ..ServiceProvider::default()
+    };
+    let descriptor = sp
+        .metadata()
+        .map_err(|e| Refusal(format!("SP metadata: {e}")))?;
+    descriptor
+        .to_string()
+        .map_err(|e| Refusal(format!("SP metadata: {e}")))
+}
+
+/// The posted `SAMLResponse` as XML text, refused before any XML parser sees it when it is
+/// too large, not base64 or UTF-8, or carries a DOCTYPE, a comment or a processing instruction.
+pub fn decode(posted: &str) -> Result<String, Refusal> {
+    if posted.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
+        return refuse("the SAMLResponse is too large");
+    }
+    let compact: String = posted.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = B64
+        .decode(compact)
+        .map_err(|_| Refusal("the SAMLResponse is not base64".into()))?;
+    if bytes.len() > MAX_RESPONSE_BYTES {
+        return refuse("the SAMLResponse is too large");
+    }
+    let xml = String::from_utf8(bytes).map_err(|_| Refusal("the SAMLResponse is not UTF-8".into()))?;
+    if refuses_doctype(&xml) {
+        return refuse("the SAMLResponse holds a DOCTYPE");
+    }
+    let body = xml
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .strip_prefix("<?xml")
+        .map(|rest| rest.split_once("?>").map(|(_, after)| after).unwrap_or(""))
+        .unwrap_or(&xml);
+    if body.contains("<!--") || body.contains("<?") {
+        return refuse("the SAMLResponse holds a comment or a processing instruction");
+    }
+    Ok(xml)
+}
+
+/// The InResponseTo the (not yet verified) Response names: only a key to find the request
+/// this browser sent; the verified assertion must name the same.
+pub fn in_response_to(xml: &str) -> Option<String> {
+    xml.parse::<Response>().ok()?.in_response_to
+}
+
+/// Every check of a Response to the request `request_id`, at `now`.
+pub fn verify(
+    conn: &Connection<'_>,
+    xml: &str,
+    request_id: &str,
+    now: Micros,
+) -> Result<Verified, Refusal> {
+    let certs: Vec<samael::crypto::CertificateDer> = conn
+        .metadata
+        .signing_certificates()
+        .map(|c| c.der.clone().into())
+        .collect();
+    if certs.is_empty() {
+        return refuse("the IdP's metadata has no signing certificate");
+    }
+    // What the signatures cover, to tell a signed response from a signed assertion.
+    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        &certs,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&ALGORITHMS),
+    )
+    .map_err(|_| Refusal("no signature by the IdP's keys verifies".into()))?;
+    let (response_signed, assertion_signed) = match reduced.parse::<Response>() {
+        Ok(r) if r.signature.is_some() => (
+            true,
+            r.assertion.as_ref().is_some_and(|a| a.signature.is_some()),
+        ),
+        _ => match reduced.parse::<Assertion>() {
+            Ok(a) => (false, a.signature.is_some()),
+            Err(_) => return refuse("the signed part is neither a Response nor an Assertion"),
+        },
+    };
+    if conn.idp.want_response_signed && !response_signed {
+        return refuse("the Response is not signed");
+    }
+    if conn.idp.want_assertions_signed && !assertion_signed {
+        return refuse("the Assertion is not signed");
+    }
+    // The unsigned envelope can only make a refusal more likely: its status and Destination
+    // are checked too.
+    let envelope: Response = xml
+        .parse()
+        .map_err(|_| Refusal("the SAMLResponse is not a Response".into()))?;
+    if envelope.encrypted_assertion.is_some() {
+        return refuse("encrypted assertions are not accepted by this connection");
+    }
+    let status = envelope
+        .status
+        .as_ref()
+        .and_then(|s| s.status_code.value.as_deref());
+    if status != Some(SUCCESS) {
+        return refuse("the Response's status is not Success");
+    }
+    if envelope.destination.as_deref() != Some(conn.acs_url.as_str()) {
+        return refuse("the Response's Destination is not this connection's ACS");
+    }
+    if envelope.in_response_to.as_deref() != Some(request_id) {
+        return refuse("the Response's InResponseTo is not this browser's request");
+    }
+    let sp = ServiceProvider {
+        entity_id: Some(conn.sp_entity_id.clone()),
+        acs_url: Some(conn.acs_url.clone()),
+        metadata_url: None,
+        idp_metadata: conn.metadata.entity.clone(),
+        allow_idp_initiated: false,
+        allowed_signature_algorithms: Some(ALGORITHMS.to_vec()),
+        // samael reads the system clock; the times are checked below with ours.
+        max_clock_skew: chrono::Duration::days(365 * 100),
+        max_issue_delay: chrono::Duration::days(365 * 100),
+        ..ServiceProvider::default()
+    };
+    let assertion = sp
+        .parse_xml_response_with_mode(
+            xml,
+            Some(&[request_id]),
+            ReduceMode::ValidateAndMarkNoAncestors,
+        )
+        .map_err(|e| Refusal(format!("samael: {e}")))?;
+    check_assertion(conn, &assertion, request_id, now)
+}
+
+/// Vestibule's checks on the verified assertion, with its clock.
+fn check_assertion(
+    conn: &Connection<'_>,
+    assertion: &Assertion,
+    request_id: &str,
+    now: Micros,
+) -> Result<Verified, Refusal> {
+    let skew = conn.idp.clock_skew_secs * 1_000_000;
+    if assertion.issuer.value.as_deref() != Some(conn.metadata.entity_id.as_str()) {
+        return refuse("the Assertion's Issuer is not the IdP's entity ID");
+    }
+    let Some(conditions) = &assertion.conditions else {
+        return refuse("the Assertion has no Conditions");
+    };
+    let audiences = conditions.audience_restrictions.as_deref().unwrap_or_default();
+    if audiences.is_empty()
+        || !audiences
+            .iter()
+            .all(|r| r.audience.iter().any(|a| a == &conn.sp_entity_id))
+    {
+        return refuse("the Assertion's AudienceRestriction does not name this SP");
+    }
+    if conditions.not_before.is_some_and(|t| now + skew < micros(t)) {
+        return refuse("the Assertion is not valid yet");
+    }
+    let Some(not_on_or_after) = conditions.not_on_or_after else {
+        return refuse("the Assertion's Conditions have no NotOnOrAfter");
+    };
+    if micros(not_on_or_after) + skew <= now {
+        return refuse("the Assertion has expired");
+    }
+    let bearer = assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.subject_confirmations.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.method.as_deref() == Some(BEARER))
+        .filter_map(|c| c.subject_confirmation_data.as_ref())
+        .find(|d| {
+            d.recipient.as_deref() == Some(conn.acs_url.as_str())
+                && d.in_response_to.as_deref() == Some(request_id)
+                && d.not_on_or_after.is_some_and(|t| now < micros(t) + skew)
+                && d.not_before.is_none_or(|t| micros(t) <= now + skew)
+        });
+    let Some(bearer) = bearer else {
+        return refuse("no bearer SubjectConfirmation for this ACS and request holds now");
+    };
+    let statements = assertion.authn_statements.as_deref().unwrap_or_default();
+    let Some(authn) = statements.first() else {
+        return refuse("the Assertion has no AuthnStatement");
+    };
+    if authn
+        .session_not_on_or_after
+        .is_some_and(|t| micros(t) <= now)
+    {
+        return refuse("the IdP's session has ended (SessionNotOnOrAfter)");
+    }
+    let name_id = assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.name_id.as_ref())
+        .map(|n| (n.value.trim().to_string(), n.format.clone()))
+        .filter(|(v, _)| !v.is_empty());
+    let Some((name_id, name_id_format)) = name_id else {
+        return refuse("the Assertion names no subject");
+    };
+    let claims = claims_of(assertion, &name_id);
+    let principal = match &conn.idp.principal_attribute {
+        None => name_id.clone(),
+        Some(attribute) => match claims.get(attribute) {
+            Some(Value::String(v)) if !v.trim().is_empty() => v.clone(),
+            _ => return refuse("the principal attribute is missing or has several values"),
+        },
+    };
+    let remember_until = bearer
+        .not_on_or_after
+        .map(micros)
+        .unwrap_or_default()
+        .max(micros(not_on_or_after))
+        + skew;
+    Ok(Verified {
+        assertion_id: assertion.id.clone(),
+        principal,
+        name_id,
+        name_id_format,
+        claims,
+        session_index: authn.session_index.clone(),
+        remember_until,
+    })
+}
+
+/// The assertion's attributes as claims, by Name and by FriendlyName.
+fn claims_of(assertion: &Assertion, name_id: &str) -> Value {
+    let mut claims = Map::new();
+    claims.insert("name_id".into(), Value::String(name_id.to_string()));
+    let attributes = assertion
+        .attribute_statements
+        .iter()
+        .flatten()
+        .flat_map(|s| s.attributes.iter());
+    for attribute in attributes {
+        let values: Vec<Value> = attribute
+            .values
+            .iter()
+            .filter_map(|v| v.value.clone())
+            .map(Value::String)
+            .collect();
+        let value = match values.as_slice() {
+            [one] => one.clone(),
+            _ => Value::Array(values),
+        };
+        for key in [&attribute.name, &attribute.friendly_name].into_iter().flatten() {
+            claims.entry(key.clone()).or_insert_with(|| value.clone());
+        }
+    }
+    Value::Object(claims)
+}
+
+/// The person's email, first and last name in the claims (common attribute names, or the
+/// NameID when its format is an email address).
+pub fn profile(verified: &Verified) -> (Option<String>, Option<String>, Option<String>) {
+    let text = |names: &[&str]| {
+        names.iter().find_map(|n| match verified.claims.get(*n) {
+            Some(Value::String(v)) if !v.trim().is_empty() => Some(v.clone()),
+            _ => None,
+        })
+    };
+    let email = text(&[
+        "email",
+        "mail",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+    ])
+    .or_else(|| {
+        (verified.name_id_format.as_deref() == Some(EMAIL_FORMAT)).then(|| verified.name_id.clone())
+    });
+    let first = text(&[
+        "givenName",
+        "firstName",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+    ]);
+    let last = text(&[
+        "surname",
+        "sn",
+        "lastName",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+    ]);
+    (email, first, last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(xml: &str) -> String {
+        B64.encode(xml.as_bytes())
+    }
+
+    #[test]
+    fn hostile_text_is_refused_before_any_parser() {
+        let ok = "<?xml version=\"1.0\"?>\n<samlp:Response/>";
+        assert!(decode(&encoded(ok)).is_ok());
+        for (bad, why) in [
+            ("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>", "DOCTYPE"),
+            ("<r><NameID>alice@acme.test<!---->.evil.test</NameID></r>", "comment"),
+            ("<r><?pi data?></r>", "processing instruction"),
+        ] {
+            let err = decode(&encoded(bad)).unwrap_err().0;
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert!(decode("not base64 at all!").is_err());
+        assert!(decode(&B64.encode([0xff, 0xfe, 0x00])).is_err());
+        let huge = format!("<r>{}</r>", "a".repeat(MAX_RESPONSE_BYTES));
+        assert!(decode(&encoded(&huge)).unwrap_err().0.contains("too large"));
+    }
+}
