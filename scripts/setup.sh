@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(build-essential pkg-config libssl-dev libsqlite3-dev libpq-dev libxml2-dev
-          libxmlsec1-dev libxslt1-dev libclang-dev python3 python3-venv curl)
+          libxmlsec1-dev libxslt1-dev libclang-dev python3 python3-venv curl xmlsec1)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
