@@ -267,15 +267,23 @@ impl IdentityProviderDecl {
 
     /// The IdP's SAML metadata, read from its file or inline text and checked.
     pub fn saml_metadata(&self) -> Result<IdpMetadata, String> {
-        let at = |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
+        let at =
+            |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
         match (&self.metadata_file, &self.metadata) {
             (Some(path), None) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| at("metadata_file", format!("cannot read {}: {e}", path.display())))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    at(
+                        "metadata_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
                 IdpMetadata::parse(&text).map_err(|e| at("metadata_file", e))
             }
             (None, Some(text)) => IdpMetadata::parse(text).map_err(|e| at("metadata", e)),
-            (Some(_), Some(_)) => Err(at("metadata", "give metadata_file or metadata, not both".into())),
+            (Some(_), Some(_)) => Err(at(
+                "metadata",
+                "give metadata_file or metadata, not both".into(),
+            )),
             (None, None) => Err(at(
                 "metadata_file",
                 "a SAML IdP needs its metadata: metadata_file or metadata".into(),
@@ -285,22 +293,32 @@ impl IdentityProviderDecl {
 
     /// Checks a SAML declaration: its metadata, and no OpenID Connect key.
     fn validate_saml(&self) -> Result<(), String> {
-        let at = |key: &str, what: &str| format!("identity_provider {:?}: {key}: {what}", self.alias);
+        let at =
+            |key: &str, what: &str| format!("identity_provider {:?}: {key}: {what}", self.alias);
         let oidc_keys = [
             ("client_id", !self.client_id.is_empty()),
             ("client_secret", self.client_secret.is_some()),
             ("discovery_url", self.discovery_url.is_some()),
             ("issuer", self.issuer.is_some()),
-            ("authorization_endpoint", self.authorization_endpoint.is_some()),
+            (
+                "authorization_endpoint",
+                self.authorization_endpoint.is_some(),
+            ),
             ("token_endpoint", self.token_endpoint.is_some()),
             ("userinfo_endpoint", self.userinfo_endpoint.is_some()),
             ("jwks_uri", self.jwks_uri.is_some()),
             ("end_session_endpoint", self.end_session_endpoint.is_some()),
             ("preset", self.preset.is_some()),
-            ("tenant_id", self.tenant_id.is_some() || !self.tenant_ids.is_empty()),
+            (
+                "tenant_id",
+                self.tenant_id.is_some() || !self.tenant_ids.is_empty(),
+            ),
         ];
         if let Some((key, _)) = oidc_keys.iter().find(|(_, set)| *set) {
-            return Err(at(key, "is an OpenID Connect setting; this IdP is kind = \"saml\""));
+            return Err(at(
+                key,
+                "is an OpenID Connect setting; this IdP is kind = \"saml\"",
+            ));
         }
         if let Some(id) = &self.sp_entity_id {
             if id.trim().is_empty() {
@@ -338,7 +356,10 @@ impl IdentityProviderDecl {
             ("principal_attribute", self.principal_attribute.is_some()),
         ];
         if let Some((key, _)) = saml_keys.iter().find(|(_, set)| *set) {
-            return Err(at(key, "is a SAML setting; this IdP is kind = \"oidc\"".into()));
+            return Err(at(
+                key,
+                "is a SAML setting; this IdP is kind = \"oidc\"".into(),
+            ));
         }
         if self.client_id.trim().is_empty() {
             return Err(at("client_id", "is required".into()));

@@ -27,6 +27,7 @@ use crate::federation::idp_mappers::{self, Login, Property};
 use crate::federation::mapping;
 use crate::federation::oidc::{self, Credentials, Expected, Outgoing};
 use crate::federation::runtime::Runtime;
+use crate::federation::saml_login;
 use crate::issuer::finish::{self, Arrival, Finished, Refusal as FinishRefusal, SignedIn};
 use crate::issuer::jwt::Alg;
 use crate::issuer::runtime::RealmRow;
@@ -59,7 +60,7 @@ pub enum Callback {
     Refused(Refused),
 }
 
-fn refused(status: u16, message: &str, reason: &str, alias: &str) -> Refused {
+pub(super) fn refused(status: u16, message: &str, reason: &str, alias: &str) -> Refused {
     let correlation = opaque("")[..16].to_string();
     tracing::info!(identity_provider = %alias, %correlation, %reason, "brokered login refused");
     Refused {
@@ -69,15 +70,17 @@ fn refused(status: u16, message: &str, reason: &str, alias: &str) -> Refused {
     }
 }
 
-const EXPIRED: &str =
+pub(super) const EXPIRED: &str =
     "The login took too long or was started elsewhere. Start again from the application.";
-const UNAVAILABLE: &str = "The identity provider could not be reached. Try again in a moment.";
-const NOT_VALID: &str = "The identity provider's answer could not be accepted.";
-const DISABLED_ORGANIZATION: &str = "This organization cannot be signed in to.";
-const OTHER_ORGANIZATION: &str = "This identity provider belongs to another organization.";
+pub(super) const UNAVAILABLE: &str =
+    "The identity provider could not be reached. Try again in a moment.";
+pub(super) const NOT_VALID: &str = "The identity provider's answer could not be accepted.";
+pub(super) const DISABLED_ORGANIZATION: &str = "This organization cannot be signed in to.";
+pub(super) const OTHER_ORGANIZATION: &str =
+    "This identity provider belongs to another organization.";
 
 /// The IdP, if it exists in the realm and is enabled.
-fn provider<'a>(
+pub(super) fn provider<'a>(
     rt: &'a Runtime,
     realm: &RealmRow,
     alias: &str,
@@ -100,7 +103,7 @@ fn provider<'a>(
 }
 
 /// The IdP's organization, which must exist and be enabled.
-fn organization(
+pub(super) fn organization(
     conn: &mut DbConnection,
     realm_id: &str,
     idp: &IdentityProviderDecl,
@@ -165,6 +168,9 @@ pub async fn start(
             return Ok(Start::Refused(refused(status, message, reason, alias)))
         }
     };
+    if idp.is_saml() {
+        return saml_login::start(rt, realm, &idp, &tx, now).await;
+    }
     let metadata = match rt.upstreams.metadata(&rt.http, &idp, now).await {
         Ok(m) => m,
         Err(e) => {
@@ -472,16 +478,16 @@ enum ArrivalError {
 }
 
 /// Who the IdP vouched for, what it said, and the upstream session.
-struct Upstream {
-    person: UpstreamIdentity,
-    claims: Value,
-    sid: Option<String>,
-    id_token: String,
+pub(super) struct Upstream {
+    pub(super) person: UpstreamIdentity,
+    pub(super) claims: Value,
+    pub(super) sid: Option<String>,
+    pub(super) id_token: String,
 }
 
 /// The one write transaction of a brokered login: find or create the user, the membership,
 /// then the issuer's finish step. Any refusal rolls all of it back.
-async fn arrive(
+pub(super) async fn arrive(
     rt: &Arc<Runtime>,
     realm: &RealmRow,
     idp: &IdentityProviderDecl,

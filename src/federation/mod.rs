@@ -18,4 +18,5 @@ pub mod mapping;
 pub mod oidc;
 pub mod runtime;
 pub mod saml;
+pub mod saml_login;
 pub mod upstream;

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
-use samael::metadata::{EntityDescriptor, HTTP_POST_BINDING};
+use samael::metadata::{EntityDescriptor, IndexedEndpoint, SpSsoDescriptor, HTTP_POST_BINDING};
 use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy, Response};
 use samael::service_provider::ServiceProvider;
 use samael::traits::ToXml;
@@ -128,21 +128,30 @@ pub fn authn_request_url(
 }
 
 /// Vestibule's SP metadata for this connection (SAML Metadata §2.4.4): our entity ID, the ACS
-/// (HTTP-POST), the NameID format asked for.
+/// (HTTP-POST), whether assertions must be signed, the NameID format asked for. Built here
+/// rather than by samael's `ServiceProvider::metadata`, which needs an SLO URL and advertises
+/// encryption this connection does not take.
 pub fn sp_metadata(conn: &Connection<'_>) -> Result<String, Refusal> {
-    let sp = ServiceProvider {
-        entity_id: Some(conn.sp_entity_id.clone()),
-        acs_url: Some(conn.acs_url.clone()),
-        metadata_url: None,
-        slo_url: None,
-        authn_name_id_format: conn.idp.name_id_format.clone(),
-        idp_metadata: EntityDescriptor::default(),
-        ..ServiceProvider::default()
+    let descriptor = SpSsoDescriptor {
+        protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
+        authn_requests_signed: Some(false),
+        want_assertions_signed: Some(conn.idp.want_assertions_signed),
+        name_id_formats: conn.idp.name_id_format.clone().map(|f| vec![f]),
+        assertion_consumer_services: vec![IndexedEndpoint {
+            binding: HTTP_POST_BINDING.to_string(),
+            location: conn.acs_url.clone(),
+            response_location: None,
+            index: 0,
+            is_default: Some(true),
+        }],
+        ..SpSsoDescriptor::default()
     };
-    let descriptor = sp
-        .metadata()
-        .map_err(|e| Refusal(format!("SP metadata: {e}")))?;
-    descriptor
+    let entity = EntityDescriptor {
+        entity_id: Some(conn.sp_entity_id.clone()),
+        sp_sso_descriptors: Some(vec![descriptor]),
+        ..EntityDescriptor::default()
+    };
+    entity
         .to_string()
         .map_err(|e| Refusal(format!("SP metadata: {e}")))
 }
@@ -153,14 +162,18 @@ pub fn decode(posted: &str) -> Result<String, Refusal> {
     if posted.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4 {
         return refuse("the SAMLResponse is too large");
     }
-    let compact: String = posted.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = posted
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     let bytes = B64
         .decode(compact)
         .map_err(|_| Refusal("the SAMLResponse is not base64".into()))?;
     if bytes.len() > MAX_RESPONSE_BYTES {
         return refuse("the SAMLResponse is too large");
     }
-    let xml = String::from_utf8(bytes).map_err(|_| Refusal("the SAMLResponse is not UTF-8".into()))?;
+    let xml =
+        String::from_utf8(bytes).map_err(|_| Refusal("the SAMLResponse is not UTF-8".into()))?;
     if refuses_doctype(&xml) {
         return refuse("the SAMLResponse holds a DOCTYPE");
     }
@@ -301,7 +314,10 @@ fn check_assertion(
     let Some(conditions) = &assertion.conditions else {
         return refuse("the Assertion has no Conditions");
     };
-    let audiences = conditions.audience_restrictions.as_deref().unwrap_or_default();
+    let audiences = conditions
+        .audience_restrictions
+        .as_deref()
+        .unwrap_or_default();
     if audiences.is_empty()
         || !audiences
             .iter()
@@ -309,7 +325,10 @@ fn check_assertion(
     {
         return refuse("the Assertion's AudienceRestriction does not name this SP");
     }
-    if conditions.not_before.is_some_and(|t| now + skew < micros(t)) {
+    if conditions
+        .not_before
+        .is_some_and(|t| now + skew < micros(t))
+    {
         return refuse("the Assertion is not valid yet");
     }
     let Some(not_on_or_after) = conditions.not_on_or_after else {
@@ -399,7 +418,10 @@ fn claims_of(assertion: &Assertion, name_id: &str) -> Value {
             [one] => one.clone(),
             _ => Value::Array(values),
         };
-        for key in [&attribute.name, &attribute.friendly_name].into_iter().flatten() {
+        for key in [&attribute.name, &attribute.friendly_name]
+            .into_iter()
+            .flatten()
+        {
             claims.entry(key.clone()).or_insert_with(|| value.clone());
         }
     }
@@ -451,7 +473,10 @@ mod tests {
         assert!(decode(&encoded(ok)).is_ok());
         for (bad, why) in [
             ("<!DOCTYPE r [<!ENTITY e \"x\">]><r>&e;</r>", "DOCTYPE"),
-            ("<r><NameID>alice@acme.test<!---->.evil.test</NameID></r>", "comment"),
+            (
+                "<r><NameID>alice@acme.test<!---->.evil.test</NameID></r>",
+                "comment",
+            ),
             ("<r><?pi data?></r>", "processing instruction"),
         ] {
             let err = decode(&encoded(bad)).unwrap_err().0;

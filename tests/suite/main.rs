@@ -10,6 +10,7 @@ mod bench_load;
 mod broker_peers;
 mod brokering;
 mod brokering_entra;
+mod brokering_saml;
 mod brokering_sessions;
 mod cli;
 mod daemon;

@@ -101,7 +101,10 @@ fn every_fixture_is_refused_or_yields_only_the_signed_subject() {
         if let Ok(principal) = &got {
             assert_ne!(Some(principal), f.never_subject.as_ref(), "{}", f.file);
         }
-        match (f.expect.as_str(), REFUSED_BY_SETTINGS.contains(&f.file.as_str())) {
+        match (
+            f.expect.as_str(),
+            REFUSED_BY_SETTINGS.contains(&f.file.as_str()),
+        ) {
             ("accept", false) => {
                 assert_eq!(got.as_ref(), Ok(f.subject.as_ref().unwrap()), "{}", f.file)
             }

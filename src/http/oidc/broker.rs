@@ -13,6 +13,7 @@ use super::authorize::{back_to_client, login_cookie, sso_cookie};
 use super::{error_page, html, realm_row};
 use crate::federation::backchannel::{self, Backchannel};
 use crate::federation::login::{self, Callback, Refused, Start};
+use crate::federation::saml_login;
 use crate::issuer::finish::SignedIn;
 use crate::state::AppState;
 use crate::web as pages;
@@ -86,6 +87,15 @@ pub(super) async fn endpoint(
         login_cookie(&req),
     )
     .await;
+    signed_in_or_refused(&state, &realm_name, answer)
+}
+
+/// A brokered login's end: back to the client with the code and the SSO cookie, or the page.
+fn signed_in_or_refused(
+    state: &AppState,
+    realm_name: &str,
+    answer: Result<Callback, crate::db::DbError>,
+) -> HttpResponse {
     match answer {
         Ok(Callback::SignedIn(signed_in)) => {
             let SignedIn {
@@ -95,12 +105,12 @@ pub(super) async fn endpoint(
                 ..
             } = *signed_in;
             let mut response =
-                back_to_client(&state, &realm_name, &params, vec![("code".into(), code)]);
-            let _ = response.add_cookie(&sso_cookie(&state, &realm_name, value));
+                back_to_client(state, realm_name, &params, vec![("code".into(), code)]);
+            let _ = response.add_cookie(&sso_cookie(state, realm_name, value));
             response
         }
-        Ok(Callback::Refused(r)) => refused(&realm_name, r),
-        Err(e) => failed(&realm_name, e),
+        Ok(Callback::Refused(r)) => refused(realm_name, r),
+        Err(e) => failed(realm_name, e),
     }
 }
 
@@ -137,4 +147,54 @@ fn invalid_logout_token(why: String) -> HttpResponse {
     HttpResponse::BadRequest()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({"error": "invalid_request", "error_description": why}))
+}
+
+/// The ACS's form: the Response, and the RelayState Vestibule sends none of.
+#[derive(serde::Deserialize)]
+pub(super) struct SamlPost {
+    #[serde(rename = "SAMLResponse")]
+    saml_response: String,
+}
+
+/// `POST {issuer}/broker/{alias}/endpoint` (SAML HTTP-POST binding).
+pub(super) async fn saml_acs(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<SamlPost>,
+) -> HttpResponse {
+    let (realm_name, alias) = path.into_inner();
+    let realm = match realm_row(&state, &realm_name).await {
+        Ok(r) => r,
+        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    };
+    let answer = saml_login::acs(
+        &state.federation,
+        &realm,
+        &alias,
+        &form.saml_response,
+        login_cookie(&req),
+    )
+    .await;
+    signed_in_or_refused(&state, &realm_name, answer)
+}
+
+/// `GET {issuer}/broker/{alias}/endpoint/descriptor`: Vestibule's SP metadata for a SAML IdP.
+pub(super) async fn saml_descriptor(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (realm_name, alias) = path.into_inner();
+    match saml_login::descriptor(&state.federation, &realm_name, &alias) {
+        Some(Ok(xml)) => HttpResponse::Ok()
+            .content_type("application/samlmetadata+xml")
+            .body(xml),
+        Some(Err(e)) => failed(&realm_name, e),
+        None => error_page(
+            &realm_name,
+            StatusCode::NOT_FOUND,
+            "no such SAML identity provider",
+        )
+        .respond(),
+    }
 }

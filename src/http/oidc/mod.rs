@@ -191,6 +191,19 @@ fn method_not_allowed(audience: Audience, req: &HttpRequest) -> actix_web::Error
     }
 }
 
+/// actix's own default: the issuer's forms are a few fields.
+const FORM_LIMIT: usize = 16 * 1024;
+
+/// Forms of at most `limit` bytes, refused in `audience`'s dialect.
+fn form_config(audience: Audience, limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(move |err, req| {
+            let too_large = matches!(err, UrlencodedError::Overflow { .. });
+            malformed(audience, req, "form", too_large)
+        })
+}
+
 /// A resource whose form and query extractors, and other methods, refuse in `audience`'s
 /// dialect.
 fn resource(path: &str, audience: Audience) -> actix_web::Resource {
@@ -198,10 +211,7 @@ fn resource(path: &str, audience: Audience) -> actix_web::Resource {
         .default_service(web::route().to(move |req: HttpRequest| async move {
             Err::<HttpResponse, _>(method_not_allowed(audience, &req))
         }))
-        .app_data(web::FormConfig::default().error_handler(move |err, req| {
-            let too_large = matches!(err, UrlencodedError::Overflow { .. });
-            malformed(audience, req, "form", too_large)
-        }))
+        .app_data(form_config(audience, FORM_LIMIT))
         .app_data(
             web::QueryConfig::default()
                 .error_handler(move |_, req| malformed(audience, req, "query string", false)),
@@ -254,7 +264,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/account", Person).route(web::get().to(logout::account)))
     .service(resource("/broker/{alias}/login", Person).route(web::get().to(broker::start)))
-    .service(resource("/broker/{alias}/endpoint", Person).route(web::get().to(broker::endpoint)))
+    .service(
+        resource("/broker/{alias}/endpoint", Person)
+            .route(web::get().to(broker::endpoint))
+            // A SAML Response, base64 in a form field, plus RelayState.
+            .route(web::post().to(broker::saml_acs))
+            .app_data(form_config(
+                Person,
+                crate::federation::saml::MAX_RESPONSE_BYTES * 4 / 3 + 4096,
+            )),
+    )
+    .service(
+        resource("/broker/{alias}/endpoint/descriptor", Client)
+            .route(web::get().to(broker::saml_descriptor)),
+    )
     .service(
         resource("/broker/{alias}/backchannel-logout", Client)
             .route(web::post().to(broker::backchannel_logout)),

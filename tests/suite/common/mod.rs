@@ -253,11 +253,24 @@ impl TestServer {
         Self::start_with(db, config, Arc::new(SystemClock)).await
     }
 
-    pub async fn start_with(db: TestDb, mut config: Config, clock: Arc<dyn Clock>) -> TestServer {
+    pub async fn start_with(db: TestDb, config: Config, clock: Arc<dyn Clock>) -> TestServer {
+        Self::start_behind(db, config, clock, None).await
+    }
+
+    /// [`Self::start_with`], its public URL `public_url` (as behind a proxy) when given: the
+    /// URLs it makes name that host, while the tests reach it at `base`.
+    pub async fn start_behind(
+        db: TestDb,
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+        public_url: Option<&str>,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("addr");
         config.server.listen = addr.to_string();
-        config.server.public_url = format!("http://{addr}");
+        config.server.public_url = public_url
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("http://{addr}"));
         if config.server.workers == 0 {
             config.server.workers = 2;
         }

@@ -1,0 +1,197 @@
+//! A brokered login through an upstream SAML IdP, the two steps beside OIDC's in `login`:
+//!
+//! - `start` (from `{issuer}/broker/{alias}/login`): an AuthnRequest with a fresh ID is stored
+//!   for this login transaction and browser (single use, ten minutes), and the browser goes to
+//!   the IdP's SSO URL with it (HTTP-Redirect binding).
+//! - `acs` (`POST {issuer}/broker/{alias}/endpoint`, the HTTP-POST binding): the Response is
+//!   routed by the ACS it was posted to, never by its Issuer; the request its InResponseTo
+//!   names is taken (this realm, this connection, this browser); the Response passes every
+//!   check of `saml::verify`; its assertion ID enters the replay store; then the person arrives
+//!   through the same write transaction as an OIDC login.
+
+use std::sync::Arc;
+
+use crate::config::IdentityProviderDecl;
+use crate::db::models::broker::{self as broker_rows, BrokerRequest};
+use crate::db::{DbError, Micros};
+use crate::federation::first_login::UpstreamIdentity;
+use crate::federation::login::{
+    self, provider, refused, Callback, Start, Upstream, EXPIRED, NOT_VALID, UNAVAILABLE,
+};
+use crate::federation::runtime::Runtime;
+use crate::federation::saml::{self, Connection};
+use crate::issuer::runtime::RealmRow;
+use crate::issuer::tokens::{opaque, sha256_hex};
+use crate::issuer::transaction::Transaction;
+
+/// How old an AuthnRequest may be when its answer arrives.
+const REQUEST_LIFETIME: Micros = 10 * 60 * 1_000_000;
+
+fn connection<'a>(
+    rt: &Runtime,
+    idp: &'a IdentityProviderDecl,
+    metadata: &'a crate::config::saml_metadata::IdpMetadata,
+) -> Connection<'a> {
+    Connection {
+        idp,
+        metadata,
+        sp_entity_id: rt.sp_entity_id(idp),
+        acs_url: rt.callback_url(&idp.realm, &idp.alias),
+    }
+}
+
+/// Sends the login transaction `tx` (already checked for this realm, browser and
+/// organization) to the SAML IdP.
+pub async fn start(
+    rt: &Arc<Runtime>,
+    realm: &RealmRow,
+    idp: &IdentityProviderDecl,
+    tx: &Transaction,
+    now: Micros,
+) -> Result<Start, DbError> {
+    let alias = idp.alias.as_str();
+    let Some(metadata) = rt.saml_metadata(&realm.name, alias) else {
+        return Ok(Start::Refused(refused(
+            502,
+            UNAVAILABLE,
+            "no SAML metadata",
+            alias,
+        )));
+    };
+    // An NCName: SAML IDs must not start with a digit.
+    let request_id = format!("_{}", opaque(""));
+    let url = match saml::authn_request_url(&connection(rt, idp, &metadata), &request_id, now) {
+        Ok(url) => url,
+        Err(e) => return Ok(Start::Refused(refused(502, UNAVAILABLE, &e.0, alias))),
+    };
+    let row = BrokerRequest {
+        state_hash: sha256_hex(&request_id),
+        realm_id: realm.id.clone(),
+        auth_request_id: tx.request.id.clone(),
+        identity_provider: alias.to_string(),
+        browser_hash: tx.request.browser_hash.clone(),
+        nonce: String::new(),
+        pkce_verifier: None,
+        created_at: now,
+        expires_at: now + REQUEST_LIFETIME,
+    };
+    rt.issuer
+        .db
+        .write(move |conn| {
+            broker_rows::delete_expired_requests(conn, now)?;
+            broker_rows::insert_request(conn, &row)
+        })
+        .await?;
+    Ok(Start::Redirect(url))
+}
+
+/// `POST {issuer}/broker/{alias}/endpoint` with `SAMLResponse`.
+pub async fn acs(
+    rt: &Arc<Runtime>,
+    realm: &RealmRow,
+    alias: &str,
+    posted: &str,
+    browser: Option<String>,
+) -> Result<Callback, DbError> {
+    let refuse = |status, message: &str, reason: &str| {
+        Ok(Callback::Refused(refused(status, message, reason, alias)))
+    };
+    let idp = match provider(rt, realm, alias) {
+        Ok(idp) if idp.is_saml() => idp.clone(),
+        Ok(_) => return refuse(400, NOT_VALID, "a SAML response to an OIDC connection"),
+        Err(r) => return Ok(Callback::Refused(r)),
+    };
+    let Some(metadata) = rt.saml_metadata(&realm.name, alias) else {
+        return refuse(502, UNAVAILABLE, "no SAML metadata");
+    };
+    let now = rt.issuer.now();
+    let xml = match saml::decode(posted) {
+        Ok(xml) => xml,
+        Err(e) => return refuse(400, NOT_VALID, &e.0),
+    };
+    let Some(request_id) = saml::in_response_to(&xml) else {
+        return refuse(
+            400,
+            NOT_VALID,
+            "an unsolicited response (IdP-initiated login is off)",
+        );
+    };
+    // Single use: the request is taken before the response is looked at any further.
+    let taken = rt
+        .issuer
+        .db
+        .write({
+            let hash = sha256_hex(&request_id);
+            move |conn| broker_rows::take_request(conn, &hash)
+        })
+        .await?;
+    let Some(request) = taken else {
+        return refuse(400, EXPIRED, "unknown or used InResponseTo");
+    };
+    let same_browser = browser.as_deref().map(sha256_hex).as_deref() == Some(&request.browser_hash);
+    if request.realm_id != realm.id
+        || request.identity_provider != alias
+        || !same_browser
+        || request.expires_at <= now
+    {
+        return refuse(
+            400,
+            EXPIRED,
+            "a request of another realm, connection or browser, or expired",
+        );
+    }
+    let verified = match saml::verify(&connection(rt, &idp, &metadata), &xml, &request_id, now) {
+        Ok(v) => v,
+        Err(e) => return refuse(400, NOT_VALID, &e.0),
+    };
+    let fresh = rt
+        .issuer
+        .db
+        .write({
+            let (realm_id, alias, id, until) = (
+                realm.id.clone(),
+                alias.to_string(),
+                verified.assertion_id.clone(),
+                verified.remember_until,
+            );
+            move |conn| broker_rows::record_saml_assertion(conn, &realm_id, &alias, &id, until, now)
+        })
+        .await?;
+    if !fresh {
+        return refuse(400, NOT_VALID, "a replayed assertion");
+    }
+    let (email, first_name, last_name) = saml::profile(&verified);
+    let external_id = idp
+        .external_id_claim
+        .as_deref()
+        .and_then(|name| verified.claims.get(name))
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let person = UpstreamIdentity {
+        external_id,
+        first_name,
+        last_name,
+        username: email.clone().unwrap_or_else(|| verified.principal.clone()),
+        subject: verified.principal.clone(),
+        // SAML says nothing of verification: an email links only under `trust_email`.
+        email_verified: email.is_some(),
+        email,
+    };
+    let upstream = Upstream {
+        person,
+        claims: verified.claims,
+        sid: verified.session_index,
+        id_token: String::new(),
+    };
+    login::arrive(rt, realm, &idp, request, browser, upstream, now).await
+}
+
+/// Vestibule's SP metadata for the SAML IdP `alias` of realm `realm`; none when there is no
+/// such enabled SAML IdP.
+pub fn descriptor(rt: &Runtime, realm: &str, alias: &str) -> Option<Result<String, saml::Refusal>> {
+    let idp = rt
+        .provider(realm, alias)
+        .filter(|p| p.is_saml() && p.enabled)?;
+    let metadata = rt.saml_metadata(realm, alias)?;
+    Some(saml::sp_metadata(&connection(rt, idp, &metadata)))
+}
