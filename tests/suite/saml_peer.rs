@@ -1,0 +1,647 @@
+//! The SAML IdP of `tests/peers/saml` (SimpleSAMLphp from Debian) behaves as the broker's
+//! tests assume, seen from a tiny SP written here: its metadata, SP-initiated login through the
+//! login page with a Redirect-binding AuthnRequest, the signed Response posted to the ACS (checked
+//! with Debian's `xmlsec1`), NameID formats, attributes, an encrypted assertion for a second SP,
+//! IdP-initiated login, and single logout both ways. No Vestibule, no database.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::saml_peer::{
+    pem_body, redirect_binding_message, redirect_binding_signature_verifies, redirect_binding_url,
+    SamlPeer, SamlPeerConfig, SamlSp, SamlUser, SamlVisit, TestKeyPair,
+};
+
+const SP: &str = "https://sp.example/realms/test";
+const SP_ENCRYPTED: &str = "https://sp.example/realms/test/encrypted";
+const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+const PERSISTENT_FORMAT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
+const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
+const POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+
+/// An SP as the broker will be one: ACS and SLO on a port of this test, a key pair for signing
+/// and encryption, its metadata.
+struct TestSp {
+    entity_id: String,
+    acs: String,
+    slo: String,
+    keys: TestKeyPair,
+    metadata: String,
+    listener: tokio::net::TcpListener,
+}
+
+impl TestSp {
+    async fn new(entity_id: &str) -> TestSp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let acs = format!("{base}/broker/acme/endpoint");
+        let slo = format!("{base}/broker/acme/endpoint/logout");
+        let keys = TestKeyPair::generate("sp.example");
+        let cert = keys.cert_base64();
+        let key_info = format!(
+            r#"<ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"#
+        );
+        let metadata = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
+  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing">{key_info}</md:KeyDescriptor>
+    <md:KeyDescriptor use="encryption">{key_info}</md:KeyDescriptor>
+    <md:SingleLogoutService Binding="{REDIRECT}" Location="{slo}"/>
+    <md:NameIDFormat>{EMAIL_FORMAT}</md:NameIDFormat>
+    <md:AssertionConsumerService Binding="{POST}" Location="{acs}" index="0" isDefault="true"/>
+  </md:SPSSODescriptor>
+</md:EntityDescriptor>
+"#
+        );
+        TestSp {
+            entity_id: entity_id.into(),
+            acs,
+            slo,
+            keys,
+            metadata,
+            listener,
+        }
+    }
+
+    /// An AuthnRequest from this SP to `peer` in the HTTP-Redirect binding, and its ID.
+    fn authn_request(&self, peer: &SamlPeer, name_id_format: Option<&str>) -> (String, String) {
+        let id = format!("_{}", uuid::Uuid::new_v4().simple());
+        let policy = name_id_format
+            .map(|f| format!(r#"<samlp:NameIDPolicy Format="{f}" AllowCreate="true"/>"#))
+            .unwrap_or_default();
+        let xml = format!(
+            r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{sso}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="{POST}"><saml:Issuer>{sp}</saml:Issuer>{policy}</samlp:AuthnRequest>"#,
+            now = now(),
+            sso = peer.sso_url(),
+            acs = self.acs,
+            sp = self.entity_id,
+        );
+        let url = redirect_binding_url(&peer.sso_url(), "SAMLRequest", &xml, Some("relay-1"));
+        (url, id)
+    }
+
+    /// Delivers the auto-submitting form to the ACS listener, as a browser would, and returns
+    /// what the ACS received: the decoded `SAMLResponse` and the `RelayState`.
+    async fn receive_at_acs(&self, form: &crate::common::saml_peer::Form) -> (String, String) {
+        assert_eq!(form.action.as_str(), self.acs);
+        assert!(
+            form.html.contains("postLoginSubmitButton"),
+            "not SimpleSAMLphp's auto-submitting page:\n{}",
+            form.html
+        );
+        let post = reqwest::Client::new()
+            .post(&self.acs)
+            .form(&form.fields)
+            .send();
+        let accept = async {
+            let (mut socket, _) = self.listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 16384];
+            loop {
+                let n = socket.read(&mut buffer).await.unwrap();
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse().ok())?
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length || n == 0 {
+                        socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .await
+                            .unwrap();
+                        assert!(head.starts_with("POST /broker/acme/endpoint "), "{head}");
+                        return body.to_string();
+                    }
+                }
+            }
+        };
+        let (reply, body) = tokio::join!(post, accept);
+        assert_eq!(reply.unwrap().status().as_u16(), 200);
+        let fields: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        let response = STANDARD.decode(&fields["SAMLResponse"]).expect("base64");
+        (
+            String::from_utf8(response).unwrap(),
+            fields.get("RelayState").cloned().unwrap_or_default(),
+        )
+    }
+}
+
+fn now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn alice() -> SamlUser {
+    SamlUser::new("alice", "alice-saml-password", "alice@acme.test")
+        .attribute(OID, &[ALICE_OID])
+        .attribute("email", &["alice@acme.test"])
+        .attribute("givenName", &["Alice"])
+        .attribute("role", &["MY_PROJECT_SUPER_ADMIN", "MY_PROJECT_VIEWER"])
+}
+
+/// The peer trusting `sps`, with alice.
+fn start(sps: Vec<SamlSp>) -> SamlPeer {
+    SamlPeer::start(&SamlPeerConfig {
+        users: vec![alice()],
+        sps,
+    })
+}
+
+/// The value of attribute `name` on the first `<element` tag in `xml`.
+fn attr(xml: &str, element: &str, name: &str) -> Option<String> {
+    let start = xml.find(&format!("<{element} "))?;
+    let tag = &xml[start..start + xml[start..].find('>')?];
+    let marker = format!(" {name}=\"");
+    let at = tag.find(&marker)? + marker.len();
+    Some(tag[at..at + tag[at..].find('"')?].to_string())
+}
+
+/// The text of the first `<element ...>text</element>` in `xml`.
+fn text(xml: &str, element: &str) -> String {
+    let start = [format!("<{element}>"), format!("<{element} ")]
+        .iter()
+        .filter_map(|open| xml.find(open.as_str()))
+        .min()
+        .unwrap_or_else(|| panic!("no {element} in {xml}"));
+    let body = &xml[start + xml[start..].find('>').unwrap() + 1..];
+    body[..body.find('<').unwrap()].to_string()
+}
+
+/// The values of the SAML attribute `name`.
+fn attribute_values(xml: &str, name: &str) -> Vec<String> {
+    let marker = format!("<saml:Attribute Name=\"{name}\"");
+    let Some(start) = xml.find(&marker) else {
+        return Vec::new();
+    };
+    let attribute = &xml[start..start + xml[start..].find("</saml:Attribute>").unwrap()];
+    attribute
+        .split("<saml:AttributeValue")
+        .skip(1)
+        .map(|v| v[v.find('>').unwrap() + 1..v.find('<').unwrap()].to_string())
+        .collect()
+}
+
+/// Runs Debian's `xmlsec1` with `args`; whether it succeeded, and what it printed.
+fn xmlsec1(args: &[&str]) -> (bool, String) {
+    let output = Command::new("xmlsec1")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run xmlsec1: {e}. `apt-get install xmlsec1` (scripts/test.sh does)")
+        });
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), printed)
+}
+
+const ID_ATTRIBUTES: [&str; 4] = [
+    "--id-attr:ID",
+    "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+    "--id-attr:ID",
+    "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+];
+
+/// Verifies the signature at `node_xpath` of `xml` with `cert_pem` alone (the KeyInfo's
+/// certificate is ignored: `--enabled-key-data key-name`).
+fn verify_signature(xml: &str, node_xpath: &str, cert_pem: &str, dir: &Path) -> (bool, String) {
+    let document = dir.join("signed.xml");
+    let cert = dir.join("idp.crt");
+    std::fs::write(&document, xml).unwrap();
+    std::fs::write(&cert, cert_pem).unwrap();
+    let mut args = vec![
+        "--verify",
+        "--pubkey-cert-pem",
+        cert.to_str().unwrap(),
+        "--enabled-key-data",
+        "key-name",
+        "--node-xpath",
+        node_xpath,
+    ];
+    args.extend(ID_ATTRIBUTES);
+    args.push(document.to_str().unwrap());
+    xmlsec1(&args)
+}
+
+const RESPONSE_SIGNATURE: &str = "/*[local-name()='Response']/*[local-name()='Signature']";
+const ASSERTION_SIGNATURE: &str = "//*[local-name()='Assertion']/*[local-name()='Signature']";
+
+/// The IdP's signing certificate as its metadata publishes it, in PEM.
+fn metadata_signing_cert(peer: &SamlPeer) -> String {
+    let metadata = peer.metadata_xml();
+    let signing = metadata
+        .find(r#"<md:KeyDescriptor use="signing">"#)
+        .expect("a signing KeyDescriptor");
+    let cert = text(&metadata[signing..], "ds:X509Certificate");
+    let lines: Vec<&str> = cert
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
+#[actix_web::test]
+async fn saml_peer_metadata_has_a_signing_certificate_and_its_endpoints() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let metadata = peer.metadata_xml();
+    assert_eq!(
+        attr(metadata, "md:EntityDescriptor", "entityID").as_deref(),
+        Some(peer.entity_id().as_str())
+    );
+    assert_eq!(
+        peer.entity_id(),
+        format!("{}/saml2/idp/metadata.php", peer.base)
+    );
+    assert_eq!(
+        pem_body(&metadata_signing_cert(&peer)),
+        peer.keys.cert_base64()
+    );
+    let sso = format!(
+        r#"<md:SingleSignOnService Binding="{REDIRECT}" Location="{}"/>"#,
+        peer.sso_url()
+    );
+    assert!(metadata.contains(&sso), "{metadata}");
+    let slo = format!(
+        r#"<md:SingleLogoutService Binding="{REDIRECT}" Location="{}"/>"#,
+        peer.slo_url()
+    );
+    assert!(metadata.contains(&slo), "{metadata}");
+    assert!(metadata.contains(&format!(
+        "<md:NameIDFormat>{EMAIL_FORMAT}</md:NameIDFormat>"
+    )));
+    assert!(metadata.contains(&format!(
+        "<md:NameIDFormat>{PERSISTENT_FORMAT}</md:NameIDFormat>"
+    )));
+    // The same document from its URL.
+    let fetched = reqwest::get(peer.metadata_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(fetched.contains(&sso));
+}
+
+#[actix_web::test]
+async fn saml_peer_login_posts_a_signed_response_to_the_acs() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let (url, request_id) = sp.authn_request(&peer, None);
+    let browser = peer.browser();
+    let SamlVisit::Form(login) = browser.visit(&url).await else {
+        panic!("no login page\n{}", peer.log());
+    };
+    assert!(login.fields.contains_key("username") && login.fields.contains_key("password"));
+    let form = browser
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, relay_state) = sp.receive_at_acs(&form).await;
+    assert_eq!(relay_state, "relay-1");
+
+    assert_eq!(
+        attr(&response, "samlp:Response", "InResponseTo"),
+        Some(request_id.clone())
+    );
+    assert_eq!(
+        attr(&response, "samlp:Response", "Destination"),
+        Some(sp.acs.clone())
+    );
+    assert_eq!(
+        attr(&response, "samlp:StatusCode", "Value").as_deref(),
+        Some("urn:oasis:names:tc:SAML:2.0:status:Success")
+    );
+    assert_eq!(text(&response, "saml:Issuer"), peer.entity_id());
+    assert_eq!(text(&response, "saml:NameID"), "alice@acme.test");
+    assert_eq!(
+        attr(&response, "saml:NameID", "Format").as_deref(),
+        Some(EMAIL_FORMAT)
+    );
+    assert_eq!(text(&response, "saml:Audience"), SP);
+    assert_eq!(
+        attr(&response, "saml:SubjectConfirmationData", "Recipient"),
+        Some(sp.acs.clone())
+    );
+    assert_eq!(
+        attr(&response, "saml:SubjectConfirmationData", "InResponseTo"),
+        Some(request_id)
+    );
+    assert!(attr(&response, "saml:AuthnStatement", "SessionIndex").is_some());
+    assert_eq!(attribute_values(&response, OID), [ALICE_OID]);
+    assert_eq!(attribute_values(&response, "email"), ["alice@acme.test"]);
+    assert_eq!(attribute_values(&response, "givenName"), ["Alice"]);
+    assert_eq!(
+        attribute_values(&response, "role"),
+        ["MY_PROJECT_SUPER_ADMIN", "MY_PROJECT_VIEWER"]
+    );
+    assert!(
+        !response.contains("vestibule:nameid"),
+        "the NameID source leaked:\n{response}"
+    );
+
+    // Both the Response and the Assertion are signed, and xmlsec1 verifies each with the
+    // certificate from the metadata; a stranger's certificate does not verify them.
+    let dir = tempfile::tempdir().unwrap();
+    let cert = metadata_signing_cert(&peer);
+    for node in [RESPONSE_SIGNATURE, ASSERTION_SIGNATURE] {
+        let (ok, printed) = verify_signature(&response, node, &cert, dir.path());
+        assert!(ok, "xmlsec1 --verify {node}:\n{printed}\n{response}");
+        let (ok, _) = verify_signature(&response, node, &sp.keys.cert_pem, dir.path());
+        assert!(!ok, "verified with the wrong certificate");
+    }
+    assert!(response.contains(
+        r#"<ds:SignatureMethod Algorithm="http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"/>"#
+    ));
+}
+
+#[actix_web::test]
+async fn saml_peer_gives_the_name_id_format_the_request_asks_for() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let (url, _) = sp.authn_request(&peer, Some(PERSISTENT_FORMAT));
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    assert_eq!(
+        attr(&response, "saml:NameID", "Format").as_deref(),
+        Some(PERSISTENT_FORMAT)
+    );
+    assert_eq!(text(&response, "saml:NameID"), "alice@acme.test");
+}
+
+#[actix_web::test]
+async fn saml_peer_refuses_a_wrong_password() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let (url, _) = sp.authn_request(&peer, None);
+    let browser = peer.browser();
+    let SamlVisit::Form(login) = browser.visit(&url).await else {
+        panic!("no login page");
+    };
+    let mut fields = login.fields.clone();
+    fields.insert("username".into(), "alice".into());
+    fields.insert("password".into(), "wrong".into());
+    let SamlVisit::Form(again) = browser.submit(&login, &fields).await else {
+        panic!("a wrong password got past the login page");
+    };
+    assert!(again.fields.contains_key("password"), "{}", again.html);
+}
+
+#[actix_web::test]
+async fn saml_peer_encrypts_the_assertion_for_the_second_sp() {
+    let plain = TestSp::new(SP).await;
+    let sp = TestSp::new(SP_ENCRYPTED).await;
+    let peer = start(vec![
+        SamlSp::new(&plain.metadata),
+        SamlSp::encrypted(&sp.metadata),
+    ]);
+    let (url, request_id) = sp.authn_request(&peer, None);
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    assert!(response.contains("<saml:EncryptedAssertion>"), "{response}");
+    assert!(
+        !response.contains("<saml:Assertion"),
+        "a plain assertion beside:\n{response}"
+    );
+    assert!(!response.contains("alice@acme.test"));
+    // RSA-OAEP key transport, AES-128-CBC content: SimpleSAMLphp 1.19 cannot do otherwise.
+    assert!(response.contains(r#"Algorithm="http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p""#));
+    assert!(response.contains(r#"Algorithm="http://www.w3.org/2001/04/xmlenc#aes128-cbc""#));
+    assert_eq!(
+        attr(&response, "samlp:Response", "InResponseTo"),
+        Some(request_id)
+    );
+
+    // The Response signature covers the ciphertext.
+    let dir = tempfile::tempdir().unwrap();
+    let cert = metadata_signing_cert(&peer);
+    let (ok, printed) = verify_signature(&response, RESPONSE_SIGNATURE, &cert, dir.path());
+    assert!(ok, "{printed}");
+
+    // xmlsec1 opens it with the SP's key, and the assertion inside is signed too.
+    let encrypted = dir.path().join("encrypted.xml");
+    let key = dir.path().join("sp.key");
+    std::fs::write(&encrypted, &response).unwrap();
+    std::fs::write(&key, &sp.keys.key_pem).unwrap();
+    let (ok, decrypted) = xmlsec1(&[
+        "--decrypt",
+        "--privkey-pem",
+        key.to_str().unwrap(),
+        encrypted.to_str().unwrap(),
+    ]);
+    assert!(ok, "xmlsec1 --decrypt:\n{decrypted}");
+    assert_eq!(text(&decrypted, "saml:NameID"), "alice@acme.test");
+    assert_eq!(text(&decrypted, "saml:Audience"), SP_ENCRYPTED);
+    assert_eq!(attribute_values(&decrypted, "role").len(), 2);
+    let assertion = &decrypted[decrypted.find("<saml:Assertion").unwrap()..];
+    let assertion = &assertion[..assertion.find("</saml:Assertion>").unwrap() + 17];
+    let (ok, printed) = verify_signature(assertion, ASSERTION_SIGNATURE, &cert, dir.path());
+    assert!(
+        ok,
+        "the decrypted assertion's signature:\n{printed}\n{assertion}"
+    );
+
+    // A key that is not the SP's opens nothing.
+    std::fs::write(&key, &plain.keys.key_pem).unwrap();
+    let (ok, _) = xmlsec1(&[
+        "--decrypt",
+        "--privkey-pem",
+        key.to_str().unwrap(),
+        encrypted.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+
+    // The first SP still gets its assertion in the clear.
+    let (url, _) = plain.authn_request(&peer, None);
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &plain.acs)
+        .await;
+    let (response, _) = plain.receive_at_acs(&form).await;
+    assert!(response.contains("<saml:Assertion "), "{response}");
+}
+
+#[actix_web::test]
+async fn saml_peer_idp_initiated_login_has_no_in_response_to() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let url = peer.idp_initiated_login_url(SP, Some("http://127.0.0.1:9/app"));
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, relay_state) = sp.receive_at_acs(&form).await;
+    assert_eq!(relay_state, "http://127.0.0.1:9/app");
+    assert_eq!(attr(&response, "samlp:Response", "InResponseTo"), None);
+    assert_eq!(
+        attr(&response, "saml:SubjectConfirmationData", "InResponseTo"),
+        None
+    );
+    assert_eq!(text(&response, "saml:NameID"), "alice@acme.test");
+}
+
+/// Signs alice in to `sp` from `browser`; the response's SessionIndex.
+async fn signed_in(
+    peer: &SamlPeer,
+    sp: &TestSp,
+    browser: &crate::common::saml_peer::SamlBrowser<'_>,
+) -> String {
+    let (url, _) = sp.authn_request(peer, None);
+    let form = browser
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    attr(&response, "saml:AuthnStatement", "SessionIndex").expect("SessionIndex")
+}
+
+fn logout_request(peer: &SamlPeer, sp: &TestSp, session_index: &str) -> (String, String) {
+    let id = format!("_{}", uuid::Uuid::new_v4().simple());
+    let xml = format!(
+        r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{slo}"><saml:Issuer>{sp}</saml:Issuer><saml:NameID SPNameQualifier="{sp}" Format="{EMAIL_FORMAT}">alice@acme.test</saml:NameID><samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>"#,
+        now = now(),
+        slo = peer.slo_url(),
+        sp = sp.entity_id,
+    );
+    (
+        redirect_binding_url(&peer.slo_url(), "SAMLRequest", &xml, Some("relay-out")),
+        id,
+    )
+}
+
+#[actix_web::test]
+async fn saml_peer_answers_an_sp_logout_request_with_a_logout_response() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let browser = peer.browser();
+    let session_index = signed_in(&peer, &sp, &browser).await;
+
+    let (url, request_id) = logout_request(&peer, &sp, &session_index);
+    let SamlVisit::Redirect(back) = browser.visit(&url).await else {
+        panic!("no redirect back to the SP\n{}", peer.log());
+    };
+    assert!(back.starts_with(&format!("{}?", sp.slo)), "{back}");
+    let response = redirect_binding_message(&back, "SAMLResponse");
+    assert!(response.contains("<samlp:LogoutResponse "), "{response}");
+    assert_eq!(
+        attr(&response, "samlp:LogoutResponse", "InResponseTo"),
+        Some(request_id)
+    );
+    assert_eq!(
+        attr(&response, "samlp:LogoutResponse", "Destination"),
+        Some(sp.slo.clone())
+    );
+    assert_eq!(
+        attr(&response, "samlp:StatusCode", "Value").as_deref(),
+        Some("urn:oasis:names:tc:SAML:2.0:status:Success")
+    );
+    assert_eq!(text(&response, "saml:Issuer"), peer.entity_id());
+    let relay: BTreeMap<String, String> = url::Url::parse(&back)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    assert_eq!(
+        relay.get("RelayState").map(String::as_str),
+        Some("relay-out")
+    );
+    assert!(redirect_binding_signature_verifies(
+        &back,
+        &metadata_signing_cert(&peer)
+    ));
+    assert!(!redirect_binding_signature_verifies(
+        &back,
+        &sp.keys.cert_pem
+    ));
+
+    // The IdP session is over: a new AuthnRequest shows the login page again.
+    let (url, _) = sp.authn_request(&peer, None);
+    assert!(matches!(browser.visit(&url).await, SamlVisit::Form(_)));
+}
+
+#[actix_web::test]
+async fn saml_peer_sends_an_idp_initiated_logout_request_to_the_sp() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let browser = peer.browser();
+    let first_index = signed_in(&peer, &sp, &browser).await;
+    // Signed in already: a second AuthnRequest is answered without the login page, with a
+    // SessionIndex of its own, and the LogoutRequest names only the latest one.
+    let (url, _) = sp.authn_request(&peer, None);
+    let SamlVisit::Post(form) = browser.visit(&url).await else {
+        panic!("the IdP session did not answer the second AuthnRequest");
+    };
+    let (response, _) = sp.receive_at_acs(&form).await;
+    let session_index = attr(&response, "saml:AuthnStatement", "SessionIndex").unwrap();
+    assert_ne!(session_index, first_index);
+
+    let return_to = "http://127.0.0.1:9/signed-out";
+    let SamlVisit::Redirect(to_sp) = browser.visit(&peer.logout_url(return_to)).await else {
+        panic!("no LogoutRequest to the SP\n{}", peer.log());
+    };
+    assert!(to_sp.starts_with(&format!("{}?", sp.slo)), "{to_sp}");
+    let request = redirect_binding_message(&to_sp, "SAMLRequest");
+    assert!(request.contains("<samlp:LogoutRequest "), "{request}");
+    assert_eq!(
+        attr(&request, "samlp:LogoutRequest", "Destination"),
+        Some(sp.slo.clone())
+    );
+    assert_eq!(text(&request, "saml:Issuer"), peer.entity_id());
+    assert_eq!(text(&request, "saml:NameID"), "alice@acme.test");
+    assert_eq!(text(&request, "samlp:SessionIndex"), session_index);
+    assert!(redirect_binding_signature_verifies(
+        &to_sp,
+        &metadata_signing_cert(&peer)
+    ));
+    let request_id = attr(&request, "samlp:LogoutRequest", "ID").unwrap();
+    let relay_state: BTreeMap<String, String> = url::Url::parse(&to_sp)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+
+    // The SP answers; the IdP then finishes at ReturnTo.
+    let xml = format!(
+        r#"<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_{id}" Version="2.0" IssueInstant="{now}" Destination="{slo}" InResponseTo="{request_id}"><saml:Issuer>{SP}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>"#,
+        id = uuid::Uuid::new_v4().simple(),
+        now = now(),
+        slo = peer.slo_url(),
+    );
+    let answer = redirect_binding_url(
+        &peer.slo_url(),
+        "SAMLResponse",
+        &xml,
+        relay_state.get("RelayState").map(String::as_str),
+    );
+    let SamlVisit::Redirect(done) = browser.visit(&answer).await else {
+        panic!("the IdP did not finish at ReturnTo\n{}", peer.log());
+    };
+    assert_eq!(done, return_to);
+    let (url, _) = sp.authn_request(&peer, None);
+    assert!(matches!(browser.visit(&url).await, SamlVisit::Form(_)));
+}
