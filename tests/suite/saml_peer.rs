@@ -14,7 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::saml_peer::{
     pem_body, redirect_binding_message, redirect_binding_signature_verifies, redirect_binding_url,
-    SamlPeer, SamlPeerConfig, SamlSp, SamlUser, SamlVisit, TestKeyPair,
+    signed_redirect_binding_url, SamlPeer, SamlPeerConfig, SamlSp, SamlUser, SamlVisit,
+    TestKeyPair,
 };
 
 const SP: &str = "https://sp.example/realms/test";
@@ -39,6 +40,11 @@ struct TestSp {
 
 impl TestSp {
     async fn new(entity_id: &str) -> TestSp {
+        TestSp::with_metadata(entity_id, false).await
+    }
+
+    /// An SP whose metadata says `AuthnRequestsSigned="{authn_requests_signed}"`.
+    async fn with_metadata(entity_id: &str, authn_requests_signed: bool) -> TestSp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let acs = format!("{base}/broker/acme/endpoint");
@@ -51,7 +57,7 @@ impl TestSp {
         let metadata = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{entity_id}">
-  <md:SPSSODescriptor AuthnRequestsSigned="false" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+  <md:SPSSODescriptor AuthnRequestsSigned="{authn_requests_signed}" WantAssertionsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing">{key_info}</md:KeyDescriptor>
     <md:KeyDescriptor use="encryption">{key_info}</md:KeyDescriptor>
     <md:SingleLogoutService Binding="{REDIRECT}" Location="{slo}"/>
@@ -73,6 +79,18 @@ impl TestSp {
 
     /// An AuthnRequest from this SP to `peer` in the HTTP-Redirect binding, and its ID.
     fn authn_request(&self, peer: &SamlPeer, name_id_format: Option<&str>) -> (String, String) {
+        let (xml, id) = self.authn_request_xml(peer, &self.acs, name_id_format);
+        let url = redirect_binding_url(&peer.sso_url(), "SAMLRequest", &xml, Some("relay-1"));
+        (url, id)
+    }
+
+    /// The AuthnRequest's XML, asking for the response at `acs`, and its ID.
+    fn authn_request_xml(
+        &self,
+        peer: &SamlPeer,
+        acs: &str,
+        name_id_format: Option<&str>,
+    ) -> (String, String) {
         let id = format!("_{}", uuid::Uuid::new_v4().simple());
         let policy = name_id_format
             .map(|f| format!(r#"<samlp:NameIDPolicy Format="{f}" AllowCreate="true"/>"#))
@@ -81,11 +99,9 @@ impl TestSp {
             r#"<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{now}" Destination="{sso}" AssertionConsumerServiceURL="{acs}" ProtocolBinding="{POST}"><saml:Issuer>{sp}</saml:Issuer>{policy}</samlp:AuthnRequest>"#,
             now = now(),
             sso = peer.sso_url(),
-            acs = self.acs,
             sp = self.entity_id,
         );
-        let url = redirect_binding_url(&peer.sso_url(), "SAMLRequest", &xml, Some("relay-1"));
-        (url, id)
+        (xml, id)
     }
 
     /// Delivers the auto-submitting form to the ACS listener, as a browser would, and returns
@@ -644,4 +660,126 @@ async fn saml_peer_sends_an_idp_initiated_logout_request_to_the_sp() {
     assert_eq!(done, return_to);
     let (url, _) = sp.authn_request(&peer, None);
     assert!(matches!(browser.visit(&url).await, SamlVisit::Form(_)));
+}
+
+#[actix_web::test]
+async fn saml_peer_takes_an_authn_request_by_http_post() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let (xml, request_id) = sp.authn_request_xml(&peer, &sp.acs, None);
+    let browser = peer.browser();
+    let encoded = STANDARD.encode(&xml);
+    let visit = browser
+        .post(
+            &peer.sso_url(),
+            &[("SAMLRequest", &encoded), ("RelayState", "relay-post")],
+        )
+        .await;
+    let SamlVisit::Form(login) = visit else {
+        panic!(
+            "no login page for a POSTed AuthnRequest: {visit:?}\n{}",
+            peer.log()
+        );
+    };
+    let mut fields = login.fields.clone();
+    fields.insert("username".into(), "alice".into());
+    fields.insert("password".into(), "alice-saml-password".into());
+    let SamlVisit::Post(form) = browser.submit(&login, &fields).await else {
+        panic!("no POST to the ACS\n{}", peer.log());
+    };
+    let (response, relay_state) = sp.receive_at_acs(&form).await;
+    assert_eq!(relay_state, "relay-post");
+    assert_eq!(
+        attr(&response, "samlp:Response", "InResponseTo"),
+        Some(request_id)
+    );
+}
+
+#[actix_web::test]
+async fn saml_peer_posts_to_the_metadata_acs_whatever_the_request_names() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let elsewhere = format!("{}/elsewhere", sp.acs);
+    let (xml, _) = sp.authn_request_xml(&peer, &elsewhere, None);
+    let url = redirect_binding_url(&peer.sso_url(), "SAMLRequest", &xml, None);
+    // Not refused: logged, and replaced by the metadata's default ACS.
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    assert_eq!(
+        attr(&response, "samlp:Response", "Destination"),
+        Some(sp.acs.clone())
+    );
+    assert!(peer
+        .log()
+        .contains("specifies invalid AssertionConsumerService"));
+}
+
+#[actix_web::test]
+async fn saml_peer_checks_authn_request_signatures_when_the_metadata_asks() {
+    let sp = TestSp::with_metadata(SP, true).await;
+    let peer = start(vec![SamlSp::new(&sp.metadata)]);
+    let (xml, _) = sp.authn_request_xml(&peer, &sp.acs, None);
+    let unsigned = redirect_binding_url(&peer.sso_url(), "SAMLRequest", &xml, Some("r"));
+    let visit = peer.browser().visit(&unsigned).await;
+    let SamlVisit::Refused(_, error) = visit else {
+        panic!("an unsigned AuthnRequest was taken: {visit:?}");
+    };
+    assert!(error.contains("no signature found on message"), "{error}");
+
+    let stranger = TestKeyPair::generate("stranger");
+    let forged = signed_redirect_binding_url(
+        &peer.sso_url(),
+        "SAMLRequest",
+        &xml,
+        Some("r"),
+        &stranger.key_pem,
+    );
+    let visit = peer.browser().visit(&forged).await;
+    let SamlVisit::Refused(_, error) = visit else {
+        panic!("an AuthnRequest signed by a stranger was taken: {visit:?}");
+    };
+    assert!(error.contains("Unable to validate signature"), "{error}");
+
+    let signed = signed_redirect_binding_url(
+        &peer.sso_url(),
+        "SAMLRequest",
+        &xml,
+        Some("r"),
+        &sp.keys.key_pem,
+    );
+    let visit = peer.browser().visit(&signed).await;
+    assert!(
+        matches!(visit, SamlVisit::Form(_)),
+        "signed: {visit:?}\n{}",
+        peer.log()
+    );
+}
+
+#[actix_web::test]
+async fn saml_peer_signs_only_the_assertion_when_told() {
+    let sp = TestSp::new(SP).await;
+    let peer = start(vec![SamlSp {
+        sign_response: Some(false),
+        ..SamlSp::new(&sp.metadata)
+    }]);
+    let (url, _) = sp.authn_request(&peer, None);
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    assert_eq!(response.matches("<ds:Signature ").count(), 1, "{response}");
+    let assertion = response.find("<saml:Assertion ").unwrap();
+    assert!(response.find("<ds:Signature ").unwrap() > assertion);
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, printed) = verify_signature(
+        &response,
+        ASSERTION_SIGNATURE,
+        &metadata_signing_cert(&peer),
+        dir.path(),
+    );
+    assert!(ok, "{printed}");
 }

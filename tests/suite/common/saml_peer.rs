@@ -40,6 +40,11 @@ use url::Url;
 
 use super::daemon::free_port;
 
+/// The login page's fields and button, for a browser driven by CSS selectors (Chromium).
+pub const LOGIN_USERNAME_SELECTOR: &str = "#username";
+pub const LOGIN_PASSWORD_SELECTOR: &str = "#password";
+pub const LOGIN_SUBMIT_SELECTOR: &str = "#submit_button";
+
 /// Where Debian's package puts SimpleSAMLphp's web root.
 pub const SIMPLESAMLPHP_WWW: &str = "/usr/share/simplesamlphp/www";
 
@@ -490,6 +495,30 @@ pub fn redirect_binding_url(
     url.into()
 }
 
+/// [`redirect_binding_url`] signed as SAML Bindings §3.4.4.1 says: `SigAlg` (RSA-SHA256) and
+/// `Signature` over `{parameter}=..&RelayState=..&SigAlg=..` as encoded in the URL, with
+/// `key_pem` (PKCS#8 or PKCS#1 PEM).
+pub fn signed_redirect_binding_url(
+    endpoint: &str,
+    parameter: &str,
+    xml: &str,
+    relay_state: Option<&str>,
+    key_pem: &str,
+) -> String {
+    use openssl::hash::MessageDigest;
+    let mut url = Url::parse(&redirect_binding_url(endpoint, parameter, xml, relay_state)).unwrap();
+    url.query_pairs_mut().append_pair("SigAlg", RSA_SHA256);
+    let signed = url.query().unwrap().to_string();
+    let key = openssl::pkey::PKey::private_key_from_pem(key_pem.as_bytes()).expect("key PEM");
+    let mut signer = openssl::sign::Signer::new(MessageDigest::sha256(), &key).unwrap();
+    signer.update(signed.as_bytes()).unwrap();
+    let signature = STANDARD.encode(signer.sign_to_vec().unwrap());
+    url.query_pairs_mut().append_pair("Signature", &signature);
+    url.into()
+}
+
+const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
+
 /// The XML of an HTTP-Redirect binding message: `parameter` (`SAMLRequest` or `SAMLResponse`)
 /// of `url`, base64-decoded and inflated.
 pub fn redirect_binding_message(url: &str, parameter: &str) -> String {
@@ -527,7 +556,7 @@ pub fn redirect_binding_signature_verifies(url: &str, cert_pem: &str) -> bool {
     };
     assert_eq!(
         decoded.get("SigAlg").map(String::as_str),
-        Some("http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"),
+        Some(RSA_SHA256),
         "SigAlg of {url}"
     );
     let signed: Vec<String> = ["SAMLRequest", "SAMLResponse", "RelayState", "SigAlg"]

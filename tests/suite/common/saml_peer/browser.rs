@@ -22,6 +22,9 @@ pub enum SamlVisit {
     Form(Box<Form>),
     /// A page without a form: its HTML.
     Page(String),
+    /// An error page: the HTTP status (SimpleSAMLphp shows most refusals with 200) and the
+    /// error, `Class: message` as its debug section words it (else the whole page).
+    Refused(u16, String),
 }
 
 /// The first form of a page.
@@ -143,7 +146,9 @@ impl SamlBrowser<'_> {
                 continue;
             }
             let html = reply.text().await.unwrap_or_default();
-            assert_eq!(status, 200, "{method} {url}:\n{html}\n{}", self.peer.log());
+            if status != 200 || html.contains("id=\"trackid\"") {
+                return SamlVisit::Refused(status, refusal(&html));
+            }
             if !html.contains("<form") {
                 return SamlVisit::Page(html);
             }
@@ -190,6 +195,15 @@ impl SamlBrowser<'_> {
             }
         }
     }
+}
+
+/// The innermost cause on SimpleSAMLphp's error page (`showerrors` is on), else the page.
+fn refusal(html: &str) -> String {
+    html.rsplit("Caused by: ")
+        .next()
+        .filter(|_| html.contains("Caused by: "))
+        .map(|cause| unescape(cause.lines().next().unwrap_or_default()))
+        .unwrap_or_else(|| html.to_string())
 }
 
 fn read_form(html: &str, page_url: &Url) -> Form {
