@@ -360,12 +360,16 @@ async fn saml_peer_sends_an_idp_initiated_logout_request_to_the_sp() {
         now = now(),
         slo = peer.slo_url(),
     );
-    let answer = redirect_binding_url(
-        &peer.slo_url(),
-        "SAMLResponse",
-        &xml,
-        relay_state.get("RelayState").map(String::as_str),
-    );
+    // SimpleSAMLphp keeps its logout state under the RelayState it sent: an answer without it
+    // is refused.
+    let without = redirect_binding_url(&peer.slo_url(), "SAMLResponse", &xml, None);
+    let visit = browser.visit(&without).await;
+    let SamlVisit::Refused(_, error) = visit else {
+        panic!("a LogoutResponse without RelayState was taken: {visit:?}");
+    };
+    assert!(error.contains("RelayState lost during logout"), "{error}");
+    let relay_state = relay_state.get("RelayState").expect("a RelayState");
+    let answer = redirect_binding_url(&peer.slo_url(), "SAMLResponse", &xml, Some(relay_state));
     let SamlVisit::Redirect(done) = browser.visit(&answer).await else {
         panic!("the IdP did not finish at ReturnTo\n{}", peer.log());
     };

@@ -10,17 +10,30 @@
 //! can hand it Vestibule's `/broker/{alias}/endpoint/descriptor` output unchanged; per-SP
 //! switches (encrypt the assertion, sign the response or the assertion, ...) go on top.
 //!
-//! What SimpleSAMLphp does, pinned by `tests/suite/saml_peer.rs`: the entity ID and metadata URL
-//! are `{base}/saml2/idp/metadata.php`; SSO and SLO are `{base}/saml2/idp/SSOService.php` and
-//! `{base}/saml2/idp/SingleLogoutService.php` (its metadata lists the HTTP-Redirect binding
-//! only); it signs the Response and the Assertion (RSA-SHA256, exclusive C14N) unless the SP's
-//! metadata says `WantAssertionsSigned="false"` or a switch says otherwise; it encrypts with
-//! RSA-OAEP-MGF1P key transport and AES-128-CBC content (hard-wired in its saml2 library), to
-//! the first `use="encryption"` (or use-less) certificate of the SP's metadata; the NameID is the
-//! user's configured value in the format the AuthnRequest's NameIDPolicy asks for, else the
-//! first `NameIDFormat` of the SP's metadata (emailAddress, persistent or unspecified; transient
-//! is random); `AuthnRequestsSigned="true"` in the SP's metadata makes it require signed
-//! AuthnRequests; its LogoutRequests and LogoutResponses carry a Redirect-binding signature.
+//! What SimpleSAMLphp does, pinned by `tests/suite/saml_peer.rs`, and what an SP must live with:
+//! - The entity ID and metadata URL are `{base}/saml2/idp/metadata.php`; SSO and SLO are
+//!   `{base}/saml2/idp/SSOService.php` and `{base}/saml2/idp/SingleLogoutService.php`. Its
+//!   metadata lists the HTTP-Redirect binding only, though both endpoints also take HTTP-POST.
+//!   It publishes its one certificate twice, `use="signing"` and `use="encryption"`.
+//! - The SP's metadata needs an `SPSSODescriptor` whose `protocolSupportEnumeration` names SAML
+//!   2.0 (else the SP is unknown), an HTTP-POST `AssertionConsumerService`, and for logout a
+//!   `SingleLogoutService`. An AuthnRequest naming an ACS the metadata lacks is not refused: the
+//!   Response goes to the metadata's default ACS. Without a `NameIDFormat` in the metadata or a
+//!   NameIDPolicy in the request, the NameID is transient (random).
+//! - `AuthnRequestsSigned="true"` makes it require Redirect-binding signatures on AuthnRequests,
+//!   checked against every `use="signing"` (or use-less) certificate of the SP's metadata.
+//!   `WantAssertionsSigned="false"` turns off the assertion's signature.
+//! - It signs the Response and the Assertion (RSA-SHA256, exclusive C14N, the certificate in
+//!   KeyInfo). It encrypts with RSA-OAEP-MGF1P key transport and **AES-128-CBC** content (its
+//!   saml2 library hard-wires it), to the *first* encryption certificate of the SP's metadata;
+//!   the Response signature then covers the `EncryptedAssertion`, and the assertion inside is
+//!   signed as well.
+//! - Every Response gets a new SessionIndex, also from one IdP session; its LogoutRequest names
+//!   the latest only. Logout is front-channel (the browser's IdP cookie), never SOAP; its
+//!   LogoutRequests and LogoutResponses carry Redirect-binding signatures; an SP's LogoutResponse
+//!   must echo the RelayState of the LogoutRequest ("RelayState lost during logout").
+//! - It shows refusals as an HTML error page with status 200 ([`SamlVisit::Refused`]).
+//! - PHP's built-in server takes a request split over several TCP writes as malformed.
 //!
 //! scripts/test.sh installs it (`apt-get install simplesamlphp php-cli php-xml ...`); a machine
 //! without it fails the test with what to install, it never skips.
