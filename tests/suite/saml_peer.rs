@@ -50,6 +50,7 @@ async fn saml_peer_metadata_has_a_signing_certificate_and_its_endpoints() {
     assert!(metadata.contains(&format!(
         "<md:NameIDFormat>{PERSISTENT_FORMAT}</md:NameIDFormat>"
     )));
+    assert_eq!(peer.sp_entity_ids(), [SP]);
     // The same document from its URL.
     let fetched = reqwest::get(peer.metadata_url())
         .await
@@ -520,4 +521,21 @@ async fn saml_peer_takes_authn_requests_signed_by_either_published_certificate()
         let visit = peer.browser().visit(&url).await;
         assert!(matches!(visit, SamlVisit::Form(_)), "{visit:?}");
     }
+}
+
+#[actix_web::test]
+async fn saml_peer_fails_at_start_on_sp_metadata_it_cannot_use() {
+    let sp = TestSp::new(SP).await;
+    let saml_1 = sp.metadata.replace(
+        r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol""#,
+        r#"protocolSupportEnumeration="urn:oasis:names:tc:SAML:1.1:protocol""#,
+    );
+    let Err(panic) = std::panic::catch_unwind(|| start(vec![SamlSp::new(&saml_1)])) else {
+        panic!("the peer started on SAML 1.1 SP metadata");
+    };
+    let message = panic.downcast::<String>().map(|m| *m).unwrap_or_default();
+    assert!(
+        message.contains("holds no SAML 2.0 SPSSODescriptor"),
+        "{message}"
+    );
 }

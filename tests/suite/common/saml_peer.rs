@@ -32,7 +32,8 @@
 //!   the latest only. Logout is front-channel (the browser's IdP cookie), never SOAP; its
 //!   LogoutRequests and LogoutResponses carry Redirect-binding signatures; an SP's LogoutResponse
 //!   must echo the RelayState of the LogoutRequest ("RelayState lost during logout").
-//! - It shows refusals as an HTML error page with status 200 ([`SamlVisit::Refused`]).
+//! - It shows refusals as an HTML error page, with status 200 for those seen here
+//!   ([`SamlVisit::Refused`]).
 //! - PHP's built-in server takes a request split over several TCP writes as malformed.
 //!
 //! scripts/test.sh installs it (`apt-get install simplesamlphp php-cli php-xml ...`); a machine
@@ -241,6 +242,7 @@ pub struct SamlPeer {
     pub keys: TestKeyPair,
     pub config: SamlPeerConfig,
     metadata_xml: String,
+    sp_entity_ids: Vec<String>,
     child: Child,
     log: Arc<Mutex<String>>,
     pub(crate) http: reqwest::Client,
@@ -249,8 +251,9 @@ pub struct SamlPeer {
 
 impl SamlPeer {
     /// Writes the peer's state (key, certificate, users, SP metadata), starts
-    /// `php -S 127.0.0.1:P` on SimpleSAMLphp's web root, waits for PHP's "started" line and
-    /// fetches the IdP metadata once (a config the IdP refuses fails here, with its log).
+    /// `php -S 127.0.0.1:P` on SimpleSAMLphp's web root (with `router.php`), waits for PHP's
+    /// "started" line, fetches the IdP metadata once and checks that every SP's metadata
+    /// loaded: a config or SP metadata the IdP refuses fails here, with its log.
     pub fn start(config: &SamlPeerConfig) -> SamlPeer {
         assert!(
             Path::new(SIMPLESAMLPHP_WWW)
@@ -302,6 +305,7 @@ impl SamlPeer {
             .current_dir(SIMPLESAMLPHP_WWW)
             .args(["-d", "log_errors=1", "-d", "display_errors=stderr"])
             .args(["-S", &format!("127.0.0.1:{port}"), "-t", SIMPLESAMLPHP_WWW])
+            .arg(peer_dir().join("router.php"))
             .env("SIMPLESAMLPHP_CONFIG_DIR", peer_dir().join("config"))
             .env("VESTIBULE_SAML_PEER_STATE", state)
             // A browser opens several connections at once; one PHP process would serialise them.
@@ -347,6 +351,7 @@ impl SamlPeer {
             keys,
             config: config.clone(),
             metadata_xml: String::new(),
+            sp_entity_ids: Vec::new(),
             child,
             log,
             http: reqwest::Client::builder()
@@ -363,6 +368,14 @@ impl SamlPeer {
             peer.log()
         );
         peer.metadata_xml = body;
+        let (status, body) = http_get(port, "/vestibule/sps");
+        let loaded: Vec<String> = serde_json::from_str(&body).unwrap_or_default();
+        assert!(
+            status == 200 && loaded.len() == config.sps.len(),
+            "the SAML peer did not load every SP's metadata ({status}): {body}\n{}",
+            peer.log()
+        );
+        peer.sp_entity_ids = loaded;
         peer
     }
 
@@ -379,6 +392,11 @@ impl SamlPeer {
     /// The IdP's `EntityDescriptor`, as fetched at start.
     pub fn metadata_xml(&self) -> &str {
         &self.metadata_xml
+    }
+
+    /// The entity IDs of the SPs the IdP loaded from the metadata it was given, in its order.
+    pub fn sp_entity_ids(&self) -> &[String] {
+        &self.sp_entity_ids
     }
 
     pub fn entity_id(&self) -> String {
