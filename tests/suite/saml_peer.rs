@@ -539,3 +539,23 @@ async fn saml_peer_fails_at_start_on_sp_metadata_it_cannot_use() {
         "{message}"
     );
 }
+
+#[actix_web::test]
+async fn saml_peer_trusts_an_sp_added_while_it_runs() {
+    // Vestibule's descriptor exists only once Vestibule runs, which needs the IdP's metadata.
+    let mut peer = start(Vec::new());
+    assert!(peer.sp_entity_ids().is_empty());
+    let sp = TestSp::new(SP).await;
+    peer.trust_sp(SamlSp::new(&sp.metadata));
+    assert_eq!(peer.sp_entity_ids(), [SP]);
+    let (url, request_id) = sp.authn_request(&peer, None);
+    let form = peer
+        .browser()
+        .sign_in_to(&url, "alice", "alice-saml-password", &sp.acs)
+        .await;
+    let (response, _) = sp.receive_at_acs(&form).await;
+    assert_eq!(
+        attr(&response, "samlp:Response", "InResponseTo"),
+        Some(request_id)
+    );
+}

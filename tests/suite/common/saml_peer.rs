@@ -242,6 +242,8 @@ pub struct SamlPeer {
     pub config: SamlPeerConfig,
     metadata_xml: String,
     sp_entity_ids: Vec<String>,
+    port: u16,
+    secret_salt: String,
     child: Child,
     log: Arc<Mutex<String>>,
     pub(crate) http: reqwest::Client,
@@ -268,37 +270,10 @@ impl SamlPeer {
         let keys = TestKeyPair::generate("saml-peer");
         std::fs::write(state.join("cert/idp.key"), &keys.key_pem).unwrap();
         std::fs::write(state.join("cert/idp.crt"), &keys.cert_pem).unwrap();
-        let mut sps = Vec::new();
-        for (i, sp) in config.sps.iter().enumerate() {
-            let file = format!("sp-{i}.xml");
-            std::fs::write(state.join(&file), &sp.metadata_xml).unwrap();
-            sps.push(json!({"metadata_file": file, "options": sp.options()}));
-        }
-        let users: Vec<Value> = config
-            .users
-            .iter()
-            .map(|u| {
-                assert!(
-                    !u.username.contains(':') && !u.password.contains(':'),
-                    "exampleauth:UserPass keys users by `username:password`"
-                );
-                json!({"username": u.username, "password": u.password,
-                       "name_id": u.name_id, "attributes": u.attributes})
-            })
-            .collect();
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
-        let peer_json = json!({
-            "base_url": format!("{base}/"),
-            "secret_salt": uuid::Uuid::new_v4().simple().to_string(),
-            "users": users,
-            "sps": sps,
-        });
-        std::fs::write(
-            state.join("peer.json"),
-            serde_json::to_vec_pretty(&peer_json).unwrap(),
-        )
-        .unwrap();
+        let secret_salt = uuid::Uuid::new_v4().simple().to_string();
+        write_state(state, &base, &secret_salt, config);
 
         let mut child = Command::new("php")
             .current_dir(SIMPLESAMLPHP_WWW)
@@ -351,6 +326,8 @@ impl SamlPeer {
             config: config.clone(),
             metadata_xml: String::new(),
             sp_entity_ids: Vec::new(),
+            port,
+            secret_salt,
             child,
             log,
             http: reqwest::Client::builder()
@@ -367,15 +344,35 @@ impl SamlPeer {
             peer.log()
         );
         peer.metadata_xml = body;
-        let (status, body) = http_get(port, "/vestibule/sps");
+        peer.check_sps();
+        peer
+    }
+
+    /// Trusts one more SP from now on, without a restart (SimpleSAMLphp reads the SP metadata
+    /// on every request): for an SP whose metadata exists only once it runs, such as
+    /// Vestibule's descriptor, which needs this IdP's metadata first. Fails when the IdP cannot
+    /// load it.
+    pub fn trust_sp(&mut self, sp: SamlSp) {
+        self.config.sps.push(sp);
+        write_state(
+            self._dir.path(),
+            &self.base,
+            &self.secret_salt,
+            &self.config,
+        );
+        self.check_sps();
+    }
+
+    /// Asks the router which SPs SimpleSAMLphp loaded; fails unless every configured one did.
+    fn check_sps(&mut self) {
+        let (status, body) = http_get(self.port, "/vestibule/sps");
         let loaded: Vec<String> = serde_json::from_str(&body).unwrap_or_default();
         assert!(
-            status == 200 && loaded.len() == config.sps.len(),
+            status == 200 && loaded.len() == self.config.sps.len(),
             "the SAML peer did not load every SP's metadata ({status}): {body}\n{}",
-            peer.log()
+            self.log()
         );
-        peer.sp_entity_ids = loaded;
-        peer
+        self.sp_entity_ids = loaded;
     }
 
     /// What PHP and SimpleSAMLphp (at DEBUG, with every SAML message) printed so far.
@@ -452,6 +449,38 @@ impl Drop for SamlPeer {
     fn drop(&mut self) {
         kill_group(&mut self.child);
     }
+}
+
+/// Writes `peer.json` and one `sp-N.xml` per SP into `state`; `peer.json` by a rename, so that a
+/// request being served never reads half of it.
+fn write_state(state: &Path, base: &str, secret_salt: &str, config: &SamlPeerConfig) {
+    let mut sps = Vec::new();
+    for (i, sp) in config.sps.iter().enumerate() {
+        let file = format!("sp-{i}.xml");
+        std::fs::write(state.join(&file), &sp.metadata_xml).unwrap();
+        sps.push(json!({"metadata_file": file, "options": sp.options()}));
+    }
+    let users: Vec<Value> = config
+        .users
+        .iter()
+        .map(|u| {
+            assert!(
+                !u.username.contains(':') && !u.password.contains(':'),
+                "exampleauth:UserPass keys users by `username:password`"
+            );
+            json!({"username": u.username, "password": u.password,
+                   "name_id": u.name_id, "attributes": u.attributes})
+        })
+        .collect();
+    let peer_json = json!({
+        "base_url": format!("{base}/"),
+        "secret_salt": secret_salt,
+        "users": users,
+        "sps": sps,
+    });
+    let next = state.join("peer.json.next");
+    std::fs::write(&next, serde_json::to_vec_pretty(&peer_json).unwrap()).unwrap();
+    std::fs::rename(&next, state.join("peer.json")).unwrap();
 }
 
 fn kill_group(child: &mut Child) {
