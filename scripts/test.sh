@@ -43,6 +43,20 @@ fi
 (cd tests/peers/oidc && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/peers/entra && npm ci --no-audit --no-fund --loglevel=error)
 
+# --- SAML 2.0 IdP peer (tests/suite/common/saml_peer.rs): SimpleSAMLphp 1.19.7 from Debian, run by
+# PHP's built-in server (no Apache: micro-httpd and netcat-traditional only satisfy the package's
+# web-server dependency and start nothing); xmlsec1 checks its signatures and encryption ------------
+saml_packages=()
+for package in simplesamlphp php-cli php-xml php-mbstring php-cgi micro-httpd netcat-traditional xmlsec1; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || saml_packages+=("$package")
+done
+if [ ${#saml_packages[@]} -gt 0 ]; then
+  echo "test: installing ${saml_packages[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
+    "${saml_packages[@]}" >/dev/null
+fi
+
 # --- Rust -------------------------------------------------------------------------------------
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings

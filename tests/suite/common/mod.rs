@@ -7,6 +7,7 @@ pub mod entra_peer;
 pub mod forged_idp;
 pub mod oidc;
 pub mod realms;
+pub mod saml_peer;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
