@@ -67,7 +67,9 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
             "identity provider {}/{} ({}) -> organization {}{}",
             idp.realm,
             idp.alias,
-            if idp.is_entra() {
+            if idp.is_saml() {
+                "saml"
+            } else if idp.is_entra() {
                 "oidc, entra"
             } else {
                 "oidc"

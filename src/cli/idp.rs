@@ -22,11 +22,64 @@ pub enum IdpCommand {
 }
 
 fn kind(idp: &IdentityProviderDecl) -> &'static str {
-    if idp.is_entra() {
+    if idp.is_saml() {
+        "saml"
+    } else if idp.is_entra() {
         "oidc (entra)"
     } else {
         "oidc"
     }
+}
+
+/// A certificate's validity, as dates.
+fn validity(not_before: i64, not_after: i64) -> String {
+    let day = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| secs.to_string())
+    };
+    format!("valid {} to {}", day(not_before), day(not_after))
+}
+
+/// What an operator gives the customer's SAML IdP, and what its metadata says.
+fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> {
+    let issuer = format!("{}/realms/{}", config.server.base_url(), idp.realm);
+    println!(
+        "  SP entity ID: {}",
+        idp.sp_entity_id.as_deref().unwrap_or(&issuer)
+    );
+    println!("  ACS (HTTP-POST): {}", redirect_uri(config, idp));
+    println!(
+        "  SP metadata URL: {}/endpoint/descriptor",
+        redirect_uri(config, idp).trim_end_matches("/endpoint")
+    );
+    let metadata = idp.saml_metadata().map_err(|e| anyhow::anyhow!(e))?;
+    println!("  IdP entity ID: {}", metadata.entity_id);
+    for e in &metadata.single_sign_on {
+        println!("  IdP SSO: {} ({})", e.location, e.binding);
+    }
+    for c in &metadata.certificates {
+        let usage = match (c.signing, c.encryption) {
+            (true, true) => "signing, encryption",
+            (true, false) => "signing",
+            _ => "encryption",
+        };
+        println!(
+            "  IdP certificate {:?} ({usage}): {}",
+            c.subject,
+            validity(c.not_before, c.not_after)
+        );
+    }
+    println!(
+        "  principal: {}  linked to the directory by: {}",
+        idp.principal_attribute.as_deref().unwrap_or("NameID"),
+        idp.external_id_claim.as_deref().unwrap_or("(nothing)")
+    );
+    println!(
+        "  want assertions signed: {}  want response signed: {}",
+        idp.want_assertions_signed, idp.want_response_signed
+    );
+    Ok(())
 }
 
 /// `{issuer}/broker/{alias}/endpoint`: what the IdP's app registration must list.
@@ -93,6 +146,20 @@ pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
                 "  organization: {}",
                 idp.organization.as_deref().unwrap_or("(none)")
             );
+            if idp.is_saml() {
+                show_saml(&config, idp)?;
+                println!(
+                    "  trust email: {}  first login: {:?}  sync mode: {:?}",
+                    idp.trust_email, idp.first_login, idp.sync_mode
+                );
+                for m in &idp.mappers {
+                    println!("  mapper {:?}", m.name);
+                }
+                for w in idp.warnings() {
+                    println!("warning: {w}");
+                }
+                return Ok(());
+            }
             if idp.is_entra() {
                 println!("  tenants: {}", idp.tenants().join(", "));
             }

@@ -471,6 +471,20 @@ impl IdentityProviderDecl {
                 "no organization: people who sign in through it join no organization",
             ));
         }
+        if let (true, Ok(metadata)) = (self.is_saml(), self.saml_metadata()) {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            for c in metadata.signing_certificates() {
+                if c.expires_within(now, 30) {
+                    warnings.push(at(&format!(
+                        "the IdP's signing certificate {:?} expires within 30 days (or has): ask for its successor in the metadata",
+                        c.subject
+                    )));
+                }
+            }
+        }
         warnings
     }
 }

@@ -85,6 +85,21 @@ async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     let reply = rp.authorize(&pairs, None).await;
+    if server.state.base_url().starts_with("https://") {
+        // Behind https the transaction cookie goes along with the IdP's cross-site POST.
+        let cookie = reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("VESTIBULE_LOGIN="))
+            .expect("the login cookie")
+            .to_string();
+        assert!(
+            cookie.contains("SameSite=None") && cookie.contains("Secure"),
+            "{cookie}"
+        );
+    }
     assert_eq!(
         reply.status(),
         302,
@@ -326,3 +341,221 @@ both_backends!(
         server.stop().await;
     }
 );
+
+/// The Entra-style principal: the object id attribute, also the SCIM `externalId`.
+const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+both_backends!(
+    simplesamlphp_signs_in_a_person_the_directory_pushed_as_the_same_user,
+    |backend: Backend| async move {
+        use crate::common::saml_peer::{SamlPeer, SamlPeerConfig, SamlSp, SamlUser};
+        let mut peer = SamlPeer::start(&SamlPeerConfig {
+            users: vec![
+                SamlUser::new("alice", "alice-saml-password", "alice@acme.test")
+                    .attribute(OID, &[ALICE_OID])
+                    .attribute("email", &["alice@acme.test"])
+                    .attribute("givenName", &["Alice"])
+                    .attribute("role", &["MY_PROJECT_SUPER_ADMIN", "MY_PROJECT_VIEWER"]),
+            ],
+            sps: Vec::new(),
+        });
+        let acme = tenant("acme");
+        let globex = tenant("globex");
+        let db = TestDb::new(backend);
+        let mut cfg = config(&db, &[&acme, &globex]);
+        with_issuer(&mut cfg);
+        cfg.roles.push(RoleDecl {
+            realm: REALM.into(),
+            name: "SUPER_ADMIN".into(),
+            client: None,
+            description: String::new(),
+            composites: Vec::new(),
+        });
+        let mut idp = saml_idp(&format!(
+            "principal_attribute = \"{OID}\"\nexternal_id_claim = \"{OID}\"\n\
+             name_id_format = \"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\""
+        ));
+        idp.metadata_file = None;
+        idp.metadata = Some(peer.metadata_xml().to_string());
+        cfg.identity_providers.push(idp);
+        let server = TestServer::start_with(db, cfg, Arc::new(vestibule::clock::SystemClock)).await;
+        // acme's directory pushed alice, her externalId the object id.
+        let pushed = server
+            .scim(&acme)
+            .post(
+                "/Users",
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "alice@acme.test",
+                    "externalId": ALICE_OID,
+                    "active": true,
+                    "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
+                }),
+            )
+            .await;
+        assert_eq!(pushed.status, 201, "{:?}", pushed.body);
+        let scim_id = pushed.id();
+        // The IdP loads Vestibule's SP metadata unchanged.
+        let rp = RelyingParty::new(&server);
+        let descriptor = rp
+            .browse(
+                &format!("/realms/{REALM}/broker/{ALIAS}/endpoint/descriptor"),
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        peer.trust_sp(SamlSp::new(&descriptor));
+        let sso = to_the_idp(&server, &rp).await;
+        assert!(sso.starts_with(&peer.sso_url()), "{sso}");
+        let acs = format!("{}/realms/{REALM}/broker/{ALIAS}/endpoint", server.base);
+        let form = peer
+            .browser()
+            .sign_in_to(&sso, "alice", "alice-saml-password", &acs)
+            .await;
+        let reply = rp
+            .post_form(
+                &format!("/broker/{ALIAS}/endpoint"),
+                &[
+                    ("SAMLResponse", form.field("SAMLResponse").to_string()),
+                    ("RelayState", String::new()),
+                ],
+            )
+            .await;
+        let status = reply.status().as_u16();
+        let back = reply
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = reply.text().await.unwrap_or_default();
+        assert_eq!(status, 302, "{body}\n{}", peer.log());
+        let back = back.expect("back to the client");
+        let tokens = rp.exchange(WEB, &query_of(&back)["code"]).await;
+        // The person the directory pushed, signed in through the IdP: one user, one id.
+        assert_eq!(tokens.access["sub"], json!(scim_id));
+        assert_eq!(tokens.access["organization"], json!(["acme"]));
+        assert!(tokens.access["realm_access"]["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("SUPER_ADMIN")));
+        assert_eq!(tokens.id()["given_name"], "Alice");
+        server.stop().await;
+    }
+);
+
+/// IdP metadata whose one signing certificate ends in `days` days.
+fn metadata_expiring_in(days: u32) -> String {
+    use openssl::asn1::Asn1Time;
+    use openssl::hash::MessageDigest;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509Builder, X509NameBuilder};
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "expiring").unwrap();
+    let name = name.build();
+    let mut b = X509Builder::new().unwrap();
+    b.set_version(2).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(&name).unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(days).unwrap())
+        .unwrap();
+    b.sign(&key, MessageDigest::sha256()).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(b.build().to_der().unwrap());
+    format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.test/saml"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>{cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.test/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
+    )
+}
+
+#[test]
+fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, metadata_line: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "[[realm]]\nname = \"quickstart\"\n[[organization]]\nrealm = \"quickstart\"\n\
+                 alias = \"acme\"\nname = \"Acme\"\n[[identity_provider]]\nrealm = \"quickstart\"\n\
+                 alias = \"acme-saml\"\nkind = \"saml\"\norganization = \"acme\"\n{metadata_line}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let run = |config: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(crate::common::daemon::BIN)
+            .args(args)
+            .arg("--config")
+            .arg(config)
+            .output()
+            .expect("vestibule");
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let expiring = write(
+        "expiring.toml",
+        &format!("metadata = '''{}'''", metadata_expiring_in(10)),
+    );
+    let (ok, text) = run(&expiring, &["check-config"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("identity provider quickstart/acme-saml (saml)"),
+        "{text}"
+    );
+    assert!(text.contains("expires within 30 days"), "{text}");
+    let (ok, show) = run(
+        &expiring,
+        &["idp", "show", "--realm", "quickstart", "acme-saml"],
+    );
+    assert!(ok, "{show}");
+    for line in [
+        "SP entity ID: http://127.0.0.1:8080/realms/quickstart",
+        "ACS (HTTP-POST): http://127.0.0.1:8080/realms/quickstart/broker/acme-saml/endpoint",
+        "SP metadata URL: http://127.0.0.1:8080/realms/quickstart/broker/acme-saml/endpoint/descriptor",
+        "IdP entity ID: https://idp.test/saml",
+        "IdP certificate \"expiring\" (signing): valid ",
+    ] {
+        assert!(show.contains(line), "{line}\n{show}");
+    }
+    let (_, list) = run(&expiring, &["idp", "list"]);
+    assert!(list.contains("quickstart/acme-saml  saml"), "{list}");
+    // A year's certificate: no warning.
+    let fine = write(
+        "fine.toml",
+        &format!("metadata = '''{}'''", metadata_expiring_in(365)),
+    );
+    let (ok, text) = run(&fine, &["check-config"]);
+    assert!(ok && !text.contains("expires within"), "{text}");
+    // Metadata with no certificate to verify signatures with: refused, the key named.
+    let unusable = write(
+        "unusable.toml",
+        &format!(
+            "metadata_file = \"{}\"",
+            fixture("saml/idp-metadata-no-signing-cert.xml").display()
+        ),
+    );
+    let (ok, text) = run(&unusable, &["check-config"]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("metadata_file") && text.contains("no certificate usable for signing"),
+        "{text}"
+    );
+    // An OpenID Connect key on a SAML IdP is named too.
+    let mixed = write(
+        "mixed.toml",
+        &format!(
+            "metadata_file = \"{}\"\nclient_id = \"x\"",
+            fixture("saml/idp-metadata.xml").display()
+        ),
+    );
+    let (ok, text) = run(&mixed, &["check-config"]);
+    assert!(!ok && text.contains("client_id"), "{text}");
+}

@@ -48,6 +48,19 @@ fn realm_cookie(
         .finish()
 }
 
+/// The login transaction's cookie. Behind https it is `SameSite=None` (as Keycloak's
+/// `AUTH_SESSION_ID`): a SAML IdP on another site POSTs its answer to the ACS, and that
+/// cross-site POST must still name the browser's transaction. The binding stands: a form or a
+/// SAML request is accepted only with the cookie of the browser that started it. Plain http
+/// keeps `Lax`, as browsers refuse `None` without `Secure`.
+fn transaction_cookie(state: &AppState, realm: &str, value: String) -> Cookie<'static> {
+    let mut cookie = realm_cookie(state, realm, LOGIN_COOKIE, value);
+    if cookie.secure() == Some(true) {
+        cookie.set_same_site(SameSite::None);
+    }
+    cookie
+}
+
 /// The SSO session cookie with `value`, living `max_age_secs` (0 removes it).
 pub(super) fn cookie_for(
     state: &AppState,
@@ -78,7 +91,7 @@ fn with_login_cookie(
     minted: Option<String>,
 ) -> HttpResponse {
     if let Some(value) = minted {
-        let _ = response.add_cookie(&realm_cookie(state, realm, LOGIN_COOKIE, value));
+        let _ = response.add_cookie(&transaction_cookie(state, realm, value));
     }
     response
 }
