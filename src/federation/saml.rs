@@ -294,10 +294,29 @@ fn root_name(xml: &str) -> Option<&str> {
     }
 }
 
-/// Whether a signature Reference of `xml` points at the element with ID `id`.
+/// Whether a signature's `Reference` element of `xml` points at the element with ID `id`.
+/// Only markup is read: a `<` in text or attribute values is always escaped, so an attribute
+/// value that spells out a Reference is never taken for one.
 fn references(xml: &str, id: &str) -> bool {
-    !id.is_empty()
-        && (xml.contains(&format!("URI=\"#{id}\"")) || xml.contains(&format!("URI='#{id}'")))
+    if id.is_empty() {
+        return false;
+    }
+    let wanted = [format!("URI=\"#{id}\""), format!("URI='#{id}'")];
+    xml.split('<').skip(1).any(|tag| {
+        let tag = tag
+            .split('>')
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let name = tag
+            .split(|c: char| c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        name.rsplit(':').next() == Some("Reference")
+            && tag
+                .split(|c: char| c.is_whitespace())
+                .any(|attribute| wanted.iter().any(|w| attribute == w))
+    })
 }
 
 /// Vestibule's checks on the verified assertion, with its clock.
@@ -486,5 +505,21 @@ mod tests {
         assert!(decode(&B64.encode([0xff, 0xfe, 0x00])).is_err());
         let huge = format!("<r>{}</r>", "a".repeat(MAX_RESPONSE_BYTES));
         assert!(decode(&encoded(&huge)).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn only_a_reference_element_counts_as_covering_an_id() {
+        let signed =
+            r##"<ds:Reference URI="#_a1"><ds:DigestValue>x</ds:DigestValue></ds:Reference>"##;
+        assert!(references(signed, "_a1"));
+        assert!(references("<Reference URI='#_a1'/>", "_a1"));
+        assert!(!references(signed, "_a"));
+        assert!(!references(signed, ""));
+        // An attribute value spelling a Reference out is text, not markup.
+        let spelled =
+            r##"<saml:AttributeValue>&lt;ds:Reference URI="#_a1"&gt;</saml:AttributeValue>"##;
+        assert!(!references(spelled, "_a1"));
+        let elsewhere = r##"<saml:Attribute Name='URI="#_a1"'/>"##;
+        assert!(!references(elsewhere, "_a1"));
     }
 }

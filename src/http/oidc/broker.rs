@@ -94,7 +94,7 @@ pub(super) async fn endpoint(
 fn signed_in_or_refused(
     state: &AppState,
     realm_name: &str,
-    answer: Result<Callback, crate::db::DbError>,
+    answer: Result<Callback, impl std::fmt::Display>,
 ) -> HttpResponse {
     match answer {
         Ok(Callback::SignedIn(signed_in)) => {
