@@ -3,6 +3,8 @@
 //! Debian's Chromium (tests/peers/oidc/broker_check.mjs). Two upstreams: the Entra ID-like
 //! `tests/peers/entra` with examples/entra.toml's recipe, and a second Vestibule (Keycloak's
 //! provider/consumer pattern), whose realm role reaches the consumer through its ID token.
+//! And issue 9's: the same chain through a SAML 2.0 IdP, SimpleSAMLphp (tests/peers/saml), whose
+//! login page Chromium fills in and whose auto-submitted POST reaches Vestibule's ACS.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,6 +14,10 @@ use serde_json::{json, Value};
 use crate::common::daemon::{free_port, Daemon};
 use crate::common::entra_peer::{
     guid, EntraClient, EntraConfig, EntraPeer, EntraTenant, EntraUser,
+};
+use crate::common::saml_peer::{
+    SamlPeer, SamlPeerConfig, SamlSp, SamlUser, LOGIN_PASSWORD_SELECTOR, LOGIN_SUBMIT_SELECTOR,
+    LOGIN_USERNAME_SELECTOR,
 };
 use crate::common::{entra_user, Backend, TestDb};
 use crate::oidc_peers::{node, run_peer, CHROMIUM};
@@ -26,6 +32,8 @@ const CLIENT_ID: &str = "demo-app";
 /// --id-token-claims and --sub (the upstream Vestibule).
 const ENTRA_CHECKS: usize = 11;
 const VESTIBULE_CHECKS: usize = 8;
+/// With --id-token-claims and --sub, without --groups (SimpleSAMLphp).
+const SAML_CHECKS: usize = 10;
 
 /// The relying party: its callback port and its secret at the broker.
 struct Rp {
@@ -384,3 +392,111 @@ name = "ADMIN"
 }
 
 on_both_databases!(vestibule_upstream_chain_in_chromium, vestibule_chain);
+
+/// The Entra-style SAML principal: the object id attribute, also the SCIM `externalId`.
+const OBJECT_ID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+
+/// RP -> Vestibule -> SimpleSAMLphp's login page -> its auto-submitted POST to the ACS ->
+/// Vestibule -> RP, with README's recipe for a SAML IdP (principal and `externalId` link from the
+/// object id, the `role` attribute mapped to SUPER_ADMIN, `givenName` imported): acme's
+/// directory pushed alice first, with another email and first name than the IdP's, so that the
+/// tokens' `sub`, `email` and `given_name` show both the link and the imported attributes. The
+/// email needs its `attribute_importer` as Entra's `upn` does: a user found by `externalId` keeps
+/// the directory's email unless a mapper imports the IdP's.
+fn saml_chain(backend: Backend) {
+    let db = TestDb::new(backend);
+    let dir = tempfile::tempdir().unwrap();
+    let rp = Rp::new();
+    let alias = "acme-saml";
+    let object_id = uuid::Uuid::new_v4().to_string();
+    let password = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let mut idp = SamlPeer::start(&SamlPeerConfig {
+        users: vec![SamlUser::new("alice", &password, "alice@acme.test")
+            .attribute(OBJECT_ID, &[&object_id])
+            .attribute("email", &["alice@acme.test"])
+            .attribute("givenName", &["Alice"])
+            .attribute("role", &["MY_PROJECT_SUPER_ADMIN", "MY_PROJECT_VIEWER"])],
+        sps: Vec::new(),
+    });
+    let metadata = write(dir.path(), "idp-metadata.xml", idp.metadata_xml());
+    let config = format!(
+        r#"{realm}
+[[directory]]
+realm = "{REALM}"
+organization = "{ORGANIZATION}"
+name = "acme-directory"
+token = {{ env = "SCIM_TOKEN" }}
+
+[[identity_provider]]
+realm = "{REALM}"
+alias = "{alias}"
+display_name = "Acme (SAML)"
+kind = "saml"
+organization = "{ORGANIZATION}"
+metadata_file = "{metadata}"
+principal_attribute = "{OBJECT_ID}"
+external_id_claim = "{OBJECT_ID}"
+name_id_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+sync_mode = "force"
+mappers = [
+  {{ name = "role", type = "claim_to_role", claim = "role", value = "MY_PROJECT_SUPER_ADMIN", role = "SUPER_ADMIN" }},
+  {{ name = "given", type = "attribute_importer", claim = "givenName", attribute = "firstName" }},
+  {{ name = "email", type = "attribute_importer", claim = "email", attribute = "email" }},
+]
+
+[[role]]
+realm = "{REALM}"
+name = "SUPER_ADMIN"
+{client}"#,
+        realm = broker_realm(),
+        metadata = metadata.display(),
+        client = rp.client_decl(),
+    );
+    let config = write(dir.path(), "broker.toml", &config);
+    let scim_token = format!("scim-{}", uuid::Uuid::new_v4().simple());
+    let broker = Daemon::spawn_on(
+        free_port(),
+        &config,
+        &db.url,
+        &[
+            ("SCIM_TOKEN", &scim_token),
+            ("DEMO_CLIENT_SECRET", &rp.client_secret),
+        ],
+        &[],
+    );
+    let mut pushed = entra_user("alice@acme.test");
+    pushed["externalId"] = json!(object_id);
+    pushed["emails"] = json!([{"primary": true, "type": "work", "value": "alice@old.acme.test"}]);
+    let pushed = scim_create(&broker, &scim_token, "Users", &pushed);
+    // The IdP trusts Vestibule's SP metadata unchanged, which exists once both run.
+    let descriptor = reqwest::blocking::get(format!(
+        "{}/realms/{REALM}/broker/{alias}/endpoint/descriptor",
+        broker.base
+    ))
+    .and_then(|reply| reply.error_for_status()?.text())
+    .expect("the SP metadata");
+    idp.trust_sp(SamlSp::new(&descriptor));
+    chain_passes(
+        &broker,
+        &rp,
+        &[
+            ("--upstream", idp.base.clone()),
+            ("--username", "alice".into()),
+            ("--password", password.clone()),
+            ("--username-selector", LOGIN_USERNAME_SELECTOR.into()),
+            ("--password-selector", LOGIN_PASSWORD_SELECTOR.into()),
+            ("--submit-selector", LOGIN_SUBMIT_SELECTOR.into()),
+            ("--role", "SUPER_ADMIN".into()),
+            ("--email", "alice@acme.test".into()),
+            (
+                "--id-token-claims",
+                json!({ "given_name": "Alice" }).to_string(),
+            ),
+            ("--sub", pushed["id"].as_str().expect("SCIM id").into()),
+        ],
+        SAML_CHECKS,
+        &[("SimpleSAMLphp", &|| idp.log())],
+    );
+}
+
+on_both_databases!(saml_chain_in_chromium, saml_chain);

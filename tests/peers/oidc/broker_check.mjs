@@ -4,11 +4,14 @@
 //
 //   node broker_check.mjs --issuer URL --client-id ID --client-secret SECRET --redirect-uri URI \
 //     --organization ALIAS --upstream ORIGIN --username NAME --password PASSWORD \
-//     --role ROLE --email EMAIL [--groups JSON] [--id-token-claims JSON] [--sub ID]
+//     --role ROLE --email EMAIL [--groups JSON] [--id-token-claims JSON] [--sub ID] \
+//     [--username-selector CSS] [--password-selector CSS] [--submit-selector CSS]
 //
 // The login starts with `organization=ALIAS`: the organization has one IdP, so Vestibule sends
-// the browser straight to the upstream at ORIGIN, whose form (#username, #password, #sign-in)
-// is filled in. Then, each a named check: the ID token validated by openid-client; the
+// the browser straight to the upstream at ORIGIN, whose form is filled in and submitted: by
+// default #username, #password and #sign-in (Vestibule's and the Entra-like peer's login page);
+// the selectors name another IdP's (SimpleSAMLphp's button is #submit_button). Whatever the
+// upstream does next (OIDC's redirect, SAML's auto-submitted POST to the ACS) the browser does. Then, each a named check: the ID token validated by openid-client; the
 // organization claim; ROLE in the access token's realm_access.roles; EMAIL in the ID token and
 // userinfo; with --groups, exactly those group paths in `groups`; with --id-token-claims, those
 // claims (arrays in any order); with --sub, that `sub` (the user SCIM provisioned); and a second
@@ -34,8 +37,13 @@ const args = options(
     'role',
     'email',
   ],
-  ['groups', 'id-token-claims', 'sub'],
+  ['groups', 'id-token-claims', 'sub', 'username-selector', 'password-selector', 'submit-selector'],
 );
+const selectors = {
+  username: args['username-selector'] ?? '#username',
+  password: args['password-selector'] ?? '#password',
+  submit: args['submit-selector'] ?? '#sign-in',
+};
 const upstream = new URL(args.upstream).origin;
 const app = await callbackServer(new URL(args['redirect-uri']).origin);
 const checks = new Checks('broker');
@@ -69,17 +77,17 @@ async function toUpstream() {
   expect(response.status() === 200, `GET ${flow.url} ended with ${response.status()} at ${page.url()}`);
   const at = new URL(page.url());
   expect(at.origin === upstream, `the browser stopped at ${at}, not at the upstream ${upstream}`);
-  for (const id of ['username', 'password', 'sign-in']) {
-    expect(await page.locator(`#${id}`).isVisible(), `no visible #${id} on the upstream's page ${at}`);
+  for (const selector of Object.values(selectors)) {
+    expect(await page.locator(selector).isVisible(), `no visible ${selector} on the upstream's page ${at}`);
   }
   return { flow, at };
 }
 
 /** Signs in on the upstream's page and follows the redirects back: the URL the application got. */
 async function signInUpstream(flow) {
-  await page.fill('#username', args.username);
-  await page.fill('#password', args.password);
-  const landed = await submitAndLand(page, '#sign-in', flow, args.issuer);
+  await page.fill(selectors.username, args.username);
+  await page.fill(selectors.password, args.password);
+  const landed = await submitAndLand(page, selectors.submit, flow, args.issuer);
   expect(app.arrivals.some((u) => u.href === landed.href), 'the callback server did not see the redirect');
   return landed;
 }
