@@ -447,5 +447,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    saml_sp_keys (id) {
+        id -> Text,
+        realm_id -> Text,
+        identity_provider -> Text,
+        private_pem -> Text,
+        certificate_der -> Binary,
+        created_at -> BigInt,
+        retired_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(mapper_grants, roles);
 diesel::allow_tables_to_appear_in_same_query!(mapper_grants, groups);

@@ -18,5 +18,8 @@ pub mod mapping;
 pub mod oidc;
 pub mod runtime;
 pub mod saml;
+pub mod saml_crypt;
+pub mod saml_keys;
 pub mod saml_login;
+pub mod saml_xml;
 pub mod upstream;

@@ -20,9 +20,16 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use samael::crypto::{AllowedSignatureAlgorithm, Crypto, CryptoProvider, ReduceMode};
-use samael::metadata::{EntityDescriptor, IndexedEndpoint, SpSsoDescriptor, HTTP_POST_BINDING};
-use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy, Response};
+use openssl::pkey::{PKey, Private};
+use samael::crypto::{
+    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
+};
+use samael::key_info::{KeyInfo, X509Data};
+use samael::metadata::{
+    EncryptionMethod, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
+    HTTP_POST_BINDING,
+};
+use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy};
 use samael::service_provider::ServiceProvider;
 use samael::traits::ToXml;
 use serde_json::{Map, Value};
@@ -30,6 +37,7 @@ use serde_json::{Map, Value};
 use crate::config::saml_metadata::{refuses_doctype, IdpMetadata, HTTP_REDIRECT};
 use crate::config::IdentityProviderDecl;
 use crate::db::Micros;
+use crate::federation::{saml_crypt, saml_xml};
 
 /// A Response larger than this is refused unread: an IdP's is a few KiB.
 pub const MAX_RESPONSE_BYTES: usize = 128 * 1024;
@@ -128,12 +136,37 @@ pub fn authn_request_url(
 }
 
 /// Vestibule's SP metadata for this connection (SAML Metadata §2.4.4): our entity ID, the ACS
-/// (HTTP-POST), whether assertions must be signed, the NameID format asked for. Built here
-/// rather than by samael's `ServiceProvider::metadata`, which needs an SLO URL and advertises
-/// encryption this connection does not take.
-pub fn sp_metadata(conn: &Connection<'_>) -> Result<String, Refusal> {
+/// (HTTP-POST), whether assertions must be signed, the NameID format asked for, and each of
+/// `certificates` (DER) as a key to encrypt to. Built here rather than by samael's
+/// `ServiceProvider::metadata`, which needs an SLO URL and advertises AES-CBC first.
+pub fn sp_metadata(conn: &Connection<'_>, certificates: &[Vec<u8>]) -> Result<String, Refusal> {
+    let key_descriptors = certificates
+        .iter()
+        .map(|der| KeyDescriptor {
+            key_use: Some("encryption".into()),
+            key_info: KeyInfo {
+                id: None,
+                x509_data: Some(X509Data {
+                    certificates: vec![B64.encode(der)],
+                }),
+            },
+            encryption_methods: Some(
+                [
+                    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+                    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+                ]
+                .iter()
+                .map(|a| EncryptionMethod {
+                    algorithm: a.to_string(),
+                })
+                .collect(),
+            ),
+        })
+        .collect();
     let descriptor = SpSsoDescriptor {
         protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
+        key_descriptors: Some(key_descriptors),
         authn_requests_signed: Some(false),
         want_assertions_signed: Some(conn.idp.want_assertions_signed),
         name_id_formats: conn.idp.name_id_format.clone().map(|f| vec![f]),
@@ -174,6 +207,12 @@ pub fn decode(posted: &str) -> Result<String, Refusal> {
     }
     let xml =
         String::from_utf8(bytes).map_err(|_| Refusal("the SAMLResponse is not UTF-8".into()))?;
+    check_text(xml)
+}
+
+/// Refuses text with a DOCTYPE, a comment or a processing instruction (an XML declaration
+/// aside), before any XML parser sees it.
+fn check_text(xml: String) -> Result<String, Refusal> {
     if refuses_doctype(&xml) {
         return refuse("the SAMLResponse holds a DOCTYPE");
     }
@@ -192,20 +231,73 @@ pub fn decode(posted: &str) -> Result<String, Refusal> {
 /// The InResponseTo the (not yet verified) Response names: only a key to find the request
 /// this browser sent; the verified assertion must name the same.
 pub fn in_response_to(xml: &str) -> Option<String> {
-    xml.parse::<Response>().ok()?.in_response_to
+    let list = saml_xml::elements(xml).ok()?;
+    let root = list.first().filter(|r| r.local == "Response")?;
+    root.attribute("InResponseTo").map(str::to_string)
 }
 
-/// Every check of a Response to the request `request_id`, at `now`.
+/// The signature reduction: what the IdP's certificates verify, under the allow-list.
+fn reduce(xml: &str, certs: &[CertificateDer]) -> Result<String, Refusal> {
+    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
+        xml,
+        certs,
+        ReduceMode::ValidateAndMarkNoAncestors,
+        Some(&ALGORITHMS),
+    )
+    .map_err(|_| Refusal("no signature by the IdP's keys verifies".into()))
+}
+
+/// The local name of a document's root element.
+fn root_name(xml: &str) -> Result<String, Refusal> {
+    saml_xml::elements(xml)
+        .map_err(Refusal)?
+        .first()
+        .map(|e| e.local.clone())
+        .ok_or(Refusal("an empty document".into()))
+}
+
+/// The envelope's own claims, checked whether or not it is signed: they can only make a
+/// refusal more likely.
+fn check_envelope(
+    conn: &Connection<'_>,
+    list: &[saml_xml::Element],
+    request_id: &str,
+) -> Result<(), Refusal> {
+    let Some(root) = list.first().filter(|r| r.local == "Response") else {
+        return refuse("the SAMLResponse is not a Response");
+    };
+    let status = list
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.local == "Status" && e.parent == Some(0))
+        .and_then(|(at, _)| {
+            list.iter()
+                .find(|e| e.local == "StatusCode" && e.parent == Some(at))
+        })
+        .and_then(|e| e.attribute("Value"));
+    if status != Some(SUCCESS) {
+        return refuse("the Response's status is not Success");
+    }
+    if root.attribute("Destination") != Some(conn.acs_url.as_str()) {
+        return refuse("the Response's Destination is not this connection's ACS");
+    }
+    if root.attribute("InResponseTo") != Some(request_id) {
+        return refuse("the Response's InResponseTo is not this browser's request");
+    }
+    Ok(())
+}
+
+/// Every check of a Response to the request `request_id`, at `now`; `sp_keys` are the keys an
+/// encrypted assertion may be encrypted to.
 pub fn verify(
     conn: &Connection<'_>,
     xml: &str,
     request_id: &str,
     now: Micros,
+    sp_keys: &[PKey<Private>],
 ) -> Result<Verified, Refusal> {
-    if xml.contains("EncryptedAssertion") {
-        return refuse("encrypted assertions are not accepted by this connection");
-    }
-    let certs: Vec<samael::crypto::CertificateDer> = conn
+    let list = saml_xml::elements(xml).map_err(Refusal)?;
+    let certs: Vec<CertificateDer> = conn
         .metadata
         .signing_certificates()
         .map(|c| c.der.clone().into())
@@ -213,41 +305,27 @@ pub fn verify(
     if certs.is_empty() {
         return refuse("the IdP's metadata has no signing certificate");
     }
+    // One assertion, plain or encrypted, anywhere in the document: a second one is where
+    // signature wrapping hides its forgery.
+    let count = |local: &str| list.iter().filter(|e| e.local == local).count();
+    if count("Assertion") + count("EncryptedAssertion") != 1 {
+        return refuse("a Response must carry exactly one assertion");
+    }
+    check_envelope(conn, &list, request_id)?;
+    if count("EncryptedAssertion") == 1 {
+        return verify_encrypted(conn, xml, &list, &certs, request_id, now, sp_keys);
+    }
     // What the signatures cover, to tell a signed response from a signed assertion. The
     // reduced document holds only what a verified signature covers: its root is the Response
     // when the Response is signed, the Assertion when only the assertion is.
-    let reduced = Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        &certs,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(&ALGORITHMS),
-    )
-    .map_err(|_| Refusal("no signature by the IdP's keys verifies".into()))?;
-    let response_signed = match root_name(&reduced) {
-        Some("Response") => true,
-        Some("Assertion") => false,
+    let reduced = reduce(xml, &certs)?;
+    let response_signed = match root_name(&reduced)?.as_str() {
+        "Response" => true,
+        "Assertion" => false,
         _ => return refuse("the signed part is neither a Response nor an Assertion"),
     };
     if conn.idp.want_response_signed && !response_signed {
         return refuse("the Response is not signed");
-    }
-    // The unsigned envelope can only make a refusal more likely: its status and Destination
-    // are checked too.
-    let envelope: Response = xml
-        .parse()
-        .map_err(|_| Refusal("the SAMLResponse is not a Response".into()))?;
-    let status = envelope
-        .status
-        .as_ref()
-        .and_then(|s| s.status_code.value.as_deref());
-    if status != Some(SUCCESS) {
-        return refuse("the Response's status is not Success");
-    }
-    if envelope.destination.as_deref() != Some(conn.acs_url.as_str()) {
-        return refuse("the Response's Destination is not this connection's ACS");
-    }
-    if envelope.in_response_to.as_deref() != Some(request_id) {
-        return refuse("the Response's InResponseTo is not this browser's request");
     }
     let sp = ServiceProvider {
         entity_id: Some(conn.sp_entity_id.clone()),
@@ -271,52 +349,70 @@ pub fn verify(
     // Every signature of the document verified (or reduction failed above), so a Reference to
     // the verified assertion's own ID is a verified signature over it; with only the assertion
     // signed, the reduced root is that assertion.
-    let assertion_signed = !response_signed || references(xml, &assertion.id);
+    let assertion_signed = !response_signed || saml_xml::references(&list, &assertion.id);
     if conn.idp.want_assertions_signed && !assertion_signed {
         return refuse("the Assertion is not signed");
     }
     check_assertion(conn, &assertion, request_id, now)
 }
 
-/// The local name of the document's root element (serde reads any root as any type, so the
-/// name is looked at first).
-fn root_name(xml: &str) -> Option<&str> {
-    let mut rest = xml;
-    loop {
-        let at = rest.find('<')?;
-        rest = &rest[at + 1..];
-        if rest.starts_with('?') || rest.starts_with('!') {
-            continue;
+/// An EncryptedAssertion (federation.md §2.3): the ciphertext read is the one the Response's
+/// signature covers when the Response is signed; RSA-OAEP key transport only; AES-GCM, or
+/// AES-CBC only under that signature (CBC alone is malleable); the decrypted assertion passes
+/// the same text checks and, when it carries a signature, the same verification.
+fn verify_encrypted(
+    conn: &Connection<'_>,
+    xml: &str,
+    list: &[saml_xml::Element],
+    certs: &[CertificateDer],
+    request_id: &str,
+    now: Micros,
+    sp_keys: &[PKey<Private>],
+) -> Result<Verified, Refusal> {
+    let outer_signed = list.iter().any(|e| e.local == "Signature");
+    let (response_signed, source) = if outer_signed {
+        let reduced = reduce(xml, certs)?;
+        if root_name(&reduced)? != "Response" {
+            return refuse("the signed part of an encrypted response is not the Response");
         }
-        let end = rest.find(|c: char| c.is_whitespace() || c == '>' || c == '/')?;
-        let name = &rest[..end];
-        return Some(name.rsplit(':').next().unwrap_or(name));
+        (true, saml_xml::elements(&reduced).map_err(Refusal)?)
+    } else {
+        (false, list.to_vec())
+    };
+    if conn.idp.want_response_signed && !response_signed {
+        return refuse("the Response is not signed");
     }
-}
-
-/// Whether a signature's `Reference` element of `xml` points at the element with ID `id`.
-/// Only markup is read: a `<` in text or attribute values is always escaped, so an attribute
-/// value that spells out a Reference is never taken for one.
-fn references(xml: &str, id: &str) -> bool {
-    if id.is_empty() {
-        return false;
+    let parts = saml_crypt::EncryptedParts::find(&source)?;
+    if parts.is_cbc() && !response_signed {
+        return refuse("AES-CBC is accepted only when the Response's signature covers it");
     }
-    let wanted = [format!("URI=\"#{id}\""), format!("URI='#{id}'")];
-    xml.split('<').skip(1).any(|tag| {
-        let tag = tag
-            .split('>')
-            .next()
-            .unwrap_or_default()
-            .trim_end_matches('/');
-        let name = tag
-            .split(|c: char| c.is_whitespace())
-            .next()
-            .unwrap_or_default();
-        name.rsplit(':').next() == Some("Reference")
-            && tag
-                .split(|c: char| c.is_whitespace())
-                .any(|attribute| wanted.iter().any(|w| attribute == w))
-    })
+    let plaintext = check_text(saml_crypt::decrypt(&parts, sp_keys)?)?;
+    let inner = saml_xml::elements(&plaintext).map_err(Refusal)?;
+    if inner.first().map(|e| e.local.as_str()) != Some("Assertion")
+        || inner.iter().filter(|e| e.local == "Assertion").count() != 1
+    {
+        return refuse("the encrypted data is not one Assertion");
+    }
+    let assertion_signed = inner.iter().any(|e| e.local == "Signature");
+    let verified = if assertion_signed {
+        let reduced = reduce(&plaintext, certs)?;
+        if root_name(&reduced)? != "Assertion" {
+            return refuse("the decrypted assertion's signature covers something else");
+        }
+        reduced
+    } else {
+        plaintext
+    };
+    if conn.idp.want_assertions_signed && !assertion_signed {
+        return refuse("the Assertion is not signed");
+    }
+    if !assertion_signed && !response_signed {
+        return refuse("nothing in the Response is signed");
+    }
+    let assertion: Assertion = verified
+        .parse()
+        .map_err(|_| Refusal("the decrypted assertion does not parse".into()))?;
+    check_assertion(conn, &assertion, request_id, now)
 }
 
 /// Vestibule's checks on the verified assertion, with its clock.
@@ -505,21 +601,5 @@ mod tests {
         assert!(decode(&B64.encode([0xff, 0xfe, 0x00])).is_err());
         let huge = format!("<r>{}</r>", "a".repeat(MAX_RESPONSE_BYTES));
         assert!(decode(&encoded(&huge)).unwrap_err().0.contains("too large"));
-    }
-
-    #[test]
-    fn only_a_reference_element_counts_as_covering_an_id() {
-        let signed =
-            r##"<ds:Reference URI="#_a1"><ds:DigestValue>x</ds:DigestValue></ds:Reference>"##;
-        assert!(references(signed, "_a1"));
-        assert!(references("<Reference URI='#_a1'/>", "_a1"));
-        assert!(!references(signed, "_a"));
-        assert!(!references(signed, ""));
-        // An attribute value spelling a Reference out is text, not markup.
-        let spelled =
-            r##"<saml:AttributeValue>&lt;ds:Reference URI="#_a1"&gt;</saml:AttributeValue>"##;
-        assert!(!references(spelled, "_a1"));
-        let elsewhere = r##"<saml:Attribute Name='URI="#_a1"'/>"##;
-        assert!(!references(elsewhere, "_a1"));
     }
 }

@@ -20,6 +20,7 @@ use crate::federation::login::{
 };
 use crate::federation::runtime::Runtime;
 use crate::federation::saml::{self, Connection};
+use crate::federation::saml_keys::{self, SpKeyError};
 use crate::issuer::runtime::RealmRow;
 use crate::issuer::tokens::{opaque, sha256_hex};
 use crate::issuer::transaction::Transaction;
@@ -140,7 +141,17 @@ pub async fn acs(
             "a request of another realm, connection or browser, or expired",
         );
     }
-    let verified = match saml::verify(&connection(rt, &idp, &metadata), &xml, &request_id, now) {
+    let keys = rt
+        .issuer
+        .db
+        .run({
+            let (realm_id, alias) = (realm.id.clone(), alias.to_string());
+            move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias)
+        })
+        .await?;
+    let keys = saml_keys::private_keys(&keys);
+    let conn = connection(rt, &idp, &metadata);
+    let verified = match saml::verify(&conn, &xml, &request_id, now, &keys) {
         Ok(v) => v,
         Err(e) => return refuse(400, NOT_VALID, &e.0),
     };
@@ -186,12 +197,39 @@ pub async fn acs(
     login::arrive(rt, realm, &idp, request, browser, upstream, now).await
 }
 
-/// Vestibule's SP metadata for the SAML IdP `alias` of realm `realm`; none when there is no
-/// such enabled SAML IdP.
-pub fn descriptor(rt: &Runtime, realm: &str, alias: &str) -> Option<Result<String, saml::Refusal>> {
-    let idp = rt
-        .provider(realm, alias)
-        .filter(|p| p.is_saml() && p.enabled)?;
-    let metadata = rt.saml_metadata(realm, alias)?;
-    Some(saml::sp_metadata(&connection(rt, idp, &metadata)))
+/// Vestibule's SP metadata for the SAML IdP `alias` of realm `realm`, its keys made the first
+/// time they are asked for; none when there is no such enabled SAML IdP.
+pub async fn descriptor(
+    rt: &Arc<Runtime>,
+    realm: &RealmRow,
+    alias: &str,
+) -> Result<Option<String>, SpKeyError> {
+    let Some(idp) = rt
+        .provider(&realm.name, alias)
+        .filter(|p| p.is_saml() && p.enabled)
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let Some(metadata) = rt.saml_metadata(&realm.name, alias) else {
+        return Ok(None);
+    };
+    let sp_entity_id = rt.sp_entity_id(&idp);
+    let now = rt.issuer.now();
+    let keys = rt
+        .issuer
+        .db
+        .write({
+            let (realm_id, alias, entity) = (realm.id.clone(), alias.to_string(), sp_entity_id);
+            move |conn| {
+                saml_keys::keys_or_store(conn, &realm_id, &alias, || {
+                    saml_keys::generate(&realm_id, &alias, &entity, now)
+                })
+            }
+        })
+        .await?;
+    let certificates: Vec<Vec<u8>> = keys.into_iter().map(|k| k.certificate_der).collect();
+    saml::sp_metadata(&connection(rt, &idp, &metadata), &certificates)
+        .map(Some)
+        .map_err(|e| SpKeyError::Metadata(e.0))
 }

@@ -331,6 +331,27 @@ both_backends!(
         );
         assert!(xml.contains(&format!("Location=\"{ACS}\"")), "{xml}");
         assert!(xml.contains("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"));
+        // Vestibule's key to encrypt to, made once and kept: the next fetch shows the same one.
+        assert!(xml.contains("use=\"encryption\""), "{xml}");
+        let certificate = |xml: &str| {
+            let at = xml.find("X509Certificate>").expect("a certificate") + 16;
+            xml[at..at + xml[at..].find('<').unwrap()].to_string()
+        };
+        let again = rp
+            .browse(
+                &format!("/realms/{REALM}/broker/{ALIAS}/endpoint/descriptor"),
+                None,
+            )
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(certificate(&again), certificate(&xml));
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(certificate(&xml))
+            .unwrap();
+        let cert = openssl::x509::X509::from_der(&der).expect("an X.509 certificate");
+        assert!(cert.public_key().unwrap().rsa().is_ok());
         let missing = rp
             .browse(
                 &format!("/realms/{REALM}/broker/nobody/endpoint/descriptor"),
@@ -348,7 +369,18 @@ const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
 both_backends!(
     simplesamlphp_signs_in_a_person_the_directory_pushed_as_the_same_user,
-    |backend: Backend| async move {
+    |backend: Backend| async move { simplesamlphp_login(backend, false).await }
+);
+
+both_backends!(
+    simplesamlphp_encrypts_the_assertion_to_the_key_vestibule_publishes,
+    |backend: Backend| async move { simplesamlphp_login(backend, true).await }
+);
+
+/// A person the directory pushed signs in through SimpleSAMLphp, which reads Vestibule's SP
+/// metadata unchanged (and, when `encrypted`, encrypts the assertion to its key).
+async fn simplesamlphp_login(backend: Backend, encrypted: bool) {
+    {
         use crate::common::saml_peer::{SamlPeer, SamlPeerConfig, SamlSp, SamlUser};
         let mut peer = SamlPeer::start(&SamlPeerConfig {
             users: vec![
@@ -407,7 +439,11 @@ both_backends!(
             .text()
             .await
             .unwrap();
-        peer.trust_sp(SamlSp::new(&descriptor));
+        peer.trust_sp(if encrypted {
+            SamlSp::encrypted(&descriptor)
+        } else {
+            SamlSp::new(&descriptor)
+        });
         let sso = to_the_idp(&server, &rp).await;
         assert!(sso.starts_with(&peer.sso_url()), "{sso}");
         let acs = format!("{}/realms/{REALM}/broker/{ALIAS}/endpoint", server.base);
@@ -442,9 +478,15 @@ both_backends!(
             .unwrap()
             .contains(&json!("SUPER_ADMIN")));
         assert_eq!(tokens.id()["given_name"], "Alice");
+        // What the IdP sent: the assertion encrypted to Vestibule's key, or in the clear.
+        let sent = base64::engine::general_purpose::STANDARD
+            .decode(form.field("SAMLResponse"))
+            .unwrap();
+        let sent = String::from_utf8(sent).unwrap();
+        assert_eq!(sent.contains("EncryptedAssertion"), encrypted, "{sent}");
         server.stop().await;
     }
-);
+}
 
 /// IdP metadata whose one signing certificate ends in `days` days.
 fn metadata_expiring_in(days: u32) -> String {
@@ -559,3 +601,58 @@ fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
     let (ok, text) = run(&mixed, &["check-config"]);
     assert!(!ok && text.contains("client_id"), "{text}");
 }
+
+/// Makes the fixtures' SP key (`sp-enc-key.pem`) this connection's key, as if Vestibule had
+/// made it: the encrypted fixtures are encrypted to it.
+fn plant_sp_key(server: &TestServer) {
+    let mut conn = server.state.db.get().unwrap();
+    let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
+        .unwrap()
+        .unwrap();
+    let pem = std::fs::read_to_string(fixture("saml/sp-enc-key.pem")).unwrap();
+    let cert = std::fs::read(fixture("saml/sp-enc-cert.pem")).unwrap();
+    let der = openssl::x509::X509::from_pem(&cert)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    broker::insert_saml_sp_key(
+        &mut conn,
+        &broker::SamlSpKey {
+            id: uuid::Uuid::new_v4().to_string(),
+            realm_id: realm.id,
+            identity_provider: ALIAS.into(),
+            private_pem: pem,
+            certificate_der: der,
+            created_at: T,
+            retired_at: None,
+        },
+    )
+    .unwrap();
+}
+
+both_backends!(
+    an_encrypted_assertion_is_read_with_the_connections_key_and_checked_like_any,
+    |backend: Backend| async move {
+        let server = start_sp(backend, |_| {}).await;
+        // No key of this connection yet: nothing to decrypt with.
+        let (_, refused_now) = login_answered_by(&server, "valid-encrypted-gcm.xml").await;
+        refused(&refused_now, 400);
+        plant_sp_key(&server);
+        let (rp, landing) = login_answered_by(&server, "valid-encrypted-aes128-gcm.xml").await;
+        assert_eq!(landing.status, 302, "{}", landing.body);
+        let back = landing.location.expect("back to the client");
+        let tokens = rp.exchange(WEB, &query_of(&back)["code"]).await;
+        assert_eq!(tokens.access["organization"], json!(["acme"]));
+        assert_eq!(tokens.id()["email"], "alice@acme.test");
+        for file in [
+            "encrypted-assertion-unsigned-response.xml",
+            "encrypted-cbc-unsigned-response.xml",
+            "encrypted-rsa1_5-key-transport.xml",
+        ] {
+            let (_, landing) = login_answered_by(&server, file).await;
+            assert_eq!(landing.status, 400, "{file}: {}", landing.body);
+            refused(&landing, 400);
+        }
+        server.stop().await;
+    }
+);

@@ -3,7 +3,9 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{broker_requests, broker_sessions, mapper_grants, saml_assertions};
+use crate::db::schema::{
+    broker_requests, broker_sessions, mapper_grants, saml_assertions, saml_sp_keys,
+};
 use crate::db::{DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -229,4 +231,39 @@ pub fn record_saml_assertion(
         DbConnection::Postgres(c) => insert.execute(c)?,
     };
     Ok(inserted == 1)
+}
+
+/// One of Vestibule's keys at a SAML IdP.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = saml_sp_keys)]
+pub struct SamlSpKey {
+    pub id: String,
+    pub realm_id: String,
+    pub identity_provider: String,
+    pub private_pem: String,
+    pub certificate_der: Vec<u8>,
+    pub created_at: Micros,
+    pub retired_at: Option<Micros>,
+}
+
+/// The connection's keys not retired, newest first.
+pub fn saml_sp_keys(
+    conn: &mut DbConnection,
+    realm_id: &str,
+    identity_provider: &str,
+) -> Result<Vec<SamlSpKey>, DbError> {
+    Ok(saml_sp_keys::table
+        .filter(saml_sp_keys::realm_id.eq(realm_id))
+        .filter(saml_sp_keys::identity_provider.eq(identity_provider))
+        .filter(saml_sp_keys::retired_at.is_null())
+        .order((saml_sp_keys::created_at.desc(), saml_sp_keys::id.desc()))
+        .select(SamlSpKey::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_saml_sp_key(conn: &mut DbConnection, key: &SamlSpKey) -> Result<(), DbError> {
+    diesel::insert_into(saml_sp_keys::table)
+        .values(key)
+        .execute(conn)?;
+    Ok(())
 }

@@ -185,16 +185,20 @@ pub(super) async fn saml_descriptor(
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
     let (realm_name, alias) = path.into_inner();
-    match saml_login::descriptor(&state.federation, &realm_name, &alias) {
-        Some(Ok(xml)) => HttpResponse::Ok()
+    let realm = match realm_row(&state, &realm_name).await {
+        Ok(r) => r,
+        Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
+    };
+    match saml_login::descriptor(&state.federation, &realm, &alias).await {
+        Ok(Some(xml)) => HttpResponse::Ok()
             .content_type("application/samlmetadata+xml")
             .body(xml),
-        Some(Err(e)) => failed(&realm_name, e),
-        None => error_page(
+        Ok(None) => error_page(
             &realm_name,
             StatusCode::NOT_FOUND,
             "no such SAML identity provider",
         )
         .respond(),
+        Err(e) => failed(&realm_name, e),
     }
 }
