@@ -304,6 +304,39 @@ fn merged(id_claims: Value, userinfo: Option<Value>) -> Value {
     }
 }
 
+/// Takes the request Vestibule sent upstream under `key` (OIDC's `state`, SAML's request ID):
+/// single use, so it is taken before anything else of the answer is looked at and a replay
+/// finds none; then it must be this realm's, this IdP's, this browser's, and not expired.
+pub(super) async fn take_request(
+    rt: &Arc<Runtime>,
+    realm: &RealmRow,
+    alias: &str,
+    key: &str,
+    browser: Option<&str>,
+    now: Micros,
+) -> Result<Result<BrokerRequest, &'static str>, DbError> {
+    let hash = sha256_hex(key);
+    let taken = rt
+        .issuer
+        .db
+        .write(move |conn| broker_rows::take_request(conn, &hash))
+        .await?;
+    let Some(request) = taken else {
+        return Ok(Err("unknown or used request"));
+    };
+    let same_browser = browser.map(sha256_hex).as_deref() == Some(&request.browser_hash);
+    if request.realm_id != realm.id
+        || request.identity_provider != alias
+        || !same_browser
+        || request.expires_at <= now
+    {
+        return Ok(Err(
+            "a request of another realm, IdP or browser, or expired",
+        ));
+    }
+    Ok(Ok(request))
+}
+
 /// `GET {issuer}/broker/{alias}/endpoint?code=…&state=…` (or `error=…`).
 pub async fn callback(
     rt: &Arc<Runtime>,
@@ -323,27 +356,10 @@ pub async fn callback(
     let Some(state) = query.get("state").cloned() else {
         return refuse(400, EXPIRED, "no state");
     };
-    // Single use: the request is taken before anything else, so a replayed callback finds none.
-    let taken = rt
-        .issuer
-        .db
-        .write(move |conn| broker_rows::take_request(conn, &sha256_hex(&state)))
-        .await?;
-    let Some(request) = taken else {
-        return refuse(400, EXPIRED, "unknown or used state");
+    let request = match take_request(rt, realm, alias, &state, browser.as_deref(), now).await? {
+        Ok(r) => r,
+        Err(reason) => return refuse(400, EXPIRED, reason),
     };
-    let same_browser = browser.as_deref().map(sha256_hex).as_deref() == Some(&request.browser_hash);
-    if request.realm_id != realm.id
-        || request.identity_provider != alias
-        || !same_browser
-        || request.expires_at <= now
-    {
-        return refuse(
-            400,
-            EXPIRED,
-            "state of another realm, IdP or browser, or expired",
-        );
-    }
     if let Some(error) = query.get("error") {
         let reason = format!("the identity provider answered error={error}");
         let message = if error == "access_denied" {

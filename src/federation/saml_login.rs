@@ -117,30 +117,11 @@ pub async fn acs(
             "an unsolicited response (IdP-initiated login is off)",
         );
     };
-    // Single use: the request is taken before the response is looked at any further.
-    let taken = rt
-        .issuer
-        .db
-        .write({
-            let hash = sha256_hex(&request_id);
-            move |conn| broker_rows::take_request(conn, &hash)
-        })
-        .await?;
-    let Some(request) = taken else {
-        return refuse(400, EXPIRED, "unknown or used InResponseTo");
+    let taken = login::take_request(rt, realm, alias, &request_id, browser.as_deref(), now);
+    let request = match taken.await? {
+        Ok(r) => r,
+        Err(reason) => return refuse(400, EXPIRED, reason),
     };
-    let same_browser = browser.as_deref().map(sha256_hex).as_deref() == Some(&request.browser_hash);
-    if request.realm_id != realm.id
-        || request.identity_provider != alias
-        || !same_browser
-        || request.expires_at <= now
-    {
-        return refuse(
-            400,
-            EXPIRED,
-            "a request of another realm, connection or browser, or expired",
-        );
-    }
     let keys = rt
         .issuer
         .db
