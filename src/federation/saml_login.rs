@@ -197,18 +197,29 @@ pub async fn descriptor(
     };
     let sp_entity_id = rt.sp_entity_id(&idp);
     let now = rt.issuer.now();
-    let keys = rt
-        .issuer
-        .db
-        .write({
-            let (realm_id, alias, entity) = (realm.id.clone(), alias.to_string(), sp_entity_id);
-            move |conn| {
-                saml_keys::keys_or_store(conn, &realm_id, &alias, || {
-                    saml_keys::generate(&realm_id, &alias, &entity, now)
-                })
-            }
-        })
-        .await?;
+    let (realm_id, alias) = (realm.id.clone(), alias.to_string());
+    let stored = {
+        let (realm_id, alias) = (realm_id.clone(), alias.clone());
+        rt.issuer
+            .db
+            .run(move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias))
+            .await?
+    };
+    let keys = if stored.is_empty() {
+        // The first fetch: the RSA key is made outside the writer's transaction, and stored
+        // unless another instance stored one meanwhile.
+        let (id, a) = (realm_id.clone(), alias.clone());
+        let fresh =
+            tokio::task::spawn_blocking(move || saml_keys::generate(&id, &a, &sp_entity_id, now))
+                .await
+                .map_err(|e| SpKeyError::Metadata(e.to_string()))??;
+        rt.issuer
+            .db
+            .write(move |conn| saml_keys::keys_or_store(conn, &realm_id, &alias, || Ok(fresh)))
+            .await?
+    } else {
+        stored
+    };
     let certificates: Vec<Vec<u8>> = keys.into_iter().map(|k| k.certificate_der).collect();
     saml::sp_metadata(&connection(rt, &idp, &metadata), &certificates)
         .map(Some)

@@ -111,19 +111,25 @@ pub async fn to_idp_and_back(
     idp.visit(&location(&reply)).await
 }
 
+impl Landing {
+    /// What Vestibule answered the browser's arrival with.
+    pub async fn of(reply: reqwest::Response) -> Landing {
+        Landing {
+            status: reply.status().as_u16(),
+            location: reply
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            sso_cookie: set_cookie(&reply, "VESTIBULE_SESSION"),
+            body: reply.text().await.unwrap_or_default(),
+        }
+    }
+}
+
 /// Follows the IdP's answer into Vestibule's callback.
 pub async fn land(rp: &RelyingParty<'_>, callback: &str) -> Landing {
-    let reply = rp.browse(callback, None).await;
-    Landing {
-        status: reply.status().as_u16(),
-        location: reply
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        sso_cookie: set_cookie(&reply, "VESTIBULE_SESSION"),
-        body: reply.text().await.unwrap_or_default(),
-    }
+    Landing::of(rp.browse(callback, None).await).await
 }
 
 /// A whole brokered login that must succeed: the client's code, exchanged.

@@ -15,8 +15,10 @@ use vestibule::db::models::broker;
 use vestibule::issuer::tokens::sha256_hex;
 
 use crate::brokering::{code_request, refused, Landing};
-use crate::common::oidc::{location, query_of, set_cookie, RelyingParty, REDIRECT, WEB};
-use crate::common::{config, fixture, tenant, with_issuer, Backend, TestDb, TestServer, REALM};
+use crate::common::oidc::{location, query_of, RelyingParty, REDIRECT, WEB};
+use crate::common::{
+    config, fixture, tenant, with_issuer, Backend, Tenant, TestDb, TestServer, REALM,
+};
 
 const PUBLIC_URL: &str = "https://sp.test";
 const ALIAS: &str = "acme-saml";
@@ -39,11 +41,11 @@ fn saml_idp(extra: &str) -> IdentityProviderDecl {
     .expect("SAML identity provider")
 }
 
-async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let acme = tenant("acme");
+/// The issuer's test realm with organizations acme and globex (acme's directory `acme`), the
+/// role `SUPER_ADMIN`, and `idp`.
+fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     let globex = tenant("globex");
-    let db = TestDb::new(backend);
-    let mut cfg = config(&db, &[&acme, &globex]);
+    let mut cfg = config(db, &[acme, &globex]);
     with_issuer(&mut cfg);
     cfg.roles.push(RoleDecl {
         realm: REALM.into(),
@@ -52,7 +54,13 @@ async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestSer
         description: String::new(),
         composites: Vec::new(),
     });
-    cfg.identity_providers.push(saml_idp(""));
+    cfg.identity_providers.push(idp);
+    cfg
+}
+
+async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let db = TestDb::new(backend);
+    let mut cfg = sp_config(&db, &tenant("acme"), saml_idp(""));
     adjust(&mut cfg);
     TestServer::start_behind(db, cfg, Arc::new(FixedClock::new(T)), Some(PUBLIC_URL)).await
 }
@@ -144,22 +152,14 @@ fn plant(server: &TestServer, sent_id: &str) {
 async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
     let xml = std::fs::read(fixture(&format!("saml/{file}"))).expect("fixture");
     let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
-    let reply = rp
-        .post_form(
+    Landing::of(
+        rp.post_form(
             &format!("/broker/{alias}/endpoint"),
             &[("SAMLResponse", encoded), ("RelayState", String::new())],
         )
-        .await;
-    Landing {
-        status: reply.status().as_u16(),
-        location: reply
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        sso_cookie: set_cookie(&reply, "VESTIBULE_SESSION"),
-        body: reply.text().await.unwrap_or_default(),
-    }
+        .await,
+    )
+    .await
 }
 
 /// A browser's whole login answered by `file`.
@@ -393,24 +393,14 @@ async fn simplesamlphp_login(backend: Backend, encrypted: bool) {
             sps: Vec::new(),
         });
         let acme = tenant("acme");
-        let globex = tenant("globex");
         let db = TestDb::new(backend);
-        let mut cfg = config(&db, &[&acme, &globex]);
-        with_issuer(&mut cfg);
-        cfg.roles.push(RoleDecl {
-            realm: REALM.into(),
-            name: "SUPER_ADMIN".into(),
-            client: None,
-            description: String::new(),
-            composites: Vec::new(),
-        });
         let mut idp = saml_idp(&format!(
             "principal_attribute = \"{OID}\"\nexternal_id_claim = \"{OID}\"\n\
              name_id_format = \"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\""
         ));
         idp.metadata_file = None;
         idp.metadata = Some(peer.metadata_xml().to_string());
-        cfg.identity_providers.push(idp);
+        let cfg = sp_config(&db, &acme, idp);
         let server = TestServer::start_with(db, cfg, Arc::new(vestibule::clock::SystemClock)).await;
         // acme's directory pushed alice, her externalId the object id.
         let pushed = server
