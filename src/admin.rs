@@ -1,4 +1,4 @@
-//! What the admin commands do (`vestibule keys|client|role ...`), apart from parsing their
+//! What the admin commands do (`vestibule keys|client|role|idp ...`), apart from parsing their
 //! arguments: each takes a connection and returns the lines to print. Clients and roles made
 //! here live beside the declared ones; a declared client is re-applied from config at start.
 
@@ -6,13 +6,102 @@ use anyhow::{bail, Context};
 
 use crate::clock::rfc3339;
 use crate::config::Config;
+use crate::db::models::broker as broker_rows;
 use crate::db::models::clients::{self as client_rows, ClientRow};
 use crate::db::models::roles::{self as role_rows, Role};
 use crate::db::models::{keys as key_rows, organization, realm, user};
 use crate::db::{DbConnection, Micros};
+use crate::federation::saml_keys;
 use crate::issuer::clients::{hash_secret, ClientSettings};
 use crate::issuer::jwt::Alg;
 use crate::issuer::{keys, roles};
+
+/// The SAML IdP `alias` of realm `realm`, as declared, and the realm's id.
+fn saml_idp<'a>(
+    conn: &mut DbConnection,
+    config: &'a Config,
+    realm: &str,
+    alias: &str,
+) -> anyhow::Result<(&'a crate::config::IdentityProviderDecl, String)> {
+    let idp = config
+        .identity_providers
+        .iter()
+        .find(|i| i.realm == realm && i.alias == alias && i.is_saml())
+        .with_context(|| format!("no SAML identity provider {alias:?} in realm {realm:?}"))?;
+    Ok((idp, realm_id(conn, realm)?))
+}
+
+fn sp_key_lines(keys: &[crate::db::models::broker::SamlSpKey]) -> Vec<String> {
+    let last = keys.len().saturating_sub(1);
+    keys.iter()
+        .enumerate()
+        .map(|(at, k)| {
+            let role = if at == last {
+                "signs, decrypts, published"
+            } else {
+                "decrypts, published (signs once the keys before it are retired)"
+            };
+            format!("{}  created {}  {role}", k.id, rfc3339(k.created_at))
+        })
+        .collect()
+}
+
+/// The SP keys of a SAML connection, newest first, and what each does.
+pub fn list_saml_sp_keys(
+    conn: &mut DbConnection,
+    config: &Config,
+    realm: &str,
+    alias: &str,
+) -> anyhow::Result<Vec<String>> {
+    let (_, realm_id) = saml_idp(conn, config, realm, alias)?;
+    Ok(sp_key_lines(&broker_rows::saml_sp_keys(
+        conn, &realm_id, alias,
+    )?))
+}
+
+/// A new SP key for a SAML connection: published in the SP metadata at once beside the one
+/// that signs, which keeps signing until it is retired (once the IdP has read the new metadata).
+pub fn rotate_saml_sp_key(
+    conn: &mut DbConnection,
+    config: &Config,
+    realm: &str,
+    alias: &str,
+    now: Micros,
+) -> anyhow::Result<Vec<String>> {
+    let (idp, realm_id) = saml_idp(conn, config, realm, alias)?;
+    let sp_entity_id = idp
+        .sp_entity_id
+        .clone()
+        .unwrap_or_else(|| format!("{}/realms/{realm}", config.server.base_url()));
+    let key = saml_keys::generate(&realm_id, alias, &sp_entity_id, now)?;
+    broker_rows::insert_saml_sp_key(conn, &key)?;
+    Ok(sp_key_lines(&broker_rows::saml_sp_keys(
+        conn, &realm_id, alias,
+    )?))
+}
+
+/// Retires the SP key that signs (the oldest), so that the next one signs; refused when it is
+/// the only key, which the connection cannot do without.
+pub fn retire_saml_sp_key(
+    conn: &mut DbConnection,
+    config: &Config,
+    realm: &str,
+    alias: &str,
+    now: Micros,
+) -> anyhow::Result<Vec<String>> {
+    let (_, realm_id) = saml_idp(conn, config, realm, alias)?;
+    let keys = broker_rows::saml_sp_keys(conn, &realm_id, alias)?;
+    let [_, .., oldest] = keys.as_slice() else {
+        bail!(
+            "the connection has {} SP key(s): add its successor first (idp rotate-sp-key)",
+            keys.len()
+        );
+    };
+    broker_rows::retire_saml_sp_key(conn, &oldest.id, now)?;
+    Ok(sp_key_lines(&broker_rows::saml_sp_keys(
+        conn, &realm_id, alias,
+    )?))
+}
 
 fn realm_id(conn: &mut DbConnection, name: &str) -> anyhow::Result<String> {
     Ok(realm::find_by_name(conn, name)?

@@ -28,7 +28,7 @@ pub use directories::{
 };
 pub use identity_providers::{
     is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,
-    ENTRA_AUTHORITY,
+    SamlBinding, ENTRA_AUTHORITY,
 };
 pub use idp_mappers::{
     full_match_regex, validate as validate_idp_mappers, ClaimPath, ClaimSegment, GroupPath,
@@ -394,6 +394,17 @@ impl Config {
             if !aliases.insert((idp.realm.as_str(), idp.alias.as_str())) {
                 return Err(at("is declared twice".into()));
             }
+            if let Some(client) = &idp.idp_initiated_client {
+                let lands = self.clients.iter().any(|c| {
+                    c.realm == idp.realm && &c.client_id == client && c.initiate_login_uri.is_some()
+                });
+                if !lands {
+                    return Err(at(format!(
+                        "idp_initiated_client: {client:?} is not a client of realm {:?} with an initiate_login_uri",
+                        idp.realm
+                    )));
+                }
+            }
             idp.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(())
@@ -458,6 +469,14 @@ impl Config {
                     "client {:?}: signing_alg must be RS256, ES256 or EdDSA",
                     c.client_id
                 ));
+            }
+            if let Some(uri) = &c.initiate_login_uri {
+                if !url::Url::parse(uri).is_ok_and(|u| ["https", "http"].contains(&u.scheme())) {
+                    return invalid(format!(
+                        "client {:?}: initiate_login_uri {uri:?} is not an http(s) URL",
+                        c.client_id
+                    ));
+                }
             }
             for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
                 if url::Url::parse(uri).is_err() {

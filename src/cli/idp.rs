@@ -1,9 +1,11 @@
 //! `vestibule idp list|show`: the declared identity providers, from the config alone (no
-//! database, no secret): where each sends people, the redirect URI to register at the IdP,
+//! database, no secret); `vestibule idp sp-keys|rotate-sp-key|retire-sp-key`: a SAML
+//! connection's own keys, in the database: where each sends people, the redirect URI to register at the IdP,
 //! its mappers, and what `check-config` warns about.
 
 use clap::Subcommand;
 use vestibule::config::{Config, IdentityProviderDecl};
+use vestibule::db::{DbConnection, Micros};
 
 #[derive(Subcommand)]
 pub enum IdpCommand {
@@ -15,6 +17,24 @@ pub enum IdpCommand {
     },
     /// Everything about one identity provider.
     Show {
+        #[arg(long)]
+        realm: String,
+        alias: String,
+    },
+    /// A SAML connection's SP keys (in the database): which one signs, which are published.
+    SpKeys {
+        #[arg(long)]
+        realm: String,
+        alias: String,
+    },
+    /// Adds a SAML connection's next SP key, published at once beside the one that signs.
+    RotateSpKey {
+        #[arg(long)]
+        realm: String,
+        alias: String,
+    },
+    /// Retires the SP key that signs, once the IdP has read the metadata with its successor.
+    RetireSpKey {
         #[arg(long)]
         realm: String,
         alias: String,
@@ -92,8 +112,31 @@ fn redirect_uri(config: &Config, idp: &IdentityProviderDecl) -> String {
     )
 }
 
+type SpKeyAction =
+    fn(&mut DbConnection, &Config, &str, &str, Micros) -> anyhow::Result<Vec<String>>;
+
+/// Runs `action` on the SP keys of SAML connection `alias` of `realm`, in the database.
+fn sp_keys(config: Config, realm: &str, alias: &str, action: SpKeyAction) -> anyhow::Result<()> {
+    let state = super::open(config)?;
+    let mut conn = state.db.get()?;
+    let now = state.clock.now();
+    super::print_lines(action(&mut conn, &state.config, realm, alias, now)?);
+    Ok(())
+}
+
 pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
     match command {
+        IdpCommand::SpKeys { realm, alias } => {
+            sp_keys(config, &realm, &alias, |c, cfg, r, a, _| {
+                vestibule::admin::list_saml_sp_keys(c, cfg, r, a)
+            })
+        }
+        IdpCommand::RotateSpKey { realm, alias } => {
+            sp_keys(config, &realm, &alias, vestibule::admin::rotate_saml_sp_key)
+        }
+        IdpCommand::RetireSpKey { realm, alias } => {
+            sp_keys(config, &realm, &alias, vestibule::admin::retire_saml_sp_key)
+        }
         IdpCommand::List { realm } => {
             for idp in config
                 .identity_providers

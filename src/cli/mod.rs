@@ -73,7 +73,7 @@ pub enum Command {
         #[command(subcommand)]
         command: roles::RoleCommand,
     },
-    /// The declared identity providers (read from the config only).
+    /// The declared identity providers (from the config), and SAML connections' SP keys.
     Idp {
         #[command(subcommand)]
         command: idp::IdpCommand,

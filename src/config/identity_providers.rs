@@ -139,9 +139,11 @@ pub struct IdentityProviderDecl {
     /// (Entra: `oid`). None: no such matching.
     #[serde(default)]
     pub external_id_claim: Option<String>,
-    /// On RP-initiated logout, send the browser to the IdP's end-session endpoint too.
+    /// On RP-initiated logout, send the browser to the IdP's logout too: its end-session
+    /// endpoint (OIDC, off by default) or its SingleLogoutService (SAML, on by default when the
+    /// metadata has one). See [`IdentityProviderDecl::logs_out_upstream`].
     #[serde(default)]
-    pub logout_upstream: bool,
+    pub logout_upstream: Option<bool>,
     /// What its claims become (Keycloak's IdP mappers). For SAML, a claim is an attribute's
     /// Name or FriendlyName, its values an array.
     #[serde(default)]
@@ -172,6 +174,39 @@ pub struct IdentityProviderDecl {
     /// Ask the IdP to authenticate the person again (`ForceAuthn`).
     #[serde(default)]
     pub force_authn: bool,
+    /// Sign AuthnRequests and logout messages with the connection's SP key; on by default.
+    #[serde(default = "yes")]
+    pub sign_authn_requests: bool,
+    /// How the AuthnRequest reaches the IdP.
+    #[serde(default)]
+    pub authn_request_binding: SamlBinding,
+    /// Accept a Response the IdP sends unasked (IdP-initiated login); off by default.
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+    /// The client an IdP-initiated login lands on: Vestibule opens the SSO session and sends
+    /// the browser to the client's `initiate_login_uri` (OpenID Connect Core §4).
+    #[serde(default)]
+    pub idp_initiated_client: Option<String>,
+}
+
+impl SamlBinding {
+    pub fn urn(self) -> &'static str {
+        match self {
+            SamlBinding::Redirect => super::saml_metadata::HTTP_REDIRECT,
+            SamlBinding::Post => super::saml_metadata::HTTP_POST,
+        }
+    }
+}
+
+/// A SAML binding Vestibule sends requests with (SAML Bindings §3.4, §3.5).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SamlBinding {
+    /// HTTP-Redirect: the DEFLATEd request in the query, its signature beside it.
+    #[default]
+    Redirect,
+    /// HTTP-POST: the request in an auto-submitted form, its signature inside the XML.
+    Post,
 }
 
 fn yes() -> bool {
@@ -265,6 +300,11 @@ impl IdentityProviderDecl {
         self.kind == IdpKind::Saml
     }
 
+    /// Whether Vestibule's logout goes on to the IdP's: as declared, else for SAML only.
+    pub fn logs_out_upstream(&self) -> bool {
+        self.logout_upstream.unwrap_or(self.is_saml())
+    }
+
     /// The IdP's SAML metadata, read from its file or inline text and checked.
     pub fn saml_metadata(&self) -> Result<IdpMetadata, String> {
         let at =
@@ -328,6 +368,12 @@ impl IdentityProviderDecl {
         if !(0..=600).contains(&self.clock_skew_secs) {
             return Err(at("clock_skew_secs", "must be between 0 and 600"));
         }
+        if self.allow_idp_initiated && self.idp_initiated_client.is_none() {
+            return Err(at(
+                "idp_initiated_client",
+                "allow_idp_initiated needs the client such a login lands on",
+            ));
+        }
         if !self.want_assertions_signed && !self.want_response_signed {
             return Err(at(
                 "want_assertions_signed",
@@ -335,7 +381,15 @@ impl IdentityProviderDecl {
             ));
         }
         super::validate_idp_mappers(&self.mappers).map_err(|e| at("mappers", &e))?;
-        self.saml_metadata().map(|_| ())
+        let metadata = self.saml_metadata()?;
+        let binding = self.authn_request_binding.urn();
+        if metadata.sso_location(binding).is_none() {
+            return Err(at(
+                "authn_request_binding",
+                &format!("the IdP's metadata has no SingleSignOnService for {binding}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks one declaration; the message names the IdP and the key.
@@ -354,6 +408,12 @@ impl IdentityProviderDecl {
             ("sp_entity_id", self.sp_entity_id.is_some()),
             ("name_id_format", self.name_id_format.is_some()),
             ("principal_attribute", self.principal_attribute.is_some()),
+            ("allow_idp_initiated", self.allow_idp_initiated),
+            ("idp_initiated_client", self.idp_initiated_client.is_some()),
+            (
+                "authn_request_binding",
+                self.authn_request_binding != SamlBinding::Redirect,
+            ),
         ];
         if let Some((key, _)) = saml_keys.iter().find(|(_, set)| *set) {
             return Err(at(

@@ -66,6 +66,11 @@ pub struct ClientDecl {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where a login the client did not start (an IdP-initiated SAML login) sends the browser,
+    /// with `iss`, so that the client starts its own authorization request (OpenID Connect
+    /// Core §4, Registration's `initiate_login_uri`).
+    #[serde(default)]
+    pub initiate_login_uri: Option<String>,
     /// Origins allowed to call token, userinfo and certs from a browser (CORS).
     #[serde(default)]
     pub web_origins: Vec<String>,

@@ -46,6 +46,8 @@ impl IdpCertificate {
 pub struct IdpEndpoint {
     pub binding: String,
     pub location: String,
+    /// Where responses go, when not to `location` (SAML Metadata §2.2.2).
+    pub response_location: Option<String>,
 }
 
 /// What an SP connection takes from the IdP's metadata.
@@ -88,6 +90,7 @@ impl IdpMetadata {
                 .map(|e| IdpEndpoint {
                     binding: e.binding.clone(),
                     location: e.location.clone(),
+                    response_location: e.response_location.clone(),
                 })
                 .collect::<Vec<_>>()
         };

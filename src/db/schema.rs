@@ -416,6 +416,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    saml_logout_requests (request_hash) {
+        request_hash -> Text,
+        realm_id -> Text,
+        identity_provider -> Text,
+        return_to -> Nullable<Text>,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     broker_sessions (session_id) {
         session_id -> Text,
         realm_id -> Text,

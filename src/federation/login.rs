@@ -51,12 +51,23 @@ pub struct Refused {
 pub enum Start {
     /// To the IdP's authorization endpoint.
     Redirect(String),
+    /// A form the browser posts to the IdP (SAML's HTTP-POST binding).
+    Post {
+        url: String,
+        fields: Vec<(String, String)>,
+    },
     Refused(Refused),
 }
 
 /// What the broker's callback answers.
 pub enum Callback {
     SignedIn(Box<SignedIn>),
+    /// An SSO session opened without a login transaction (IdP-initiated): its cookie is set and
+    /// the browser goes to `location`, the client's `initiate_login_uri` with `iss`.
+    Landed {
+        sso_cookie: String,
+        location: String,
+    },
     Refused(Refused),
 }
 
@@ -470,13 +481,29 @@ pub async fn callback(
     let Some(person) = identity(&idp, &claims) else {
         return refuse(400, NOT_VALID, "the claims name no subject");
     };
+    let logout_subject = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let upstream = Upstream {
         person,
         claims,
         sid: upstream_sid,
-        id_token: tokens.id_token,
+        logout_subject,
+        token: tokens.id_token,
+        session_until: None,
     };
-    arrive(rt, realm, &idp, request, browser, upstream, now).await
+    arrive(
+        rt,
+        realm,
+        &idp,
+        Entry::Requested(request),
+        browser,
+        upstream,
+        now,
+    )
+    .await
 }
 
 fn mapper_refusal(e: idp_mappers::MapperError) -> ArrivalError {
@@ -498,7 +525,21 @@ pub(super) struct Upstream {
     pub(super) person: UpstreamIdentity,
     pub(super) claims: Value,
     pub(super) sid: Option<String>,
-    pub(super) id_token: String,
+    /// Whom the IdP's logout messages name: OIDC's `sub` (pairwise at Entra), SAML's NameID.
+    pub(super) logout_subject: String,
+    /// What Vestibule's logout at the IdP needs: the ID token (OIDC), the NameID format (SAML).
+    pub(super) token: String,
+    /// When the IdP's session ends, if it says (SAML's SessionNotOnOrAfter): ours ends then too.
+    pub(super) session_until: Option<Micros>,
+}
+
+/// How a brokered login began.
+pub(super) enum Entry {
+    /// Vestibule sent the request this answers, for a login transaction.
+    Requested(BrokerRequest),
+    /// The IdP sent the person unasked (a SAML IdP-initiated login, where allowed): the SSO
+    /// session opens and the browser goes to the configured client's `initiate_login_uri`.
+    Unasked { initiate_login_uri: String },
 }
 
 /// The one write transaction of a brokered login: find or create the user, the membership,
@@ -507,7 +548,7 @@ pub(super) async fn arrive(
     rt: &Arc<Runtime>,
     realm: &RealmRow,
     idp: &IdentityProviderDecl,
-    request: BrokerRequest,
+    entry: Entry,
     browser: Option<String>,
     upstream: Upstream,
     now: Micros,
@@ -517,17 +558,14 @@ pub(super) async fn arrive(
         mut person,
         claims,
         sid: upstream_sid,
-        id_token,
+        logout_subject,
+        token: id_token,
+        session_until,
     } = upstream;
-    let upstream_sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     let outcome = rt
         .issuer
         .db
-        .write(move |conn| -> Result<Box<SignedIn>, ArrivalError> {
+        .write(move |conn| -> Result<Callback, ArrivalError> {
             let idp = idp2;
             let org = organization(conn, &realm_id, &idp)?.ok_or(ArrivalError::Refused(
                 DISABLED_ORGANIZATION,
@@ -622,33 +660,52 @@ pub(super) async fn arrive(
                     person.username.clone(),
                 ),
             ]);
+            let transaction_id = match &entry {
+                Entry::Requested(request) => request.auth_request_id.as_str(),
+                Entry::Unasked { .. } => "",
+            };
             let arrival = Arrival {
                 realm_id: &realm_id,
-                transaction_id: &request.auth_request_id,
+                transaction_id,
                 browser: browser.as_deref(),
                 user_id: &user.id,
                 notes,
                 throttle: &[],
                 organization_id: org.as_ref().map(|o| o.id.as_str()),
+                session_until,
             };
-            let finished = finish::finish(&issuer, conn, &arrival, now)
-                .map_err(|e| ArrivalError::Db(DbError::Pool(e.to_string())))?;
+            let broker_session = |session_id: &str| BrokerSession {
+                session_id: session_id.to_string(),
+                realm_id: realm_id.clone(),
+                identity_provider: idp.alias.clone(),
+                subject: logout_subject.clone(),
+                upstream_sid: upstream_sid.clone(),
+                id_token: id_token.clone(),
+                created_at: now,
+            };
+            let failed =
+                |e: crate::issuer::OAuthError| ArrivalError::Db(DbError::Pool(e.to_string()));
+            if let Entry::Unasked { initiate_login_uri } = &entry {
+                let Some((sso_cookie, session_id)) =
+                    finish::open_unasked(&issuer, conn, &arrival, now).map_err(failed)?
+                else {
+                    return Err(ArrivalError::Refused(
+                        "This account is disabled.",
+                        "the user is disabled",
+                        403,
+                    ));
+                };
+                broker_rows::insert_session(conn, &broker_session(&session_id))?;
+                return Ok(Callback::Landed {
+                    sso_cookie,
+                    location: initiate_login_uri.clone(),
+                });
+            }
+            let finished = finish::finish(&issuer, conn, &arrival, now).map_err(failed)?;
             match finished {
                 Finished::SignedIn(signed_in) => {
-                    broker_rows::insert_session(
-                        conn,
-                        &BrokerSession {
-                            session_id: signed_in.session_id.clone(),
-                            realm_id: realm_id.clone(),
-                            identity_provider: idp.alias.clone(),
-                            // The IdP's own `sub` (pairwise at Entra): what its logout tokens name.
-                            subject: upstream_sub,
-                            upstream_sid,
-                            id_token,
-                            created_at: now,
-                        },
-                    )?;
-                    Ok(signed_in)
+                    broker_rows::insert_session(conn, &broker_session(&signed_in.session_id))?;
+                    Ok(Callback::SignedIn(signed_in))
                 }
                 Finished::Refused(FinishRefusal::Disabled) => Err(ArrivalError::Refused(
                     "This account is disabled.",
@@ -669,7 +726,7 @@ pub(super) async fn arrive(
         })
         .await;
     match outcome {
-        Ok(signed_in) => Ok(Callback::SignedIn(signed_in)),
+        Ok(done) => Ok(done),
         Err(ArrivalError::Refused(message, reason, status)) => Ok(Callback::Refused(refused(
             status, message, reason, &idp.alias,
         ))),

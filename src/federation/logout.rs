@@ -1,15 +1,17 @@
 //! RP-initiated logout for a brokered session: Vestibule's own logout (the issuer's), and then,
-//! when the session came from an IdP declared with `logout_upstream = true` that has an
-//! end-session endpoint, the browser goes on to the IdP's logout (OIDC RP-Initiated Logout 1.0
-//! §2) with the stored ID token as `id_token_hint` (and Entra's `logout_hint`, as Keycloak's
-//! Entra provider sends it), coming back to the client's registered post-logout URI.
+//! when the session came from an IdP whose logout Vestibule goes on to (`logout_upstream`:
+//! off by default for OIDC, on for SAML), the browser goes on to the IdP's logout: its
+//! end-session endpoint (OIDC RP-Initiated Logout 1.0 §2) with the stored ID token as
+//! `id_token_hint` (and Entra's `logout_hint`, as Keycloak's Entra provider sends it), or its
+//! SingleLogoutService with a signed LogoutRequest (`saml_logout`), coming back to the
+//! client's registered post-logout URI.
 
 use std::sync::Arc;
 
 use crate::db::models::broker::{self as broker_rows, BrokerSession};
 use crate::db::models::sessions as session_rows;
-use crate::federation::oidc;
 use crate::federation::runtime::Runtime;
+use crate::federation::{oidc, saml_logout};
 use crate::issuer::flows::RawParams;
 use crate::issuer::logout::LoggedOut;
 use crate::issuer::runtime::RealmRow;
@@ -59,10 +61,14 @@ pub async fn logout(
     };
     let Some(idp) = rt
         .provider(&realm.name, &session.identity_provider)
-        .filter(|i| i.enabled && i.logout_upstream)
+        .filter(|i| i.enabled && i.logs_out_upstream())
     else {
         return Ok(outcome);
     };
+    if idp.is_saml() {
+        let upstream = saml_logout::request_upstream(rt, realm, idp, &session, back).await?;
+        return Ok(upstream.map(LoggedOut::Redirect).unwrap_or(outcome));
+    }
     let now = rt.issuer.now();
     let metadata = match rt.upstreams.metadata(&rt.http, idp, now).await {
         Ok(m) => m,

@@ -1,5 +1,5 @@
 //! Upstream identity providers: people of an organization sign in through their own IdP
-//! (OpenID Connect here, SAML later), and arrive exactly as locally signed-in people do,
+//! (OpenID Connect or SAML 2.0), and arrive exactly as locally signed-in people do,
 //! through the issuer's one finish step. The IdP's protocol is spoken here; what a login
 //! becomes (who the user is, their organization, their roles: [`idp_mappers`], Keycloak's IdP
 //! mappers as a pure plan) is decided here too, and written through the shared writers of
@@ -21,5 +21,7 @@ pub mod saml;
 pub mod saml_crypt;
 pub mod saml_keys;
 pub mod saml_login;
+pub mod saml_logout;
+pub mod saml_redirect;
 pub mod saml_xml;
 pub mod upstream;

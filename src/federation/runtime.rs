@@ -18,6 +18,9 @@ pub struct Runtime {
     providers: Vec<IdentityProviderDecl>,
     /// The SAML IdPs' metadata, read once at start, by (realm, alias).
     saml_metadata: HashMap<(String, String), Arc<IdpMetadata>>,
+    /// The clients' `initiate_login_uri`, by (realm, client id): where an IdP-initiated login
+    /// lands.
+    initiate_login: HashMap<(String, String), String>,
 }
 
 impl Runtime {
@@ -27,6 +30,14 @@ impl Runtime {
             http: UpstreamHttp::new()?,
             upstreams: Upstreams::default(),
             providers: config.identity_providers.clone(),
+            initiate_login: config
+                .clients
+                .iter()
+                .filter_map(|c| {
+                    let uri = c.initiate_login_uri.clone()?;
+                    Some(((c.realm.clone(), c.client_id.clone()), uri))
+                })
+                .collect(),
             saml_metadata: config
                 .identity_providers
                 .iter()
@@ -55,6 +66,13 @@ impl Runtime {
         idp.sp_entity_id
             .clone()
             .unwrap_or_else(|| self.issuer.issuer_url(&idp.realm))
+    }
+
+    /// The `initiate_login_uri` of client `client_id` of the realm named `realm`.
+    pub fn initiate_login_uri(&self, realm: &str, client_id: &str) -> Option<&str> {
+        self.initiate_login
+            .get(&(realm.to_string(), client_id.to_string()))
+            .map(String::as_str)
     }
 
     /// The identity provider `alias` of the realm named `realm`.

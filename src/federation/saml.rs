@@ -1,5 +1,6 @@
 //! SAML 2.0 Web Browser SSO as a service provider (SAML Profiles §4.1): the AuthnRequest sent
-//! to the IdP (HTTP-Redirect binding), Vestibule's SP metadata, and the checks a Response
+//! to the IdP (HTTP-Redirect or HTTP-POST binding, signed with the connection's SP key),
+//! Vestibule's SP metadata, and the checks a Response
 //! posted to a connection's ACS must pass before anything of it is believed.
 //!
 //! Signatures are verified by samael (xmlsec) in the mode that drops unsigned ancestors, with
@@ -26,16 +27,17 @@ use samael::crypto::{
 };
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{
-    EncryptionMethod, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
+    EncryptionMethod, Endpoint, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
     HTTP_POST_BINDING,
 };
 use samael::schema::{Assertion, AuthnRequest, Issuer, NameIdPolicy};
 use samael::service_provider::ServiceProvider;
+use samael::signature::{DigestAlgorithm, Signature};
 use samael::traits::ToXml;
 use serde_json::{Map, Value};
 
 use crate::config::saml_metadata::{refuses_doctype, IdpMetadata, HTTP_REDIRECT};
-use crate::config::IdentityProviderDecl;
+use crate::config::{IdentityProviderDecl, SamlBinding};
 use crate::db::Micros;
 use crate::federation::{saml_crypt, saml_xml};
 
@@ -88,6 +90,8 @@ pub struct Verified {
     /// one value, an array when it has several; `name_id` too.
     pub claims: Value,
     pub session_index: Option<String>,
+    /// When the IdP's session ends (the AuthnStatement's SessionNotOnOrAfter): ours ends then.
+    pub session_not_on_or_after: Option<Micros>,
     /// Until when the assertion's ID must be remembered (its latest NotOnOrAfter).
     pub remember_until: Micros,
 }
@@ -100,16 +104,40 @@ fn instant(now: Micros) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp_micros(now).unwrap_or_default()
 }
 
-/// The AuthnRequest for `request_id`, as the HTTP-Redirect URL the browser is sent to.
-pub fn authn_request_url(
+/// Vestibule's key at this IdP, the one its requests are signed with.
+pub struct Signer {
+    pub key: PKey<Private>,
+    pub certificate_der: Vec<u8>,
+}
+
+/// A message on its way to the IdP, through the browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outgoing {
+    /// HTTP-Redirect: the URL with the DEFLATEd message (and its signature) in the query.
+    Redirect(String),
+    /// HTTP-POST: a form auto-submitted to `url`.
+    Post {
+        url: String,
+        fields: Vec<(String, String)>,
+    },
+}
+
+/// The AuthnRequest for `request_id`, in the connection's binding, signed with `signer`
+/// when there is one (SAML Bindings §3.4.4.1 for Redirect; an enveloped signature for POST).
+pub fn authn_request(
     conn: &Connection<'_>,
     request_id: &str,
     now: Micros,
-) -> Result<String, Refusal> {
-    let Some(destination) = conn.metadata.sso_location(HTTP_REDIRECT) else {
-        return refuse("the IdP's metadata has no SingleSignOnService for HTTP-Redirect");
+    signer: Option<&Signer>,
+) -> Result<Outgoing, Refusal> {
+    let binding = conn.idp.authn_request_binding;
+    let Some(destination) = conn.metadata.sso_location(binding.urn()) else {
+        return refuse(format!(
+            "the IdP's metadata has no SingleSignOnService for {}",
+            binding.urn()
+        ));
     };
-    let request = AuthnRequest {
+    let mut request = AuthnRequest {
         id: request_id.to_string(),
         version: "2.0".into(),
         issue_instant: instant(now),
@@ -128,46 +156,92 @@ pub fn authn_request_url(
         force_authn: conn.idp.force_authn.then_some(true),
         ..AuthnRequest::default()
     };
-    match request.redirect("") {
-        Ok(Some(url)) => Ok(url.to_string()),
-        Ok(None) => refuse("the AuthnRequest has no destination"),
-        Err(e) => refuse(format!("the AuthnRequest could not be encoded: {e}")),
+    let encode_failed =
+        |e: &dyn std::fmt::Display| Refusal(format!("the AuthnRequest could not be encoded: {e}"));
+    match binding {
+        SamlBinding::Redirect => {
+            let url = match signer {
+                Some(s) => request.signed_redirect("", &s.key),
+                None => request.redirect(""),
+            };
+            match url {
+                Ok(Some(url)) => Ok(Outgoing::Redirect(url.to_string())),
+                Ok(None) => refuse("the AuthnRequest has no destination"),
+                Err(e) => Err(encode_failed(&e)),
+            }
+        }
+        SamlBinding::Post => {
+            let xml = match signer {
+                Some(s) => {
+                    let der = s.key.private_key_to_der().map_err(|e| encode_failed(&e))?;
+                    let mut signature =
+                        Signature::template(request_id, &s.certificate_der.clone().into());
+                    // samael's template digests with SHA-1, which we refuse from IdPs too.
+                    for reference in &mut signature.signed_info.reference {
+                        reference.digest_method.algorithm = DigestAlgorithm::Sha256;
+                    }
+                    request.signature = Some(signature);
+                    request.to_signed_xml(&der)
+                }
+                None => request.to_string(),
+            }
+            .map_err(|e| encode_failed(&e))?;
+            Ok(Outgoing::Post {
+                url: destination.to_string(),
+                fields: vec![("SAMLRequest".into(), B64.encode(xml))],
+            })
+        }
     }
 }
 
 /// Vestibule's SP metadata for this connection (SAML Metadata §2.4.4): our entity ID, the ACS
-/// (HTTP-POST), whether assertions must be signed, the NameID format asked for, and each of
-/// `certificates` (DER) as a key to encrypt to. Built here rather than by samael's
-/// `ServiceProvider::metadata`, which needs an SLO URL and advertises AES-CBC first.
+/// (HTTP-POST), the SingleLogoutService (HTTP-Redirect), whether requests are signed and
+/// assertions must be, the NameID format asked for, and each of `certificates` (DER) as a key
+/// that signs and a key to encrypt to. Built here rather than by samael's
+/// `ServiceProvider::metadata`, which publishes one certificate and advertises AES-CBC first.
 pub fn sp_metadata(conn: &Connection<'_>, certificates: &[Vec<u8>]) -> Result<String, Refusal> {
-    let key_descriptors = certificates
+    let key_info = |der: &Vec<u8>| KeyInfo {
+        id: None,
+        x509_data: Some(X509Data {
+            certificates: vec![B64.encode(der)],
+        }),
+    };
+    // Every certificate not retired verifies our signatures: the successor is published
+    // before it signs, the predecessor until it is retired.
+    let signing = certificates
         .iter()
+        .filter(|_| conn.idp.sign_authn_requests)
         .map(|der| KeyDescriptor {
-            key_use: Some("encryption".into()),
-            key_info: KeyInfo {
-                id: None,
-                x509_data: Some(X509Data {
-                    certificates: vec![B64.encode(der)],
-                }),
-            },
-            encryption_methods: Some(
-                [
-                    "http://www.w3.org/2009/xmlenc11#aes256-gcm",
-                    "http://www.w3.org/2009/xmlenc11#aes128-gcm",
-                    "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
-                ]
-                .iter()
-                .map(|a| EncryptionMethod {
-                    algorithm: a.to_string(),
-                })
-                .collect(),
-            ),
-        })
-        .collect();
+            key_use: Some("signing".into()),
+            key_info: key_info(der),
+            encryption_methods: None,
+        });
+    let encryption = certificates.iter().map(|der| KeyDescriptor {
+        key_use: Some("encryption".into()),
+        key_info: key_info(der),
+        encryption_methods: Some(
+            [
+                "http://www.w3.org/2009/xmlenc11#aes256-gcm",
+                "http://www.w3.org/2009/xmlenc11#aes128-gcm",
+                "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+            ]
+            .iter()
+            .map(|a| EncryptionMethod {
+                algorithm: a.to_string(),
+            })
+            .collect(),
+        ),
+    });
     let descriptor = SpSsoDescriptor {
         protocol_support_enumeration: Some("urn:oasis:names:tc:SAML:2.0:protocol".into()),
-        key_descriptors: Some(key_descriptors),
-        authn_requests_signed: Some(false),
+        key_descriptors: Some(signing.chain(encryption).collect()),
+        authn_requests_signed: Some(conn.idp.sign_authn_requests),
+        // Logout messages come to the ACS's URL too (Keycloak's layout), as a query.
+        single_logout_services: Some(vec![Endpoint {
+            binding: HTTP_REDIRECT.to_string(),
+            location: conn.acs_url.clone(),
+            response_location: None,
+        }]),
         want_assertions_signed: Some(conn.idp.want_assertions_signed),
         name_id_formats: conn.idp.name_id_format.clone().map(|f| vec![f]),
         assertion_consumer_services: vec![IndexedEndpoint {
@@ -212,7 +286,7 @@ pub fn decode(posted: &str) -> Result<String, Refusal> {
 
 /// Refuses text with a DOCTYPE, a comment or a processing instruction (an XML declaration
 /// aside), before any XML parser sees it.
-fn check_text(xml: String) -> Result<String, Refusal> {
+pub(crate) fn check_text(xml: String) -> Result<String, Refusal> {
     if refuses_doctype(&xml) {
         return refuse("the SAMLResponse holds a DOCTYPE");
     }
@@ -261,7 +335,7 @@ fn root_name(xml: &str) -> Result<String, Refusal> {
 fn check_envelope(
     conn: &Connection<'_>,
     list: &[saml_xml::Element],
-    request_id: &str,
+    request_id: Option<&str>,
 ) -> Result<(), Refusal> {
     let Some(root) = list.first().filter(|r| r.local == "Response") else {
         return refuse("the SAMLResponse is not a Response");
@@ -281,18 +355,19 @@ fn check_envelope(
     if root.attribute("Destination") != Some(conn.acs_url.as_str()) {
         return refuse("the Response's Destination is not this connection's ACS");
     }
-    if root.attribute("InResponseTo") != Some(request_id) {
+    if root.attribute("InResponseTo") != request_id {
         return refuse("the Response's InResponseTo is not this browser's request");
     }
     Ok(())
 }
 
-/// Every check of a Response to the request `request_id`, at `now`; `sp_keys` are the keys an
-/// encrypted assertion may be encrypted to.
+/// Every check of a Response to the request `request_id` (none: an IdP-initiated Response,
+/// which must then name no request anywhere), at `now`; `sp_keys` are the keys an encrypted
+/// assertion may be encrypted to.
 pub fn verify(
     conn: &Connection<'_>,
     xml: &str,
-    request_id: &str,
+    request_id: Option<&str>,
     now: Micros,
     sp_keys: &[PKey<Private>],
 ) -> Result<Verified, Refusal> {
@@ -332,17 +407,18 @@ pub fn verify(
         acs_url: Some(conn.acs_url.clone()),
         metadata_url: None,
         idp_metadata: conn.metadata.entity.clone(),
-        allow_idp_initiated: false,
+        allow_idp_initiated: request_id.is_none(),
         allowed_signature_algorithms: Some(ALGORITHMS.to_vec()),
         // samael reads the system clock; the times are checked below with ours.
         max_clock_skew: chrono::Duration::days(365 * 100),
         max_issue_delay: chrono::Duration::days(365 * 100),
         ..ServiceProvider::default()
     };
+    let ids = request_id.map(|id| [id]);
     let assertion = sp
         .parse_xml_response_with_mode(
             xml,
-            Some(&[request_id]),
+            ids.as_ref().map(|one| one.as_slice()),
             ReduceMode::ValidateAndMarkNoAncestors,
         )
         .map_err(|e| Refusal(format!("samael: {e}")))?;
@@ -365,7 +441,7 @@ fn verify_encrypted(
     xml: &str,
     list: &[saml_xml::Element],
     certs: &[CertificateDer],
-    request_id: &str,
+    request_id: Option<&str>,
     now: Micros,
     sp_keys: &[PKey<Private>],
 ) -> Result<Verified, Refusal> {
@@ -419,7 +495,7 @@ fn verify_encrypted(
 fn check_assertion(
     conn: &Connection<'_>,
     assertion: &Assertion,
-    request_id: &str,
+    request_id: Option<&str>,
     now: Micros,
 ) -> Result<Verified, Refusal> {
     let skew = conn.idp.clock_skew_secs * 1_000_000;
@@ -462,7 +538,7 @@ fn check_assertion(
         .filter_map(|c| c.subject_confirmation_data.as_ref())
         .find(|d| {
             d.recipient.as_deref() == Some(conn.acs_url.as_str())
-                && d.in_response_to.as_deref() == Some(request_id)
+                && d.in_response_to.as_deref() == request_id
                 && d.not_on_or_after.is_some_and(|t| now < micros(t) + skew)
                 && d.not_before.is_none_or(|t| micros(t) <= now + skew)
         });
@@ -509,6 +585,7 @@ fn check_assertion(
         name_id_format,
         claims,
         session_index: authn.session_index.clone(),
+        session_not_on_or_after: authn.session_not_on_or_after.map(micros),
         remember_until,
     })
 }

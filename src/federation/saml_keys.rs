@@ -13,6 +13,7 @@ use openssl::x509::{X509Builder, X509NameBuilder};
 
 use crate::db::models::broker::{self as rows, SamlSpKey};
 use crate::db::{DbConnection, DbError, Micros};
+use crate::federation::saml::Signer;
 
 /// How long a generated certificate says it is valid. SAML IdPs use the certificate as a key
 /// container and rarely check dates, but some do: ten years, replaced by rotation, not expiry.
@@ -85,6 +86,16 @@ pub fn keys_or_store(
     }
     rows::insert_saml_sp_key(conn, &fresh()?)?;
     Ok(rows::saml_sp_keys(conn, realm_id, alias)?)
+}
+
+/// The key requests are signed with: the oldest not retired, so that a successor signs only
+/// once its predecessor is retired, by which time the IdP has read both from the metadata.
+pub fn signer(keys: &[SamlSpKey]) -> Option<Signer> {
+    let oldest = keys.last()?;
+    Some(Signer {
+        key: PKey::private_key_from_pem(oldest.private_pem.as_bytes()).ok()?,
+        certificate_der: oldest.certificate_der.clone(),
+    })
 }
 
 /// The private keys of `keys`, skipping any that does not parse.

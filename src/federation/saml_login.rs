@@ -2,7 +2,8 @@
 //!
 //! - `start` (from `{issuer}/broker/{alias}/login`): an AuthnRequest with a fresh ID is stored
 //!   for this login transaction and browser (single use, ten minutes), and the browser goes to
-//!   the IdP's SSO URL with it (HTTP-Redirect binding).
+//!   the IdP's SSO URL with it (HTTP-Redirect or HTTP-POST binding), signed with the
+//!   connection's SP key unless `sign_authn_requests = false`.
 //! - `acs` (`POST {issuer}/broker/{alias}/endpoint`, the HTTP-POST binding): the Response is
 //!   routed by the ACS it was posted to, never by its Issuer; the request its InResponseTo
 //!   names is taken (this realm, this connection, this browser); the Response passes every
@@ -12,14 +13,14 @@
 use std::sync::Arc;
 
 use crate::config::IdentityProviderDecl;
-use crate::db::models::broker::{self as broker_rows, BrokerRequest};
+use crate::db::models::broker::{self as broker_rows, BrokerRequest, SamlSpKey};
 use crate::db::{DbError, Micros};
 use crate::federation::first_login::UpstreamIdentity;
 use crate::federation::login::{
-    self, provider, refused, Callback, Start, Upstream, EXPIRED, NOT_VALID, UNAVAILABLE,
+    self, provider, refused, Callback, Entry, Start, Upstream, EXPIRED, NOT_VALID, UNAVAILABLE,
 };
 use crate::federation::runtime::Runtime;
-use crate::federation::saml::{self, Connection};
+use crate::federation::saml::{self, Connection, Outgoing};
 use crate::federation::saml_keys::{self, SpKeyError};
 use crate::issuer::runtime::RealmRow;
 use crate::issuer::tokens::{opaque, sha256_hex};
@@ -59,10 +60,35 @@ pub async fn start(
             alias,
         )));
     };
+    let signer = if idp.sign_authn_requests {
+        match sp_keys(rt, realm, idp).await {
+            Ok(keys) => saml_keys::signer(&keys),
+            Err(SpKeyError::Db(e)) => return Err(e),
+            Err(e) => {
+                return Ok(Start::Refused(refused(
+                    500,
+                    UNAVAILABLE,
+                    &e.to_string(),
+                    alias,
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    if idp.sign_authn_requests && signer.is_none() {
+        return Ok(Start::Refused(refused(
+            500,
+            UNAVAILABLE,
+            "no usable SP key",
+            alias,
+        )));
+    }
     // An NCName: SAML IDs must not start with a digit.
     let request_id = format!("_{}", opaque(""));
-    let url = match saml::authn_request_url(&connection(rt, idp, &metadata), &request_id, now) {
-        Ok(url) => url,
+    let conn = connection(rt, idp, &metadata);
+    let outgoing = match saml::authn_request(&conn, &request_id, now, signer.as_ref()) {
+        Ok(o) => o,
         Err(e) => return Ok(Start::Refused(refused(502, UNAVAILABLE, &e.0, alias))),
     };
     let row = BrokerRequest {
@@ -83,7 +109,10 @@ pub async fn start(
             broker_rows::insert_request(conn, &row)
         })
         .await?;
-    Ok(Start::Redirect(url))
+    Ok(match outgoing {
+        Outgoing::Redirect(url) => Start::Redirect(url),
+        Outgoing::Post { url, fields } => Start::Post { url, fields },
+    })
 }
 
 /// `POST {issuer}/broker/{alias}/endpoint` with `SAMLResponse`.
@@ -110,17 +139,42 @@ pub async fn acs(
         Ok(xml) => xml,
         Err(e) => return refuse(400, NOT_VALID, &e.0),
     };
-    let Some(request_id) = saml::in_response_to(&xml) else {
-        return refuse(
-            400,
-            NOT_VALID,
-            "an unsolicited response (IdP-initiated login is off)",
-        );
-    };
-    let taken = login::take_request(rt, realm, alias, &request_id, browser.as_deref(), now);
-    let request = match taken.await? {
-        Ok(r) => r,
-        Err(reason) => return refuse(400, EXPIRED, reason),
+    // A Response that names a request must answer one this browser sent, IdP-initiated
+    // login or not; one that names none is an IdP-initiated login, refused unless allowed.
+    let request_id = saml::in_response_to(&xml);
+    let entry = match &request_id {
+        Some(id) => {
+            let taken = login::take_request(rt, realm, alias, id, browser.as_deref(), now);
+            match taken.await? {
+                Ok(r) => Entry::Requested(r),
+                Err(reason) => return refuse(400, EXPIRED, reason),
+            }
+        }
+        None if idp.allow_idp_initiated => {
+            let client = idp.idp_initiated_client.as_deref().unwrap_or_default();
+            let Some(uri) = rt.initiate_login_uri(&realm.name, client) else {
+                return refuse(
+                    500,
+                    UNAVAILABLE,
+                    "the IdP-initiated client has no initiate_login_uri",
+                );
+            };
+            let Ok(mut uri) = url::Url::parse(uri) else {
+                return refuse(500, UNAVAILABLE, "the initiate_login_uri is not a URL");
+            };
+            uri.query_pairs_mut()
+                .append_pair("iss", &rt.issuer.issuer_url(&realm.name));
+            Entry::Unasked {
+                initiate_login_uri: uri.to_string(),
+            }
+        }
+        None => {
+            return refuse(
+                400,
+                NOT_VALID,
+                "an unsolicited response (IdP-initiated login is off)",
+            )
+        }
     };
     let keys = rt
         .issuer
@@ -132,7 +186,7 @@ pub async fn acs(
         .await?;
     let keys = saml_keys::private_keys(&keys);
     let conn = connection(rt, &idp, &metadata);
-    let verified = match saml::verify(&conn, &xml, &request_id, now, &keys) {
+    let verified = match saml::verify(&conn, &xml, request_id.as_deref(), now, &keys) {
         Ok(v) => v,
         Err(e) => return refuse(400, NOT_VALID, &e.0),
     };
@@ -173,9 +227,12 @@ pub async fn acs(
         person,
         claims: verified.claims,
         sid: verified.session_index,
-        id_token: String::new(),
+        // What its LogoutRequests name, and what ours must: the NameID and its format.
+        logout_subject: verified.name_id,
+        token: verified.name_id_format.unwrap_or_default(),
+        session_until: verified.session_not_on_or_after,
     };
-    login::arrive(rt, realm, &idp, request, browser, upstream, now).await
+    login::arrive(rt, realm, &idp, entry, browser, upstream, now).await
 }
 
 /// Vestibule's SP metadata for the SAML IdP `alias` of realm `realm`, its keys made the first
@@ -195,9 +252,23 @@ pub async fn descriptor(
     let Some(metadata) = rt.saml_metadata(&realm.name, alias) else {
         return Ok(None);
     };
-    let sp_entity_id = rt.sp_entity_id(&idp);
+    let keys = sp_keys(rt, realm, &idp).await?;
+    let certificates: Vec<Vec<u8>> = keys.into_iter().map(|k| k.certificate_der).collect();
+    saml::sp_metadata(&connection(rt, &idp, &metadata), &certificates)
+        .map(Some)
+        .map_err(|e| SpKeyError::Metadata(e.0))
+}
+
+/// The connection's SP keys not retired, newest first; the first one is made when it has none
+/// (the first metadata fetch or the first signed request).
+pub(crate) async fn sp_keys(
+    rt: &Arc<Runtime>,
+    realm: &RealmRow,
+    idp: &IdentityProviderDecl,
+) -> Result<Vec<SamlSpKey>, SpKeyError> {
+    let sp_entity_id = rt.sp_entity_id(idp);
     let now = rt.issuer.now();
-    let (realm_id, alias) = (realm.id.clone(), alias.to_string());
+    let (realm_id, alias) = (realm.id.clone(), idp.alias.clone());
     let stored = {
         let (realm_id, alias) = (realm_id.clone(), alias.clone());
         rt.issuer
@@ -205,7 +276,10 @@ pub async fn descriptor(
             .run(move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias))
             .await?
     };
-    let keys = if stored.is_empty() {
+    if !stored.is_empty() {
+        return Ok(stored);
+    }
+    {
         // The first fetch: the RSA key is made outside the writer's transaction, and stored
         // unless another instance stored one meanwhile.
         let (id, a) = (realm_id.clone(), alias.clone());
@@ -216,12 +290,6 @@ pub async fn descriptor(
         rt.issuer
             .db
             .write(move |conn| saml_keys::keys_or_store(conn, &realm_id, &alias, || Ok(fresh)))
-            .await?
-    } else {
-        stored
-    };
-    let certificates: Vec<Vec<u8>> = keys.into_iter().map(|k| k.certificate_der).collect();
-    saml::sp_metadata(&connection(rt, &idp, &metadata), &certificates)
-        .map(Some)
-        .map_err(|e| SpKeyError::Metadata(e.0))
+            .await
+    }
 }

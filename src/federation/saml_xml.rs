@@ -53,16 +53,46 @@ fn element(start: &BytesStart<'_>, parent: Option<usize>) -> Result<Element, Str
 /// Every element of `xml`, in document order.
 pub fn elements(xml: &str) -> Result<Vec<Element>, String> {
     let mut reader = Reader::from_str(xml);
-    reader.config_mut().trim_text(true);
     let mut list: Vec<Element> = Vec::new();
     let mut open: Vec<usize> = Vec::new();
+    // A second root is a second document a signature check might look at instead.
+    let root_once = |list: &[Element], open: &[usize]| {
+        if open.is_empty() && !list.is_empty() {
+            Err("more than one root element".to_string())
+        } else {
+            Ok(())
+        }
+    };
     loop {
         match reader.read_event() {
             Ok(Event::Start(start)) => {
+                root_once(&list, &open)?;
                 list.push(element(&start, open.last().copied())?);
                 open.push(list.len() - 1);
             }
-            Ok(Event::Empty(start)) => list.push(element(&start, open.last().copied())?),
+            Ok(Event::Empty(start)) => {
+                root_once(&list, &open)?;
+                list.push(element(&start, open.last().copied())?)
+            }
+            // `a&amp;b` comes as text, a reference, text: all of it is the element's text
+            // (untrimmed, so that the spaces around a reference stay; readers trim).
+            Ok(Event::GeneralRef(reference)) => {
+                if let Some(&at) = open.last() {
+                    let resolved = match reference.resolve_char_ref() {
+                        Ok(Some(c)) => c,
+                        Ok(None) => match reference.decode().as_deref() {
+                            Ok("amp") => '&',
+                            Ok("lt") => '<',
+                            Ok("gt") => '>',
+                            Ok("quot") => '"',
+                            Ok("apos") => '\'',
+                            _ => return Err("a reference to an undeclared entity".into()),
+                        },
+                        Err(e) => return Err(format!("a character reference: {e}")),
+                    };
+                    list[at].text.push(resolved);
+                }
+            }
             Ok(Event::End(_)) => {
                 open.pop();
             }
@@ -125,6 +155,11 @@ mod tests {
         assert!(elements("<a><!-- c --></a>").is_err());
         assert!(elements("<a><b></a>").is_err());
         assert!(elements("<a>").is_err());
+        assert!(elements("<a/><b/>").is_err());
+        assert!(elements("<a>x</a><a>y</a>").is_err());
+        assert!(elements("<a>&ext;</a>").is_err());
+        let text = elements("<a> John &amp; Smith&#33; </a>").unwrap();
+        assert_eq!(text[0].text.trim(), "John & Smith!");
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub struct Arrival<'a> {
     /// The organization the session is pinned to when the transaction named none (a brokered
     /// login: the identity provider's organization).
     pub organization_id: Option<&'a str>,
+    /// When the upstream IdP's session ends, if it says (SAML's SessionNotOnOrAfter): the SSO
+    /// session ends no later.
+    pub session_until: Option<Micros>,
+}
+
+/// How long the SSO session lasts: the realm's maximum, capped by the IdP's session.
+fn session_secs(rt: &Runtime, arrival: &Arrival<'_>, now: Micros) -> i64 {
+    let max = rt.settings.sso_session_max_secs;
+    match arrival.session_until {
+        Some(until) => max.min(((until - now) / 1_000_000).max(0)),
+        None => max,
+    }
 }
 
 /// Why a login that established an identity is still refused.
@@ -55,6 +67,33 @@ pub enum Finished {
     Refused(Refusal),
     /// The login transaction is gone, used, expired, or not this realm's or browser's.
     Expired,
+}
+
+/// A login nobody asked for (an IdP-initiated SAML login): the SSO session alone, with no
+/// transaction and no code; the client then starts its own request, which the session answers.
+/// The SSO cookie and the session's id, or None when the user may not sign in. Runs inside the
+/// caller's write transaction.
+pub fn open_unasked(
+    rt: &Runtime,
+    conn: &mut DbConnection,
+    arrival: &Arrival<'_>,
+    now: Micros,
+) -> Result<Option<(String, String)>> {
+    throttle::clear_person(conn, arrival.throttle)?;
+    let user = match tokens::active_user(conn, arrival.user_id) {
+        Ok(user) if user.realm_id == arrival.realm_id => user,
+        _ => return Ok(None),
+    };
+    let (session, sso_cookie) = flows::open_session(
+        conn,
+        arrival.realm_id,
+        &user,
+        arrival.organization_id,
+        &arrival.notes,
+        now,
+        session_secs(rt, arrival, now),
+    )?;
+    Ok(Some((sso_cookie, session.id)))
 }
 
 /// Finishes a login. Runs inside the caller's write transaction.
@@ -104,7 +143,7 @@ pub fn finish(
         organization,
         &arrival.notes,
         now,
-        rt.settings.sso_session_max_secs,
+        session_secs(rt, arrival, now),
     )?;
     let code = flows::issue_code(
         conn,

@@ -290,6 +290,7 @@ pub async fn authenticate(
                     notes: Default::default(),
                     throttle: &keys,
                     organization_id: None,
+                    session_until: None,
                 };
                 finish::finish(&rt, conn, &arrival, rt.now())
             })

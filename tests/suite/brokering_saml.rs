@@ -20,15 +20,15 @@ use crate::common::{
     config, fixture, tenant, with_issuer, Backend, Tenant, TestDb, TestServer, REALM,
 };
 
-const PUBLIC_URL: &str = "https://sp.test";
-const ALIAS: &str = "acme-saml";
-const ACS: &str = "https://sp.test/realms/test/broker/acme-saml/endpoint";
+pub(crate) const PUBLIC_URL: &str = "https://sp.test";
+pub(crate) const ALIAS: &str = "acme-saml";
+pub(crate) const ACS: &str = "https://sp.test/realms/test/broker/acme-saml/endpoint";
 /// The request every fixture answers.
-const FIXTURE_REQUEST: &str = "_vst_req_0001";
+pub(crate) const FIXTURE_REQUEST: &str = "_vst_req_0001";
 /// 2030-01-01T00:00:00Z, the fixtures' instant.
-const T: i64 = 1_893_456_000_000_000;
+pub(crate) const T: i64 = 1_893_456_000_000_000;
 
-fn saml_idp(extra: &str) -> IdentityProviderDecl {
+pub(crate) fn saml_idp(extra: &str) -> IdentityProviderDecl {
     toml::from_str(&format!(
         "realm = \"{REALM}\"\nalias = \"{ALIAS}\"\nkind = \"saml\"\norganization = \"acme\"\n\
          display_name = \"Acme SAML\"\nmetadata_file = \"{}\"\nsync_mode = \"force\"\n\
@@ -43,7 +43,7 @@ fn saml_idp(extra: &str) -> IdentityProviderDecl {
 
 /// The issuer's test realm with organizations acme and globex (acme's directory `acme`), the
 /// role `SUPER_ADMIN`, and `idp`.
-fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
+pub(crate) fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     let globex = tenant("globex");
     let mut cfg = config(db, &[acme, &globex]);
     with_issuer(&mut cfg);
@@ -58,7 +58,7 @@ fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     cfg
 }
 
-async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+pub(crate) async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
     let db = TestDb::new(backend);
     let mut cfg = sp_config(&db, &tenant("acme"), saml_idp(""));
     adjust(&mut cfg);
@@ -66,14 +66,14 @@ async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestSer
 }
 
 /// A URL the server made (naming its public host), as the tests reach it.
-fn local(server: &TestServer, url: &str) -> String {
+pub(crate) fn local(server: &TestServer, url: &str) -> String {
     url.strip_prefix(PUBLIC_URL)
         .map(|path| format!("{}{path}", server.base))
         .unwrap_or_else(|| url.to_string())
 }
 
 /// The AuthnRequest of an HTTP-Redirect URL, as XML.
-fn authn_request(url: &str) -> String {
+pub(crate) fn authn_request(url: &str) -> String {
     let encoded = query_of(url)["SAMLRequest"].clone();
     let deflated = base64::engine::general_purpose::STANDARD
         .decode(encoded)
@@ -86,7 +86,7 @@ fn authn_request(url: &str) -> String {
 }
 
 /// The browser's way to the IdP for an acme login; returns the IdP's SSO URL with the request.
-async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
+pub(crate) async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
     let query = code_request(&[("organization", "acme")]);
     let pairs: Vec<(&str, &str)> = query
         .iter()
@@ -130,14 +130,14 @@ async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
 }
 
 /// The ID the AuthnRequest of `sso_url` carries.
-fn request_id(sso_url: &str) -> String {
+pub(crate) fn request_id(sso_url: &str) -> String {
     let xml = authn_request(sso_url);
     let at = xml.find(" ID=\"").expect("an ID") + 5;
     xml[at..at + xml[at..].find('"').unwrap()].to_string()
 }
 
 /// Makes the AuthnRequest this browser's login sent the one the fixtures answer.
-fn plant(server: &TestServer, sent_id: &str) {
+pub(crate) fn plant(server: &TestServer, sent_id: &str) {
     let mut conn = server.state.db.get().unwrap();
     // A refusal before the request was looked up (a DOCTYPE, say) left the last one planted.
     broker::take_request(&mut conn, &sha256_hex(FIXTURE_REQUEST)).unwrap();
@@ -149,7 +149,7 @@ fn plant(server: &TestServer, sent_id: &str) {
 }
 
 /// The IdP's answer, the fixture `file`, posted by the browser to the ACS of `alias`.
-async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
+pub(crate) async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
     let xml = std::fs::read(fixture(&format!("saml/{file}"))).expect("fixture");
     let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
     Landing::of(
@@ -163,7 +163,10 @@ async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
 }
 
 /// A browser's whole login answered by `file`.
-async fn login_answered_by<'a>(server: &'a TestServer, file: &str) -> (RelyingParty<'a>, Landing) {
+pub(crate) async fn login_answered_by<'a>(
+    server: &'a TestServer,
+    file: &str,
+) -> (RelyingParty<'a>, Landing) {
     let rp = RelyingParty::new(server);
     let sso = to_the_idp(server, &rp).await;
     plant(server, &request_id(&sso));
@@ -364,8 +367,8 @@ both_backends!(
 );
 
 /// The Entra-style principal: the object id attribute, also the SCIM `externalId`.
-const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
-const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+pub(crate) const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+pub(crate) const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
 both_backends!(
     simplesamlphp_signs_in_a_person_the_directory_pushed_as_the_same_user,
@@ -594,7 +597,7 @@ fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
 
 /// Makes the fixtures' SP key (`sp-enc-key.pem`) this connection's key, as if Vestibule had
 /// made it: the encrypted fixtures are encrypted to it.
-fn plant_sp_key(server: &TestServer) {
+pub(crate) fn plant_sp_key(server: &TestServer) {
     let mut conn = server.state.db.get().unwrap();
     let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
         .unwrap()

@@ -34,6 +34,7 @@ mod oidc_scopes;
 mod oidc_signing_keys;
 mod saml_fixtures;
 mod saml_peer;
+mod saml_requests;
 mod scim_auth;
 mod scim_groups;
 mod scim_limits;

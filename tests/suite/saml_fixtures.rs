@@ -76,7 +76,7 @@ fn outcome(m: &Manifest, decl: &IdentityProviderDecl, file: &str) -> Result<Stri
     let xml = std::fs::read(dir().join(file)).expect("fixture");
     let posted = base64::engine::general_purpose::STANDARD.encode(xml);
     let text = saml::decode(&posted).map_err(|e| e.0)?;
-    saml::verify(&conn, &text, &m.in_response_to, T, &sp_keys())
+    saml::verify(&conn, &text, Some(m.in_response_to.as_str()), T, &sp_keys())
         .map(|v| v.principal)
         .map_err(|e| e.0)
 }
@@ -156,15 +156,16 @@ fn the_fixtures_times_hold_only_at_their_instant() {
     };
     let xml = std::fs::read_to_string(dir().join("valid-signed-assertion.xml")).unwrap();
     let keys = sp_keys();
-    let at =
-        |now: i64| saml::verify(&conn, &xml, &m.in_response_to, now, &keys).map(|v| v.principal);
+    let at = |now: i64| {
+        saml::verify(&conn, &xml, Some(m.in_response_to.as_str()), now, &keys).map(|v| v.principal)
+    };
     assert!(at(T).is_ok());
     // Ten minutes on (NotOnOrAfter is T + 5 min, skew 60 s): expired.
     assert!(at(T + 600_000_000).unwrap_err().0.contains("expired"));
     // Five minutes before (NotBefore is T - 1 min): not yet.
     assert!(at(T - 300_000_000).unwrap_err().0.contains("not valid yet"));
     // Another request: the response answers someone else's.
-    let other = saml::verify(&conn, &xml, "_another_request", T, &keys).unwrap_err();
+    let other = saml::verify(&conn, &xml, Some("_another_request"), T, &keys).unwrap_err();
     assert!(other.0.contains("InResponseTo"), "{other}");
 }
 

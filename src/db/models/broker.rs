@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    broker_requests, broker_sessions, mapper_grants, saml_assertions, saml_sp_keys,
+    broker_requests, broker_sessions, mapper_grants, saml_assertions, saml_logout_requests,
+    saml_sp_keys,
 };
 use crate::db::{DbConnection, DbError, Micros};
 
@@ -261,9 +262,58 @@ pub fn saml_sp_keys(
         .load(conn)?)
 }
 
+pub fn retire_saml_sp_key(conn: &mut DbConnection, id: &str, now: Micros) -> Result<(), DbError> {
+    diesel::update(saml_sp_keys::table.find(id))
+        .set(saml_sp_keys::retired_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn insert_saml_sp_key(conn: &mut DbConnection, key: &SamlSpKey) -> Result<(), DbError> {
     diesel::insert_into(saml_sp_keys::table)
         .values(key)
         .execute(conn)?;
     Ok(())
+}
+
+/// A LogoutRequest Vestibule sent to a SAML IdP, waiting for its LogoutResponse.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = saml_logout_requests)]
+pub struct SamlLogoutRequest {
+    pub request_hash: String,
+    pub realm_id: String,
+    pub identity_provider: String,
+    pub return_to: Option<String>,
+    pub expires_at: Micros,
+}
+
+pub fn insert_saml_logout_request(
+    conn: &mut DbConnection,
+    r: &SamlLogoutRequest,
+    now: Micros,
+) -> Result<(), DbError> {
+    diesel::delete(saml_logout_requests::table.filter(saml_logout_requests::expires_at.le(now)))
+        .execute(conn)?;
+    diesel::insert_into(saml_logout_requests::table)
+        .values(r)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Takes the logout request `request_hash`: the first taker gets it, a replay finds none.
+pub fn take_saml_logout_request(
+    conn: &mut DbConnection,
+    request_hash: &str,
+) -> Result<Option<SamlLogoutRequest>, DbError> {
+    let found = saml_logout_requests::table
+        .find(request_hash)
+        .select(SamlLogoutRequest::as_select())
+        .first(conn)
+        .optional()?;
+    if found.is_some()
+        && diesel::delete(saml_logout_requests::table.find(request_hash)).execute(conn)? == 0
+    {
+        return Ok(None);
+    }
+    Ok(found)
 }

@@ -14,6 +14,7 @@ use super::{error_page, html, realm_row};
 use crate::federation::backchannel::{self, Backchannel};
 use crate::federation::login::{self, Callback, Refused, Start};
 use crate::federation::saml_login;
+use crate::federation::saml_logout::{self, Answer};
 use crate::issuer::finish::SignedIn;
 use crate::state::AppState;
 use crate::web as pages;
@@ -63,6 +64,13 @@ pub(super) async fn start(
         Ok(Start::Redirect(url)) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))
             .finish(),
+        Ok(Start::Post { url, fields }) => html(
+            StatusCode::OK,
+            pages::render(
+                "form_post.html",
+                context! { redirect_uri => url, fields => fields },
+            ),
+        ),
         Ok(Start::Refused(r)) => refused(&realm_name, r),
         Err(e) => failed(&realm_name, e),
     }
@@ -79,6 +87,22 @@ pub(super) async fn endpoint(
         Ok(r) => r,
         Err(_) => return error_page(&realm_name, StatusCode::NOT_FOUND, "unknown realm").respond(),
     };
+    if query.contains_key("SAMLRequest") || query.contains_key("SAMLResponse") {
+        // SAML single logout over HTTP-Redirect: the signature covers the query as sent.
+        let answer =
+            saml_logout::received(&state.federation, &realm, &alias, req.query_string()).await;
+        return match answer {
+            Ok(Answer::Redirect(url)) => HttpResponse::Found()
+                .insert_header((header::LOCATION, url))
+                .finish(),
+            Ok(Answer::Page) => html(
+                StatusCode::OK,
+                pages::render("logged_out.html", context! { realm => realm_name }),
+            ),
+            Ok(Answer::Refused(r)) => refused(&realm_name, r),
+            Err(e) => failed(&realm_name, e),
+        };
+    }
     let answer = login::callback(
         &state.federation,
         &realm,
@@ -106,6 +130,16 @@ fn signed_in_or_refused(
             } = *signed_in;
             let mut response =
                 back_to_client(state, realm_name, &params, vec![("code".into(), code)]);
+            let _ = response.add_cookie(&sso_cookie(state, realm_name, value));
+            response
+        }
+        Ok(Callback::Landed {
+            sso_cookie: value,
+            location,
+        }) => {
+            let mut response = HttpResponse::Found()
+                .insert_header((header::LOCATION, location))
+                .finish();
             let _ = response.add_cookie(&sso_cookie(state, realm_name, value));
             response
         }

@@ -193,6 +193,7 @@ pub fn with_issuer(config: &mut Config) {
         scope_roles: Vec::new(),
         mappers: Vec::new(),
         organization_claim: None,
+        initiate_login_uri: None,
     };
     config.clients.push(client("web", true));
     config.clients.push(client("spa", false));
