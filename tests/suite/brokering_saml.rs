@@ -85,6 +85,18 @@ pub(crate) fn authn_request(url: &str) -> String {
     xml
 }
 
+/// The SP metadata of the connection.
+pub(crate) async fn descriptor(server: &TestServer) -> String {
+    let reply = RelyingParty::new(server)
+        .browse(
+            &format!("/realms/{REALM}/broker/{ALIAS}/endpoint/descriptor"),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status(), 200);
+    reply.text().await.unwrap()
+}
+
 /// The browser's way to the IdP for an acme login; returns the IdP's SSO URL with the request.
 pub(crate) async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
     let query = code_request(&[("organization", "acme")]);
@@ -340,15 +352,7 @@ both_backends!(
             let at = xml.find("X509Certificate>").expect("a certificate") + 16;
             xml[at..at + xml[at..].find('<').unwrap()].to_string()
         };
-        let again = rp
-            .browse(
-                &format!("/realms/{REALM}/broker/{ALIAS}/endpoint/descriptor"),
-                None,
-            )
-            .await
-            .text()
-            .await
-            .unwrap();
+        let again = descriptor(&server).await;
         assert_eq!(certificate(&again), certificate(&xml));
         let der = base64::engine::general_purpose::STANDARD
             .decode(certificate(&xml))

@@ -33,6 +33,7 @@ mod oidc_requests;
 mod oidc_scopes;
 mod oidc_signing_keys;
 mod saml_fixtures;
+mod saml_logout;
 mod saml_peer;
 mod saml_requests;
 mod scim_auth;

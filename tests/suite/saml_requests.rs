@@ -13,25 +13,14 @@ use openssl::x509::X509;
 use serde_json::json;
 
 use crate::brokering::{code_request, refused, Landing};
-use crate::brokering_saml::{local, login_answered_by, post, start_sp, to_the_idp, ALIAS, T};
+use crate::brokering_saml::{
+    descriptor, local, login_answered_by, post, start_sp, to_the_idp, ALIAS, T,
+};
 use crate::common::oidc::{location, query_of, RelyingParty, REDIRECT, WEB};
 use crate::common::{fixture, Backend, TestServer, REALM};
 
 const SIG_ALG: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 const INITIATE: &str = "http://127.0.0.1:9/initiate";
-
-/// The SP metadata of the connection.
-async fn descriptor(server: &TestServer) -> String {
-    let rp = RelyingParty::new(server);
-    let reply = rp
-        .browse(
-            &format!("/realms/{REALM}/broker/{ALIAS}/endpoint/descriptor"),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status(), 200);
-    reply.text().await.unwrap()
-}
 
 /// The certificates (DER) of the metadata's KeyDescriptors of `key_use`, in order.
 fn certificates(xml: &str, key_use: &str) -> Vec<Vec<u8>> {

@@ -224,6 +224,19 @@ impl TestKeyPair {
     }
 }
 
+/// A certificate's base64 (as metadata carries it) as a PEM block.
+pub fn certificate_pem(base64: &str) -> String {
+    let lines: Vec<&str> = base64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        lines.join("\n")
+    )
+}
+
 /// The base64 lines of a PEM block, joined.
 pub fn pem_body(pem: &str) -> String {
     pem.lines().filter(|l| !l.starts_with("-----")).collect()

@@ -274,16 +274,7 @@ pub(super) fn metadata_signing_cert(peer: &SamlPeer) -> String {
     let signing = metadata
         .find(r#"<md:KeyDescriptor use="signing">"#)
         .expect("a signing KeyDescriptor");
-    let cert = text(&metadata[signing..], "ds:X509Certificate");
-    let lines: Vec<&str> = cert
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-        lines.join("\n")
-    )
+    crate::common::saml_peer::certificate_pem(&text(&metadata[signing..], "ds:X509Certificate"))
 }
 
 /// Signs alice in to `sp` from `browser`; the response's SessionIndex.
