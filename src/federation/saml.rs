@@ -310,6 +310,33 @@ pub fn in_response_to(xml: &str) -> Option<String> {
     root.attribute("InResponseTo").map(str::to_string)
 }
 
+/// The canonicalizations and transforms a SAML signature needs (SAML Core §5.4.3, §5.4.4):
+/// enveloped-signature and exclusive C14N, and inclusive C14N some IdPs still use. XPath, XSLT
+/// and the rest are where signature-wrapping and denial-of-service attacks live.
+const TRANSFORMS: [&str; 5] = [
+    "http://www.w3.org/2000/09/xmldsig#enveloped-signature",
+    "http://www.w3.org/2001/10/xml-exc-c14n#",
+    "http://www.w3.org/2001/10/xml-exc-c14n#WithComments",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315",
+    "http://www.w3.org/TR/2001/REC-xml-c14n-20010315#WithComments",
+];
+
+/// Refuses a signature with a transform or canonicalization outside [`TRANSFORMS`], before
+/// xmlsec runs any.
+fn check_transforms(list: &[saml_xml::Element]) -> Result<(), Refusal> {
+    let outside = list
+        .iter()
+        .filter(|e| e.local == "Transform" || e.local == "CanonicalizationMethod")
+        .any(|e| {
+            !e.attribute("Algorithm")
+                .is_some_and(|a| TRANSFORMS.contains(&a))
+        });
+    if outside {
+        return refuse("a signature uses a transform other than enveloped-signature and C14N");
+    }
+    Ok(())
+}
+
 /// The signature reduction: what the IdP's certificates verify, under the allow-list.
 fn reduce(xml: &str, certs: &[CertificateDer]) -> Result<String, Refusal> {
     Crypto::reduce_xml_to_signed_with_allowed_algorithms(
@@ -352,6 +379,12 @@ fn check_envelope(
     if status != Some(SUCCESS) {
         return refuse("the Response's status is not Success");
     }
+    let issuer = list
+        .iter()
+        .find(|e| e.local == "Issuer" && e.parent == Some(0));
+    if issuer.is_some_and(|i| i.text.trim() != conn.metadata.entity_id) {
+        return refuse("the Response's Issuer is not the IdP's entity ID");
+    }
     if root.attribute("Destination") != Some(conn.acs_url.as_str()) {
         return refuse("the Response's Destination is not this connection's ACS");
     }
@@ -387,6 +420,7 @@ pub fn verify(
         return refuse("a Response must carry exactly one assertion");
     }
     check_envelope(conn, &list, request_id)?;
+    check_transforms(&list)?;
     if count("EncryptedAssertion") == 1 {
         return verify_encrypted(conn, xml, &list, &certs, request_id, now, sp_keys);
     }
@@ -464,6 +498,7 @@ fn verify_encrypted(
     }
     let plaintext = check_text(saml_crypt::decrypt(&parts, sp_keys)?)?;
     let inner = saml_xml::elements(&plaintext).map_err(Refusal)?;
+    check_transforms(&inner)?;
     if inner.first().map(|e| e.local.as_str()) != Some("Assertion")
         || inner.iter().filter(|e| e.local == "Assertion").count() != 1
     {
@@ -527,6 +562,9 @@ fn check_assertion(
     };
     if micros(not_on_or_after) + skew <= now {
         return refuse("the Assertion has expired");
+    }
+    if micros(assertion.issue_instant) > now + skew {
+        return refuse("the Assertion is issued in the future");
     }
     let bearer = assertion
         .subject
@@ -678,5 +716,31 @@ mod tests {
         assert!(decode(&B64.encode([0xff, 0xfe, 0x00])).is_err());
         let huge = format!("<r>{}</r>", "a".repeat(MAX_RESPONSE_BYTES));
         assert!(decode(&encoded(&huge)).unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn only_enveloped_signature_and_c14n_transforms_pass() {
+        let with = |algorithm: &str| {
+            format!(
+                "<ds:Signature xmlns:ds=\"urn:d\"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+                 <ds:Reference URI=\"#_a\"><ds:Transforms><ds:Transform Algorithm=\"{algorithm}\"/></ds:Transforms></ds:Reference></ds:SignedInfo></ds:Signature>"
+            )
+        };
+        for ok in TRANSFORMS {
+            assert!(
+                check_transforms(&saml_xml::elements(&with(ok)).unwrap()).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://www.w3.org/TR/1999/REC-xpath-19991116",
+            "http://www.w3.org/TR/1999/REC-xslt-19991116",
+            "http://www.w3.org/2000/09/xmldsig#base64",
+        ] {
+            let err = check_transforms(&saml_xml::elements(&with(bad)).unwrap()).unwrap_err();
+            assert!(err.0.contains("transform"), "{bad}");
+        }
+        let no_algorithm = "<ds:Signature xmlns:ds=\"urn:d\"><ds:Transform/></ds:Signature>";
+        assert!(check_transforms(&saml_xml::elements(no_algorithm).unwrap()).is_err());
     }
 }

@@ -164,6 +164,11 @@ fn the_fixtures_times_hold_only_at_their_instant() {
     assert!(at(T + 600_000_000).unwrap_err().0.contains("expired"));
     // Five minutes before (NotBefore is T - 1 min): not yet.
     assert!(at(T - 300_000_000).unwrap_err().0.contains("not valid yet"));
+    // Two minutes before (within NotBefore's skew): issued (at T) in the future.
+    assert!(at(T - 120_000_000)
+        .unwrap_err()
+        .0
+        .contains("issued in the future"));
     // Another request: the response answers someone else's.
     let other = saml::verify(&conn, &xml, Some("_another_request"), T, &keys).unwrap_err();
     assert!(other.0.contains("InResponseTo"), "{other}");
