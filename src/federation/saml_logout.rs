@@ -25,7 +25,9 @@ use crate::config::IdentityProviderDecl;
 use crate::db::models::broker::{self as broker_rows, BrokerSession, SamlLogoutRequest};
 use crate::db::models::sessions as session_rows;
 use crate::db::{DbError, Micros};
-use crate::federation::login::{provider, refused, Refused, NOT_VALID, UNAVAILABLE};
+use crate::federation::login::{
+    organization, provider, refused, Refused, DISABLED_ORGANIZATION, NOT_VALID, UNAVAILABLE,
+};
 use crate::federation::runtime::Runtime;
 use crate::federation::saml::{self, Refusal};
 use crate::federation::saml_keys;
@@ -426,6 +428,12 @@ pub async fn received(
     }
 }
 
+/// Why an IdP's valid LogoutRequest ends nothing.
+enum NotEnded {
+    DisabledOrganization,
+    Replayed,
+}
+
 /// The IdP's LogoutRequest: the sessions it names end, and the IdP gets a LogoutResponse.
 async fn requested(
     rt: &Arc<Runtime>,
@@ -456,16 +464,25 @@ async fn requested(
         Ok(s) => s,
         Err(why) => return refuse(500, UNAVAILABLE, &why),
     };
-    let (realm_id, alias2, request2) = (realm.id.clone(), alias.to_string(), request.clone());
+    let (realm_id, alias2, request2, idp2) = (
+        realm.id.clone(),
+        alias.to_string(),
+        request.clone(),
+        idp.clone(),
+    );
     let ended = rt
         .issuer
         .db
-        .write(move |conn| -> Result<Option<usize>, DbError> {
+        .write(move |conn| -> Result<Result<usize, NotEnded>, DbError> {
+            // Like every entry point of a disabled organization's connection: refused.
+            if organization(conn, &realm_id, &idp2)?.is_none() {
+                return Ok(Err(NotEnded::DisabledOrganization));
+            }
             // A LogoutRequest is used once: replayed later, it could end a newer session.
             let key = format!("logout:{}", request2.id);
             let until = request2.remember_until;
             if !broker_rows::record_saml_assertion(conn, &realm_id, &alias2, &key, until, now)? {
-                return Ok(None);
+                return Ok(Err(NotEnded::Replayed));
             }
             let mut sessions = Vec::new();
             if request2.session_indexes.is_empty() {
@@ -490,11 +507,15 @@ async fn requested(
                 session_rows::end_session(conn, id, now)?;
                 session_rows::revoke_session_tokens(conn, id, now)?;
             }
-            Ok(Some(sessions.len()))
+            Ok(Ok(sessions.len()))
         })
         .await?;
-    let Some(ended) = ended else {
-        return refuse(400, NOT_VALID, "a replayed LogoutRequest");
+    let ended = match ended {
+        Ok(n) => n,
+        Err(NotEnded::DisabledOrganization) => {
+            return refuse(403, DISABLED_ORGANIZATION, "the organization is disabled")
+        }
+        Err(NotEnded::Replayed) => return refuse(400, NOT_VALID, "a replayed LogoutRequest"),
     };
     tracing::info!(identity_provider = %alias, sessions = ended, "SAML single logout from the IdP");
     let sp_entity_id = rt.sp_entity_id(idp);

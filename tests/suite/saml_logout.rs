@@ -360,3 +360,24 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    a_disabled_organizations_connection_takes_no_logout_request,
+    |backend: Backend| async move {
+        let server = start_sp(backend, |c| {
+            let acme = c
+                .organizations
+                .iter_mut()
+                .find(|o| o.alias == "acme")
+                .unwrap();
+            acme.enabled = false;
+        })
+        .await;
+        let request = logout_request("_lo1", ACS, FIXTURE_IDP, "");
+        let url =
+            signed_redirect_binding_url(ACS, "SAMLRequest", &request, None, &key("idp-key.pem"));
+        let reply = RelyingParty::new(&server).browse(&at_sp(&url), None).await;
+        assert_eq!(reply.status(), 403);
+        server.stop().await;
+    }
+);

@@ -413,3 +413,44 @@ fn idp_initiated_login_needs_a_client_with_an_initiate_login_uri() {
     );
     assert!(ok, "{text}");
 }
+
+both_backends!(
+    a_disabled_organization_takes_no_idp_initiated_login,
+    |backend: Backend| async move {
+        let server = start_sp(backend, |c| {
+            let idp = &mut c.identity_providers[0];
+            idp.allow_idp_initiated = true;
+            idp.idp_initiated_client = Some("web".into());
+            let web = c.clients.iter_mut().find(|c| c.client_id == "web").unwrap();
+            web.initiate_login_uri = Some(INITIATE.into());
+            let acme = c
+                .organizations
+                .iter_mut()
+                .find(|o| o.alias == "acme")
+                .unwrap();
+            acme.enabled = false;
+        })
+        .await;
+        let landing = post(
+            &RelyingParty::new(&server),
+            ALIAS,
+            "valid-idp-initiated.xml",
+        )
+        .await;
+        refused(&landing, 403);
+        // Nobody arrived: no user was made for the assertion's subject.
+        let mut conn = server.state.db.get().unwrap();
+        let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
+            .unwrap()
+            .unwrap();
+        let linked = vestibule::db::models::federated::find_user(
+            &mut conn,
+            &realm.id,
+            ALIAS,
+            "alice@acme.test",
+        )
+        .unwrap();
+        assert!(linked.is_none());
+        server.stop().await;
+    }
+);
