@@ -454,3 +454,31 @@ both_backends!(
         server.stop().await;
     }
 );
+
+both_backends!(
+    force_authn_asks_the_idp_to_authenticate_again,
+    |backend: Backend| async move {
+        let server = start_sp(backend, |c| c.identity_providers[0].force_authn = true).await;
+        let sso = to_the_idp(&server, &RelyingParty::new(&server)).await;
+        let request = crate::brokering_saml::authn_request(&sso);
+        assert!(request.contains("ForceAuthn=\"true\""), "{request}");
+        server.stop().await;
+        let server = start_sp(backend, |_| {}).await;
+        let sso = to_the_idp(&server, &RelyingParty::new(&server)).await;
+        let request = crate::brokering_saml::authn_request(&sso);
+        assert!(!request.contains("ForceAuthn"), "{request}");
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    a_one_time_use_assertion_signs_in_once,
+    |backend: Backend| async move {
+        let server = start_sp(backend, |_| {}).await;
+        let (_, first) = login_answered_by(&server, "valid-one-time-use.xml").await;
+        assert_eq!(first.status, 302, "{}", first.body);
+        let (_, second) = login_answered_by(&server, "valid-one-time-use.xml").await;
+        refused(&second, 400);
+        server.stop().await;
+    }
+);
