@@ -154,8 +154,7 @@ pub async fn acs(
     }
     let (email, first_name, last_name) = saml::profile(&verified);
     let external_id = idp
-        .external_id_claim
-        .as_deref()
+        .effective_external_id_claim()
         .and_then(|name| verified.claims.get(name))
         .and_then(|v| v.as_str())
         .map(str::to_string);

@@ -5,6 +5,7 @@
 //! (`_vst_req_0001`) stands for the one this browser's login sent.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -20,15 +21,15 @@ use crate::common::{
     config, fixture, tenant, with_issuer, Backend, Tenant, TestDb, TestServer, REALM,
 };
 
-const PUBLIC_URL: &str = "https://sp.test";
-const ALIAS: &str = "acme-saml";
+pub const PUBLIC_URL: &str = "https://sp.test";
+pub const ALIAS: &str = "acme-saml";
 const ACS: &str = "https://sp.test/realms/test/broker/acme-saml/endpoint";
 /// The request every fixture answers.
 const FIXTURE_REQUEST: &str = "_vst_req_0001";
 /// 2030-01-01T00:00:00Z, the fixtures' instant.
-const T: i64 = 1_893_456_000_000_000;
+pub const T: i64 = 1_893_456_000_000_000;
 
-fn saml_idp(extra: &str) -> IdentityProviderDecl {
+pub fn saml_idp(extra: &str) -> IdentityProviderDecl {
     toml::from_str(&format!(
         "realm = \"{REALM}\"\nalias = \"{ALIAS}\"\nkind = \"saml\"\norganization = \"acme\"\n\
          display_name = \"Acme SAML\"\nmetadata_file = \"{}\"\nsync_mode = \"force\"\n\
@@ -43,7 +44,7 @@ fn saml_idp(extra: &str) -> IdentityProviderDecl {
 
 /// The issuer's test realm with organizations acme and globex (acme's directory `acme`), the
 /// role `SUPER_ADMIN`, and `idp`.
-fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
+pub fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     let globex = tenant("globex");
     let mut cfg = config(db, &[acme, &globex]);
     with_issuer(&mut cfg);
@@ -58,7 +59,7 @@ fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     cfg
 }
 
-async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+pub async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
     let db = TestDb::new(backend);
     let mut cfg = sp_config(&db, &tenant("acme"), saml_idp(""));
     adjust(&mut cfg);
@@ -163,7 +164,10 @@ async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
 }
 
 /// A browser's whole login answered by `file`.
-async fn login_answered_by<'a>(server: &'a TestServer, file: &str) -> (RelyingParty<'a>, Landing) {
+pub async fn login_answered_by<'a>(
+    server: &'a TestServer,
+    file: &str,
+) -> (RelyingParty<'a>, Landing) {
     let rp = RelyingParty::new(server);
     let sso = to_the_idp(server, &rp).await;
     plant(server, &request_id(&sso));
@@ -364,7 +368,7 @@ both_backends!(
 );
 
 /// The Entra-style principal: the object id attribute, also the SCIM `externalId`.
-const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+pub const OID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
 const ALICE_OID: &str = "5f0c1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
 
 both_backends!(
@@ -376,6 +380,25 @@ both_backends!(
     simplesamlphp_encrypts_the_assertion_to_the_key_vestibule_publishes,
     |backend: Backend| async move { simplesamlphp_login(backend, true).await }
 );
+
+/// alice@acme.test as acme's directory pushes her, `external_id` her object id; her user id.
+pub async fn push_alice(server: &TestServer, acme: &Tenant, external_id: &str) -> String {
+    let pushed = server
+        .scim(acme)
+        .post(
+            "/Users",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "alice@acme.test",
+                "externalId": external_id,
+                "active": true,
+                "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
+            }),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{:?}", pushed.body);
+    pushed.id()
+}
 
 /// A person the directory pushed signs in through SimpleSAMLphp, which reads Vestibule's SP
 /// metadata unchanged (and, when `encrypted`, encrypts the assertion to its key).
@@ -403,21 +426,7 @@ async fn simplesamlphp_login(backend: Backend, encrypted: bool) {
         let cfg = sp_config(&db, &acme, idp);
         let server = TestServer::start_with(db, cfg, Arc::new(vestibule::clock::SystemClock)).await;
         // acme's directory pushed alice, her externalId the object id.
-        let pushed = server
-            .scim(&acme)
-            .post(
-                "/Users",
-                &json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": "alice@acme.test",
-                    "externalId": ALICE_OID,
-                    "active": true,
-                    "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
-                }),
-            )
-            .await;
-        assert_eq!(pushed.status, 201, "{:?}", pushed.body);
-        let scim_id = pushed.id();
+        let scim_id = push_alice(&server, &acme, ALICE_OID).await;
         // The IdP loads Vestibule's SP metadata unchanged.
         let rp = RelyingParty::new(&server);
         let descriptor = rp
@@ -505,33 +514,39 @@ fn metadata_expiring_in(days: u32) -> String {
     )
 }
 
+/// A config file `name` in `dir`: the quickstart realm, acme, and acme's SAML IdP `acme-saml`
+/// with `metadata_line`.
+pub fn quickstart_saml(dir: &Path, name: &str, metadata_line: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[[realm]]\nname = \"quickstart\"\n[[organization]]\nrealm = \"quickstart\"\n\
+             alias = \"acme\"\nname = \"Acme\"\n[[identity_provider]]\nrealm = \"quickstart\"\n\
+             alias = \"acme-saml\"\nkind = \"saml\"\norganization = \"acme\"\n{metadata_line}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `vestibule {args} --config {config}`: whether it succeeded, and what it printed.
+pub fn run(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(crate::common::daemon::BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("vestibule");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 #[test]
 fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, metadata_line: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "[[realm]]\nname = \"quickstart\"\n[[organization]]\nrealm = \"quickstart\"\n\
-                 alias = \"acme\"\nname = \"Acme\"\n[[identity_provider]]\nrealm = \"quickstart\"\n\
-                 alias = \"acme-saml\"\nkind = \"saml\"\norganization = \"acme\"\n{metadata_line}\n"
-            ),
-        )
-        .unwrap();
-        path
-    };
-    let run = |config: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new(crate::common::daemon::BIN)
-            .args(args)
-            .arg("--config")
-            .arg(config)
-            .output()
-            .expect("vestibule");
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    };
+    let write = |name: &str, metadata_line: &str| quickstart_saml(dir.path(), name, metadata_line);
     let expiring = write(
         "expiring.toml",
         &format!("metadata = '''{}'''", metadata_expiring_in(10)),

@@ -182,3 +182,36 @@ fn metadata_without_a_signing_certificate_is_refused_as_a_configuration() {
         assert!(IdpMetadata::parse(&std::fs::read_to_string(dir().join(file)).unwrap()).is_err());
     }
 }
+
+#[test]
+fn the_sha1_fixtures_are_accepted_only_with_allow_sha1() {
+    let m = manifest();
+    let strict = decl(&m, "idp-metadata.xml", "");
+    let sha1 = decl(&m, "idp-metadata.xml", "allow_sha1 = true");
+    for file in ["sha1-signature.xml", "sha1-digest-under-rsa-sha256.xml"] {
+        assert!(outcome(&m, &strict, file).is_err(), "{file}");
+        assert_eq!(
+            outcome(&m, &sha1, file).as_deref(),
+            Ok("alice@acme.test"),
+            "{file}"
+        );
+    }
+    let why = outcome(&m, &sha1, "hmac-signature.xml").unwrap_err();
+    assert!(why.contains("does not accept"), "{why}");
+}
+
+#[test]
+fn the_entra_fixture_names_the_person_by_the_object_id_under_the_entra_preset() {
+    let m = manifest();
+    let entra = decl(
+        &m,
+        "idp-metadata-entra.xml",
+        "preset = \"entra\"\ntenant_id = \"b9f3c2d1-4e5a-4f6b-8c7d-9e0f1a2b3c4d\"",
+    );
+    assert_eq!(
+        outcome(&m, &entra, "valid-entra-signed-assertion.xml").as_deref(),
+        Ok("6f1d3c52-8a43-4a0e-9c6b-2f7d1e0a5b11")
+    );
+    let why = outcome(&m, &entra, "entra-other-tenant.xml").unwrap_err();
+    assert!(why.contains("Issuer"), "{why}");
+}
