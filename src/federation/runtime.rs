@@ -82,6 +82,7 @@ impl Runtime {
             Ok::<_, String>(fetched)
         })??;
         for (idp, metadata) in fetched {
+            warn_of_expiring_certificates(idp, &metadata, now);
             self.cell(&idp.realm, &idp.alias)
                 .ok_or("a SAML IdP without its metadata cell")?
                 .replace(metadata)?;
@@ -108,6 +109,7 @@ impl Runtime {
         let now = self.issuer.now() / 1_000_000;
         let outcome = match saml_metadata_url::fetch(idp, &url, now).await {
             Ok(metadata) => {
+                warn_of_expiring_certificates(idp, &metadata, now);
                 let next = refresh::refresh_after(&metadata, now);
                 cell.replace(metadata).map(|()| next)
             }
@@ -167,6 +169,13 @@ impl Runtime {
     /// The redirect URI the IdP is registered with: `{issuer}/broker/{alias}/endpoint`.
     pub fn callback_url(&self, realm: &str, alias: &str) -> String {
         format!("{}/broker/{alias}/endpoint", self.issuer.issuer_url(realm))
+    }
+}
+
+/// A fetched document's expiring signing certificates, told where `serve` tells the config's.
+fn warn_of_expiring_certificates(idp: &IdentityProviderDecl, metadata: &IdpMetadata, now: i64) {
+    for warning in idp.certificate_warnings(metadata, now) {
+        tracing::warn!("{warning}");
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use crate::config::IdentityProviderDecl;
 use crate::db::models::broker::{self as broker_rows, BrokerRequest};
 use crate::db::{DbError, Micros};
+use crate::federation::entra;
 use crate::federation::first_login::UpstreamIdentity;
 use crate::federation::login::{
     self, provider, refused, Callback, Start, Upstream, EXPIRED, NOT_VALID, UNAVAILABLE,
@@ -168,9 +169,14 @@ pub async fn acs(
         email_verified: email.is_some(),
         email,
     };
+    let claims = if idp.is_entra() {
+        entra::saml_claims(verified.claims)
+    } else {
+        verified.claims
+    };
     let upstream = Upstream {
         person,
-        claims: verified.claims,
+        claims,
         sid: verified.session_index,
         id_token: String::new(),
     };

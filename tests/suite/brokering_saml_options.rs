@@ -18,6 +18,7 @@ use crate::common::{fixture, tenant, Backend, Tenant, TestDb, TestServer};
 /// The tenant and object id of the Entra fixtures (fixtures.py).
 const ENTRA_TENANT: &str = "b9f3c2d1-4e5a-4f6b-8c7d-9e0f1a2b3c4d";
 const ENTRA_OID: &str = "6f1d3c52-8a43-4a0e-9c6b-2f7d1e0a5b11";
+const ENTRA_GROUP: &str = "3f2a9c1e-7b4d-4e8a-9f61-0c5d2b8e7a10";
 
 async fn start_with_sha1(backend: Backend) -> TestServer {
     start_sp(backend, |c| c.identity_providers[0].allow_sha1 = true).await
@@ -112,12 +113,22 @@ both_backends!(
         let (server, acme) = start_entra(backend).await;
         // acme's directory (Entra provisioning) pushed alice, her externalId the object id.
         let scim_id = push_alice(&server, &acme, ENTRA_OID).await;
+        // ...and the group behind the first object id the assertion lists.
+        let group = server
+            .scim(&acme)
+            .post(
+                "/Groups",
+                &json!({"displayName": "Engineering", "externalId": ENTRA_GROUP}),
+            )
+            .await;
+        assert_eq!(group.status, 201, "{:?}", group.body);
         let (rp, landing) = login_answered_by(&server, "valid-entra-signed-assertion.xml").await;
         assert_eq!(landing.status, 302, "{}", landing.body);
         let back = landing.location.expect("back to the client");
         let tokens = rp.exchange(WEB, &query_of(&back)["code"]).await;
         assert_eq!(tokens.access["sub"], json!(scim_id));
         assert_eq!(tokens.access["organization"], json!(["acme"]));
+        assert_eq!(tokens.access["groups"], json!(["/Engineering"]));
         // The link is on the object id, not the NameID (a UPN that can change).
         let mut conn = server.state.db.get().unwrap();
         let links = vestibule::db::models::federated::for_user(&mut conn, &scim_id).unwrap();
