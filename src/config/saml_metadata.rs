@@ -401,6 +401,64 @@ mod tests {
     }
 
     #[test]
+    fn cache_duration_is_read_as_an_xs_duration() {
+        for (text, secs) in [
+            ("PT1H", 3_600),
+            ("PT30M", 1_800),
+            ("P1D", 86_400),
+            ("P1DT2H", 93_600),
+            ("PT90S", 90),
+            ("PT0.5S", 0),
+            ("P1Y", 365 * 86_400),
+            ("P1M", 30 * 86_400),
+        ] {
+            assert_eq!(duration_secs(text), Ok(secs), "{text}");
+        }
+        for bad in [
+            "", "P", "PT", "1H", "PT1", "PH", "P1H", "-P1D", "PT1S1H", "P1D2D",
+        ] {
+            assert!(duration_secs(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn validity_comes_from_the_entity_and_its_aggregate() {
+        let good = entity("https://idp.test/saml", &key("", &cert("c", NOW, 365)));
+        let timed = good.replacen(
+            "<md:EntityDescriptor ",
+            "<md:EntityDescriptor validUntil=\"2030-01-02T00:00:00Z\" cacheDuration=\"PT6H\" ",
+            1,
+        );
+        let md = IdpMetadata::parse(&timed).unwrap();
+        assert_eq!(md.valid_until, Some(1_893_542_400));
+        assert_eq!(md.cache_duration_secs, Some(6 * 3_600));
+        assert!(IdpMetadata::parse(&good).unwrap().valid_until.is_none());
+        let inner = timed.replace(" xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\"", "");
+        let aggregate = format!(
+            r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" cacheDuration="PT1H" validUntil="2030-06-01T00:00:00Z">{inner}</md:EntitiesDescriptor>"#
+        );
+        let md = IdpMetadata::parse(&aggregate).unwrap();
+        assert_eq!(
+            md.cache_duration_secs,
+            Some(3_600),
+            "the aggregate's is shorter"
+        );
+        assert_eq!(
+            md.valid_until,
+            Some(1_893_542_400),
+            "the entity's is earlier"
+        );
+        let bad = good.replacen(
+            "<md:EntityDescriptor ",
+            "<md:EntityDescriptor cacheDuration=\"an hour\" ",
+            1,
+        );
+        assert!(IdpMetadata::parse(&bad)
+            .unwrap_err()
+            .contains("cacheDuration"));
+    }
+
+    #[test]
     fn hostile_or_ambiguous_metadata_is_refused() {
         let good = entity("https://idp.test/saml", &key("", &cert("c", NOW, 365)));
         let doctype = format!("<!DOCTYPE x [<!ENTITY e \"boom\">]>{good}");
