@@ -28,7 +28,7 @@ pub use directories::{
 };
 pub use identity_providers::{
     is_guid, ClientAuthentication, FirstLogin, IdentityProviderDecl, IdpKind, IdpPreset,
-    SamlBinding, ENTRA_AUTHORITY,
+    MetadataSource, SamlBinding, ENTRA_AUTHORITY, ENTRA_OBJECT_ID, ENTRA_SAML_ISSUER,
 };
 pub use idp_mappers::{
     full_match_regex, validate as validate_idp_mappers, ClaimPath, ClaimSegment, GroupPath,

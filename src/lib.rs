@@ -54,8 +54,13 @@ pub fn apply(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Prepared> 
         tracing::warn!(directory = %name, "the config token of this directory was revoked; set a new one");
     }
     drop(conn);
+    let state = AppState::new(config, db, clock)?;
+    state
+        .federation
+        .fetch_saml_metadata()
+        .map_err(anyhow::Error::msg)?;
     Ok(Prepared {
-        state: AppState::new(config, db, clock)?,
+        state,
         migrations,
         declarations: declared,
     })
@@ -99,6 +104,8 @@ pub fn open(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, OpenError
 
 /// The HTTP server over `state` on `listener`, with every middleware: the one way to serve, used
 /// by `main` and by the tests. `signals` lets SIGTERM/SIGINT drain it (the daemon's case).
+/// Called inside the Tokio runtime that will run it, which also runs the SAML metadata
+/// refresh.
 pub fn serve(
     state: AppState,
     listener: TcpListener,
@@ -111,6 +118,7 @@ pub fn serve(
         n => n,
     };
     let shutdown = state.config.server.shutdown_timeout_secs;
+    state.federation.spawn_saml_metadata_refresh();
     let server = actix_web::HttpServer::new(move || {
         use actix_web::http::header::X_CONTENT_TYPE_OPTIONS;
         // The last `wrap` runs first: the access line sees the final status and headers.

@@ -6,6 +6,7 @@
 use vestibule::config::Config;
 use vestibule::declarations;
 
+use super::idp::{fetched_certificate_warnings, metadata_source, saml_metadata};
 use super::process_env;
 
 pub fn check_config(config: &Config) -> anyhow::Result<()> {
@@ -67,7 +68,9 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
             "identity provider {}/{} ({}) -> organization {}{}",
             idp.realm,
             idp.alias,
-            if idp.is_saml() {
+            if idp.is_saml() && idp.is_entra() {
+                "saml, entra"
+            } else if idp.is_saml() {
                 "saml"
             } else if idp.is_entra() {
                 "oidc, entra"
@@ -77,6 +80,19 @@ pub fn check_config(config: &Config) -> anyhow::Result<()> {
             idp.organization.as_deref().unwrap_or("(none)"),
             if idp.enabled { "" } else { " (disabled)" }
         );
+        if idp.is_saml() {
+            // A URL is fetched as `serve` would: its failure fails the check, naming the IdP.
+            let metadata = saml_metadata(idp)?;
+            println!(
+                "  SAML metadata ({}): entity ID {}, {} signing certificate(s)",
+                metadata_source(idp),
+                metadata.entity_id,
+                metadata.signing_certificates().count()
+            );
+            for w in fetched_certificate_warnings(idp, &metadata) {
+                println!("warning: {w}");
+            }
+        }
     }
     for warning in config.warnings() {
         println!("warning: {warning}");

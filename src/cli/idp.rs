@@ -1,11 +1,13 @@
-//! `vestibule idp list|show`: the declared identity providers, from the config alone (no
-//! database, no secret); `vestibule idp sp-keys|rotate-sp-key|retire-sp-key`: a SAML
-//! connection's own keys, in the database: where each sends people, the redirect URI to register at the IdP,
-//! its mappers, and what `check-config` warns about.
+//! `vestibule idp list|show`: the declared identity providers, from the config (and a SAML IdP's
+//! metadata URL), with no database and no secret: where each sends people, the redirect URI to
+//! register at the IdP, its mappers, and what `check-config` warns about. `vestibule idp
+//! sp-keys|rotate-sp-key|retire-sp-key`: a SAML connection's own keys, in the database.
 
 use clap::Subcommand;
-use vestibule::config::{Config, IdentityProviderDecl};
+use vestibule::config::saml_metadata::IdpMetadata;
+use vestibule::config::{Config, IdentityProviderDecl, MetadataSource};
 use vestibule::db::{DbConnection, Micros};
+use vestibule::federation::saml_metadata_url;
 
 #[derive(Subcommand)]
 pub enum IdpCommand {
@@ -42,12 +44,52 @@ pub enum IdpCommand {
 }
 
 fn kind(idp: &IdentityProviderDecl) -> &'static str {
-    if idp.is_saml() {
+    if idp.is_saml() && idp.is_entra() {
+        "saml (entra)"
+    } else if idp.is_saml() {
         "saml"
     } else if idp.is_entra() {
         "oidc (entra)"
     } else {
         "oidc"
+    }
+}
+
+/// Seconds since the epoch, by this machine's clock.
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A SAML IdP's metadata as the daemon would have it: read, or fetched from its URL now.
+pub(super) fn saml_metadata(idp: &IdentityProviderDecl) -> anyhow::Result<IdpMetadata> {
+    let now = now_secs();
+    saml_metadata_url::blocking(saml_metadata_url::load(idp, now))
+        .and_then(|loaded| loaded)
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The expiring certificates of fetched metadata (local metadata's are among the config's
+/// warnings already).
+pub(super) fn fetched_certificate_warnings(
+    idp: &IdentityProviderDecl,
+    metadata: &IdpMetadata,
+) -> Vec<String> {
+    match idp.metadata_source() {
+        Ok(MetadataSource::Url(_)) => idp.certificate_warnings(metadata, now_secs()),
+        _ => Vec::new(),
+    }
+}
+
+/// Where a SAML IdP's metadata comes from, in words.
+pub(super) fn metadata_source(idp: &IdentityProviderDecl) -> String {
+    match idp.metadata_source() {
+        Ok(MetadataSource::File(path)) => format!("file {}", path.display()),
+        Ok(MetadataSource::Inline(_)) => "inline".into(),
+        Ok(MetadataSource::Url(url)) => format!("{url} (fetched now; refreshed daily by serve)"),
+        Err(e) => e,
     }
 }
 
@@ -73,7 +115,8 @@ fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> 
         "  SP metadata URL: {}/endpoint/descriptor",
         redirect_uri(config, idp).trim_end_matches("/endpoint")
     );
-    let metadata = idp.saml_metadata().map_err(|e| anyhow::anyhow!(e))?;
+    println!("  IdP metadata: {}", metadata_source(idp));
+    let metadata = saml_metadata(idp)?;
     println!("  IdP entity ID: {}", metadata.entity_id);
     for e in &metadata.single_sign_on {
         println!("  IdP SSO: {} ({})", e.location, e.binding);
@@ -92,13 +135,19 @@ fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> 
     }
     println!(
         "  principal: {}  linked to the directory by: {}",
-        idp.principal_attribute.as_deref().unwrap_or("NameID"),
-        idp.external_id_claim.as_deref().unwrap_or("(nothing)")
+        idp.effective_principal_attribute().unwrap_or("NameID"),
+        idp.effective_external_id_claim().unwrap_or("(nothing)")
     );
     println!(
-        "  want assertions signed: {}  want response signed: {}",
-        idp.want_assertions_signed, idp.want_response_signed
+        "  want assertions signed: {}  want response signed: {}  SHA-1 allowed: {}  clock skew: {} s",
+        idp.want_assertions_signed,
+        idp.want_response_signed,
+        idp.allow_sha1,
+        idp.clock_skew_secs()
     );
+    for w in fetched_certificate_warnings(idp, &metadata) {
+        println!("warning: {w}");
+    }
     Ok(())
 }
 
@@ -143,8 +192,13 @@ pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
                 .iter()
                 .filter(|i| realm.as_deref().is_none_or(|r| r == i.realm))
             {
+                let entity = if idp.is_saml() {
+                    format!("  IdP entity ID {}", saml_metadata(idp)?.entity_id)
+                } else {
+                    String::new()
+                };
                 println!(
-                    "{}/{}  {:<13} organization {:<12} {}{}",
+                    "{}/{}  {:<13} organization {:<12} {}{}{entity}",
                     idp.realm,
                     idp.alias,
                     kind(idp),

@@ -6,8 +6,13 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::saml_metadata::IdpMetadata;
 use super::{IdpMapperDecl, SecretRef, SyncMode};
+
+mod saml;
+#[cfg(test)]
+mod saml_tests;
+
+pub use saml::{MetadataSource, ENTRA_OBJECT_ID, ENTRA_SAML_ISSUER};
 
 /// Which protocol the IdP speaks.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -21,10 +26,13 @@ pub enum IdpKind {
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum IdpPreset {
-    /// Microsoft Entra ID: the tenant's issuer `https://login.microsoftonline.com/{tid}/v2.0`
-    /// (or the multi-tenant template, checked per `tid` against `tenant_ids`), scopes
-    /// `openid profile email` so that `oid` arrives, `(tid, oid)` as the subject, `oid` matched
-    /// against the SCIM `externalId`, and `xms_edov` as the email-verified claim.
+    /// Microsoft Entra ID. Over OIDC: the tenant's issuer
+    /// `https://login.microsoftonline.com/{tid}/v2.0` (or the multi-tenant template, checked per
+    /// `tid` against `tenant_ids`), scopes `openid profile email` so that `oid` arrives,
+    /// `(tid, oid)` as the subject, `oid` matched against the SCIM `externalId`, and `xms_edov`
+    /// as the email-verified claim. Over SAML: one tenant, its metadata URL, the entity ID
+    /// `https://sts.windows.net/{tid}/`, the object identifier attribute as the principal and
+    /// the `externalId`, and Microsoft's five minutes of clock skew (federation.md §2.4).
     Entra,
 }
 
@@ -112,8 +120,9 @@ pub struct IdentityProviderDecl {
     /// HMAC algorithm is keyed with the client secret only.
     #[serde(default = "default_algorithms")]
     pub signature_algorithms: Vec<String>,
-    #[serde(default = "default_skew")]
-    pub clock_skew_secs: i64,
+    /// How far the IdP's clock may be from ours; see [`Self::clock_skew_secs`] for the default.
+    #[serde(default, rename = "clock_skew_secs")]
+    pub declared_clock_skew_secs: Option<i64>,
     /// Believe the IdP's email as verified (and let it link by email); off by default.
     #[serde(default)]
     pub trust_email: bool,
@@ -150,11 +159,28 @@ pub struct IdentityProviderDecl {
     pub mappers: Vec<IdpMapperDecl>,
 
     // --- SAML (kind = "saml") ---
-    /// The IdP's metadata, from a file or inline (one of them).
+    /// The IdP's metadata, from a file, inline or from a URL (exactly one of them; the Entra
+    /// preset's default is its tenant's federation metadata URL).
     #[serde(default)]
     pub metadata_file: Option<PathBuf>,
     #[serde(default)]
     pub metadata: Option<String>,
+    /// HTTPS, to a globally routable address, fetched at start and refreshed in the
+    /// background (federation.md requirement 27).
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// For tests only: lets `metadata_url` be plain http and reach loopback or private
+    /// addresses.
+    #[serde(default)]
+    pub allow_insecure_metadata_url: bool,
+    /// Entra: the application (client) id whose app-specific signing keys the metadata URL
+    /// should carry (`?appid=`).
+    #[serde(default)]
+    pub app_id: Option<String>,
+    /// Accept RSA-SHA1 signatures and SHA-1 digests; off by default (federation.md
+    /// requirement 18).
+    #[serde(default)]
+    pub allow_sha1: bool,
     /// Vestibule's entity ID at the IdP; the realm's issuer URL when unset.
     #[serde(default)]
     pub sp_entity_id: Option<String>,
@@ -269,12 +295,27 @@ impl IdentityProviderDecl {
         }
     }
 
-    /// The claim matched against the directory's `externalId`.
+    /// The claim matched against the directory's `externalId` (a SAML attribute's name for a
+    /// SAML IdP).
     pub fn effective_external_id_claim(&self) -> Option<&str> {
-        match (&self.external_id_claim, self.is_entra()) {
-            (Some(c), _) => Some(c),
-            (None, true) => Some("oid"),
-            (None, false) => None,
+        match (&self.external_id_claim, self.is_entra(), self.is_saml()) {
+            (Some(c), _, _) => Some(c),
+            (None, true, false) => Some("oid"),
+            (None, true, true) => Some(ENTRA_OBJECT_ID),
+            (None, false, _) => None,
+        }
+    }
+
+    /// The allowed difference between the IdP's clock and ours, in seconds: as declared, else
+    /// five minutes for Entra over SAML (what Microsoft allows itself), else a minute.
+    pub fn clock_skew_secs(&self) -> i64 {
+        match (
+            self.declared_clock_skew_secs,
+            self.is_entra() && self.is_saml(),
+        ) {
+            (Some(secs), _) => secs,
+            (None, true) => saml::ENTRA_SAML_SKEW_SECS,
+            (None, false) => default_skew(),
         }
     }
 
@@ -305,93 +346,6 @@ impl IdentityProviderDecl {
         self.logout_upstream.unwrap_or(self.is_saml())
     }
 
-    /// The IdP's SAML metadata, read from its file or inline text and checked.
-    pub fn saml_metadata(&self) -> Result<IdpMetadata, String> {
-        let at =
-            |key: &str, what: String| format!("identity_provider {:?}: {key}: {what}", self.alias);
-        match (&self.metadata_file, &self.metadata) {
-            (Some(path), None) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    at(
-                        "metadata_file",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                IdpMetadata::parse(&text).map_err(|e| at("metadata_file", e))
-            }
-            (None, Some(text)) => IdpMetadata::parse(text).map_err(|e| at("metadata", e)),
-            (Some(_), Some(_)) => Err(at(
-                "metadata",
-                "give metadata_file or metadata, not both".into(),
-            )),
-            (None, None) => Err(at(
-                "metadata_file",
-                "a SAML IdP needs its metadata: metadata_file or metadata".into(),
-            )),
-        }
-    }
-
-    /// Checks a SAML declaration: its metadata, and no OpenID Connect key.
-    fn validate_saml(&self) -> Result<(), String> {
-        let at =
-            |key: &str, what: &str| format!("identity_provider {:?}: {key}: {what}", self.alias);
-        let oidc_keys = [
-            ("client_id", !self.client_id.is_empty()),
-            ("client_secret", self.client_secret.is_some()),
-            ("discovery_url", self.discovery_url.is_some()),
-            ("issuer", self.issuer.is_some()),
-            (
-                "authorization_endpoint",
-                self.authorization_endpoint.is_some(),
-            ),
-            ("token_endpoint", self.token_endpoint.is_some()),
-            ("userinfo_endpoint", self.userinfo_endpoint.is_some()),
-            ("jwks_uri", self.jwks_uri.is_some()),
-            ("end_session_endpoint", self.end_session_endpoint.is_some()),
-            ("preset", self.preset.is_some()),
-            (
-                "tenant_id",
-                self.tenant_id.is_some() || !self.tenant_ids.is_empty(),
-            ),
-        ];
-        if let Some((key, _)) = oidc_keys.iter().find(|(_, set)| *set) {
-            return Err(at(
-                key,
-                "is an OpenID Connect setting; this IdP is kind = \"saml\"",
-            ));
-        }
-        if let Some(id) = &self.sp_entity_id {
-            if id.trim().is_empty() {
-                return Err(at("sp_entity_id", "is empty"));
-            }
-        }
-        if !(0..=600).contains(&self.clock_skew_secs) {
-            return Err(at("clock_skew_secs", "must be between 0 and 600"));
-        }
-        if self.allow_idp_initiated && self.idp_initiated_client.is_none() {
-            return Err(at(
-                "idp_initiated_client",
-                "allow_idp_initiated needs the client such a login lands on",
-            ));
-        }
-        if !self.want_assertions_signed && !self.want_response_signed {
-            return Err(at(
-                "want_assertions_signed",
-                "with want_response_signed off too, nothing would have to be signed",
-            ));
-        }
-        super::validate_idp_mappers(&self.mappers).map_err(|e| at("mappers", &e))?;
-        let metadata = self.saml_metadata()?;
-        let binding = self.authn_request_binding.urn();
-        if metadata.sso_location(binding).is_none() {
-            return Err(at(
-                "authn_request_binding",
-                &format!("the IdP's metadata has no SingleSignOnService for {binding}"),
-            ));
-        }
-        Ok(())
-    }
-
     /// Checks one declaration; the message names the IdP and the key.
     pub fn validate(&self) -> Result<(), String> {
         let at =
@@ -405,6 +359,13 @@ impl IdentityProviderDecl {
         let saml_keys = [
             ("metadata_file", self.metadata_file.is_some()),
             ("metadata", self.metadata.is_some()),
+            ("metadata_url", self.metadata_url.is_some()),
+            (
+                "allow_insecure_metadata_url",
+                self.allow_insecure_metadata_url,
+            ),
+            ("app_id", self.app_id.is_some()),
+            ("allow_sha1", self.allow_sha1),
             ("sp_entity_id", self.sp_entity_id.is_some()),
             ("name_id_format", self.name_id_format.is_some()),
             ("principal_attribute", self.principal_attribute.is_some()),
@@ -451,7 +412,7 @@ impl IdentityProviderDecl {
         if self.signature_algorithms.is_empty() {
             return Err(at("signature_algorithms", "names no algorithm".into()));
         }
-        if !(0..=600).contains(&self.clock_skew_secs) {
+        if !(0..=600).contains(&self.clock_skew_secs()) {
             return Err(at("clock_skew_secs", "must be between 0 and 600".into()));
         }
         super::validate_idp_mappers(&self.mappers).map_err(|e| at("mappers", e))?;
@@ -531,19 +492,8 @@ impl IdentityProviderDecl {
                 "no organization: people who sign in through it join no organization",
             ));
         }
-        if let (true, Ok(metadata)) = (self.is_saml(), self.saml_metadata()) {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or_default();
-            for c in metadata.signing_certificates() {
-                if c.expires_within(now, 30) {
-                    warnings.push(at(&format!(
-                        "the IdP's signing certificate {:?} expires within 30 days (or has): ask for its successor in the metadata",
-                        c.subject
-                    )));
-                }
-            }
+        if self.is_saml() {
+            warnings.extend(self.saml_warnings());
         }
         warnings
     }

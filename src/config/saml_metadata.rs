@@ -59,6 +59,11 @@ pub struct IdpMetadata {
     pub certificates: Vec<IdpCertificate>,
     /// The IdP asks for signed AuthnRequests.
     pub wants_authn_requests_signed: bool,
+    /// Until when the document holds (`validUntil`, seconds since the epoch), and how long it
+    /// may be cached (`cacheDuration`, seconds): the earliest of the entity's and its
+    /// aggregate's (SAML Metadata §2.2.1, §2.3.1).
+    pub valid_until: Option<i64>,
+    pub cache_duration_secs: Option<i64>,
     /// The raw entity, for samael's service provider.
     pub entity: EntityDescriptor,
 }
@@ -72,7 +77,7 @@ impl IdpMetadata {
         if refuses_doctype(text) {
             return Err("holds a DOCTYPE, which SAML metadata never needs".into());
         }
-        let entity = single_idp_entity(text)?;
+        let (entity, validity) = single_idp_entity(text)?;
         let entity_id = entity
             .entity_id
             .clone()
@@ -129,6 +134,18 @@ impl IdpMetadata {
             single_logout: endpoints(&descriptor.single_logout_services),
             certificates,
             wants_authn_requests_signed: descriptor.want_authn_requests_signed.unwrap_or(false),
+            valid_until: earliest(
+                validity.valid_until,
+                entity.valid_until.map(|t| t.timestamp()),
+            ),
+            cache_duration_secs: earliest(
+                validity.cache_duration_secs,
+                entity
+                    .cache_duration
+                    .as_deref()
+                    .map(duration_secs)
+                    .transpose()?,
+            ),
             entity,
         })
     }
@@ -162,21 +179,87 @@ pub fn refuses_doctype(text: &str) -> bool {
     text.to_ascii_uppercase().contains("<!DOCTYPE")
 }
 
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// An `xs:duration` (`PnYnMnDTnHnMnS`, the form `cacheDuration` takes) in seconds, a year
+/// counted as 365 days and a month as 30: it only bounds how long a cache may hold.
+pub fn duration_secs(text: &str) -> Result<i64, String> {
+    let bad = || format!("its cacheDuration {text:?} is not an xs:duration");
+    let rest = text.trim().strip_prefix('P').ok_or_else(bad)?;
+    let (date, time) = match rest.split_once('T') {
+        Some((_, "")) => return Err(bad()),
+        Some((date, time)) => (date, time),
+        None => (rest, ""),
+    };
+    if date.is_empty() && time.is_empty() {
+        return Err(bad());
+    }
+    let mut total: i64 = 0;
+    for (part, units) in [
+        (
+            date,
+            &[('Y', 365 * 86_400), ('M', 30 * 86_400), ('D', 86_400)][..],
+        ),
+        (time, &[('H', 3_600), ('M', 60), ('S', 1)][..]),
+    ] {
+        let mut number = String::new();
+        let mut next_unit = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() || c == '.' {
+                number.push(c);
+                continue;
+            }
+            let at = units[next_unit..]
+                .iter()
+                .position(|(u, _)| *u == c)
+                .ok_or_else(bad)?;
+            let value: f64 = number.parse().map_err(|_| bad())?;
+            total = total.saturating_add((value * units[next_unit + at].1 as f64) as i64);
+            next_unit += at + 1;
+            number.clear();
+        }
+        if !number.is_empty() {
+            return Err(bad());
+        }
+    }
+    Ok(total)
+}
+
+/// What an aggregate says of its own validity, which bounds the entities it holds.
+#[derive(Default)]
+struct Validity {
+    valid_until: Option<i64>,
+    cache_duration_secs: Option<i64>,
+}
+
 /// The one entity with an IDPSSODescriptor: the document itself, or the only such entity of an
-/// aggregate.
-fn single_idp_entity(text: &str) -> Result<EntityDescriptor, String> {
+/// aggregate (with the aggregate's validity).
+fn single_idp_entity(text: &str) -> Result<(EntityDescriptor, Validity), String> {
     if let Ok(entity) = text.parse::<EntityDescriptor>() {
         if entity.entity_id.is_some() {
-            return Ok(entity);
+            return Ok((entity, Validity::default()));
         }
     }
     let aggregate: EntitiesDescriptor = text
         .parse()
         .map_err(|_| "is not SAML metadata (an EntityDescriptor)".to_string())?;
+    let validity = Validity {
+        valid_until: aggregate.valid_until.map(|t| t.timestamp()),
+        cache_duration_secs: aggregate
+            .cache_duration
+            .as_deref()
+            .map(duration_secs)
+            .transpose()?,
+    };
     let mut idps: Vec<EntityDescriptor> = Vec::new();
     collect_idps(aggregate, &mut idps, 0)?;
     match idps.len() {
-        1 => Ok(idps.remove(0)),
+        1 => Ok((idps.remove(0), validity)),
         n => Err(format!(
             "must describe one IdP entity, not {n}: give the IdP's own metadata"
         )),
@@ -318,6 +401,64 @@ mod tests {
         assert!(err.contains("no certificate usable for signing"), "{err}");
         let none = entity("https://idp.test/saml", "");
         assert!(IdpMetadata::parse(&none).is_err());
+    }
+
+    #[test]
+    fn cache_duration_is_read_as_an_xs_duration() {
+        for (text, secs) in [
+            ("PT1H", 3_600),
+            ("PT30M", 1_800),
+            ("P1D", 86_400),
+            ("P1DT2H", 93_600),
+            ("PT90S", 90),
+            ("PT0.5S", 0),
+            ("P1Y", 365 * 86_400),
+            ("P1M", 30 * 86_400),
+        ] {
+            assert_eq!(duration_secs(text), Ok(secs), "{text}");
+        }
+        for bad in [
+            "", "P", "PT", "1H", "PT1", "PH", "P1H", "-P1D", "PT1S1H", "P1D2D",
+        ] {
+            assert!(duration_secs(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn validity_comes_from_the_entity_and_its_aggregate() {
+        let good = entity("https://idp.test/saml", &key("", &cert("c", NOW, 365)));
+        let timed = good.replacen(
+            "<md:EntityDescriptor ",
+            "<md:EntityDescriptor validUntil=\"2030-01-02T00:00:00Z\" cacheDuration=\"PT6H\" ",
+            1,
+        );
+        let md = IdpMetadata::parse(&timed).unwrap();
+        assert_eq!(md.valid_until, Some(1_893_542_400));
+        assert_eq!(md.cache_duration_secs, Some(6 * 3_600));
+        assert!(IdpMetadata::parse(&good).unwrap().valid_until.is_none());
+        let inner = timed.replace(" xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\"", "");
+        let aggregate = format!(
+            r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" cacheDuration="PT1H" validUntil="2030-06-01T00:00:00Z">{inner}</md:EntitiesDescriptor>"#
+        );
+        let md = IdpMetadata::parse(&aggregate).unwrap();
+        assert_eq!(
+            md.cache_duration_secs,
+            Some(3_600),
+            "the aggregate's is shorter"
+        );
+        assert_eq!(
+            md.valid_until,
+            Some(1_893_542_400),
+            "the entity's is earlier"
+        );
+        let bad = good.replacen(
+            "<md:EntityDescriptor ",
+            "<md:EntityDescriptor cacheDuration=\"an hour\" ",
+            1,
+        );
+        assert!(IdpMetadata::parse(&bad)
+            .unwrap_err()
+            .contains("cacheDuration"));
     }
 
     #[test]

@@ -47,7 +47,7 @@ fn check_claims(
     now: Micros,
 ) -> Result<(), String> {
     let now_s = now / 1_000_000;
-    let skew = idp.clock_skew_secs;
+    let skew = idp.clock_skew_secs();
     if idp.is_entra() {
         let kid = header.get("kid").and_then(Value::as_str);
         entra::check_issuer(idp, &metadata.issuer, claims, keys.issuer_of(kid))?;

@@ -68,6 +68,30 @@ pub fn email_verified(claims: &Value) -> bool {
     claims.get("xms_edov").and_then(Value::as_bool) == Some(true)
 }
 
+/// Entra's SAML attribute for the group object ids an ID token calls `groups`, and the one that
+/// points to Graph when there are too many to list (the overage, federation.md §2.4, §1.5).
+pub const SAML_GROUPS: &str = "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups";
+pub const SAML_GROUPS_LINK: &str = "http://schemas.microsoft.com/claims/groups.link";
+
+/// A SAML assertion's claims with Entra's groups under the ID token's names, so that one group
+/// sync serves both protocols: `groups` always an array (one value arrives as a string), and
+/// an overage (`groups.link`) as `hasgroups`, which revokes nothing.
+pub fn saml_claims(mut claims: Value) -> Value {
+    if let Some(map) = claims.as_object_mut() {
+        if let Some(groups) = map.get(SAML_GROUPS).cloned() {
+            let list = match groups {
+                Value::Array(list) => list,
+                one => vec![one],
+            };
+            map.insert("groups".into(), Value::Array(list));
+        }
+        if map.contains_key(SAML_GROUPS_LINK) {
+            map.insert("hasgroups".into(), Value::Bool(true));
+        }
+    }
+    claims
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +140,19 @@ mod tests {
         assert_eq!(subject(&claims(A, A)).unwrap(), format!("{A}/o1"));
         assert!(email_verified(&json!({"xms_edov": true})));
         assert!(!email_verified(&json!({"xms_edov": "true"})));
+    }
+
+    #[test]
+    fn saml_groups_read_as_the_id_tokens() {
+        let one = saml_claims(json!({ SAML_GROUPS: "g1" }));
+        assert_eq!(one["groups"], json!(["g1"]));
+        let two = saml_claims(json!({ SAML_GROUPS: ["g1", "g2"] }));
+        assert_eq!(two["groups"], json!(["g1", "g2"]));
+        let overage = saml_claims(
+            json!({ SAML_GROUPS_LINK: "https://graph.microsoft.com/v1.0/users/o/getMemberObjects" }),
+        );
+        assert_eq!(overage["hasgroups"], json!(true));
+        assert!(overage.get("groups").is_none());
+        assert_eq!(saml_claims(json!({"a": 1})), json!({"a": 1}));
     }
 }

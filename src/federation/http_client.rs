@@ -17,10 +17,41 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 pub enum UpstreamHttpError {
     #[error("the request could not be sent: {0}")]
     Send(String),
-    #[error("the answer is larger than {MAX_BODY} bytes")]
-    TooLarge,
+    #[error("the answer is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("the answer could not be read: {0}")]
     Read(String),
+}
+
+/// Every client toward an IdP starts here: no redirects, short timeouts, our User-Agent.
+pub fn builder() -> openidconnect::reqwest::ClientBuilder {
+    openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .user_agent(concat!("vestibule/", env!("CARGO_PKG_VERSION")))
+}
+
+/// The answer's body, refused as soon as it (or its announced length) passes `cap` bytes.
+pub async fn read_capped(
+    mut answer: openidconnect::reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, UpstreamHttpError> {
+    if answer.content_length().is_some_and(|n| n as usize > cap) {
+        return Err(UpstreamHttpError::TooLarge(cap));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|e| UpstreamHttpError::Read(e.without_url().to_string()))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(UpstreamHttpError::TooLarge(cap));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 #[derive(Clone)]
@@ -30,11 +61,7 @@ pub struct UpstreamHttp {
 
 impl UpstreamHttp {
     pub fn new() -> Result<UpstreamHttp, UpstreamHttpError> {
-        let client = openidconnect::reqwest::Client::builder()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(TIMEOUT)
-            .user_agent(concat!("vestibule/", env!("CARGO_PKG_VERSION")))
+        let client = builder()
             .build()
             .map_err(|e| UpstreamHttpError::Send(e.to_string()))?;
         Ok(UpstreamHttp { client })
@@ -60,24 +87,7 @@ impl UpstreamHttp {
                 headers.append(name.clone(), v);
             }
         }
-        if answer
-            .content_length()
-            .is_some_and(|n| n as usize > MAX_BODY)
-        {
-            return Err(UpstreamHttpError::TooLarge);
-        }
-        let mut body = Vec::new();
-        let mut answer = answer;
-        while let Some(chunk) = answer
-            .chunk()
-            .await
-            .map_err(|e| UpstreamHttpError::Read(e.without_url().to_string()))?
-        {
-            if body.len() + chunk.len() > MAX_BODY {
-                return Err(UpstreamHttpError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(answer, MAX_BODY).await?;
         let mut response = Response::new(body);
         *response.status_mut() = status;
         *response.headers_mut() = headers;

@@ -268,7 +268,7 @@ pub fn verify_id_token(
         .map_err(|_| refuse("the ID token is not a JWT"))?;
     let (header, claims) = parts(id_token)?;
     let now_s = expected.now / 1_000_000;
-    let skew = idp.clock_skew_secs;
+    let skew = idp.clock_skew_secs();
     let issuer = issuer_url(metadata)?;
     let verifier = match expected.client_secret {
         Some(secret) => CoreIdTokenVerifier::new_confidential_client(

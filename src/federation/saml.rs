@@ -4,7 +4,8 @@
 //! posted to a connection's ACS must pass before anything of it is believed.
 //!
 //! Signatures are verified by samael (xmlsec) in the mode that drops unsigned ancestors, with
-//! the SP entity ID set explicitly and an algorithm allow-list without SHA-1; everything else
+//! the SP entity ID set explicitly and an algorithm allow-list without SHA-1 unless the
+//! connection allows it (`saml_algorithms`); everything else
 //! is checked here, on the verified, reduced document only, with Vestibule's clock. samael
 //! compares times with the system clock, so its own time checks are widened out of the way and
 //! made again below (federation.md §2.2, §2.6; stack-notes.md "samael"):
@@ -22,9 +23,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use openssl::pkey::{PKey, Private};
-use samael::crypto::{
-    AllowedSignatureAlgorithm, CertificateDer, Crypto, CryptoProvider, ReduceMode,
-};
+use samael::crypto::{CertificateDer, ReduceMode};
 use samael::key_info::{KeyInfo, X509Data};
 use samael::metadata::{
     EncryptionMethod, Endpoint, EntityDescriptor, IndexedEndpoint, KeyDescriptor, SpSsoDescriptor,
@@ -39,6 +38,7 @@ use serde_json::{Map, Value};
 use crate::config::saml_metadata::{refuses_doctype, IdpMetadata, HTTP_REDIRECT};
 use crate::config::{IdentityProviderDecl, SamlBinding};
 use crate::db::Micros;
+use crate::federation::saml_algorithms::{reduce, Policy};
 use crate::federation::{saml_crypt, saml_xml};
 
 /// A Response larger than this is refused unread: an IdP's is a few KiB.
@@ -48,17 +48,6 @@ const SUCCESS: &str = "urn:oasis:names:tc:SAML:2.0:status:Success";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 const EMAIL_FORMAT: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
-/// The signature algorithms accepted: RSA and ECDSA with SHA-256 or stronger. SHA-1 is not
-/// among them (samael's allow-list has no SHA-1 member at all).
-const ALGORITHMS: [AllowedSignatureAlgorithm; 6] = [
-    AllowedSignatureAlgorithm::RsaSha256,
-    AllowedSignatureAlgorithm::RsaSha384,
-    AllowedSignatureAlgorithm::RsaSha512,
-    AllowedSignatureAlgorithm::EcdsaSha256,
-    AllowedSignatureAlgorithm::EcdsaSha384,
-    AllowedSignatureAlgorithm::EcdsaSha512,
-];
-
 /// One SP connection: the IdP as declared and as its metadata says, and our side of it.
 pub struct Connection<'a> {
     pub idp: &'a IdentityProviderDecl,
@@ -67,6 +56,14 @@ pub struct Connection<'a> {
     pub sp_entity_id: String,
     /// This connection's ACS: `{issuer}/broker/{alias}/endpoint`.
     pub acs_url: String,
+}
+
+impl Connection<'_> {
+    fn policy(&self) -> Policy {
+        Policy {
+            allow_sha1: self.idp.allow_sha1,
+        }
+    }
 }
 
 /// Why a response was refused, for the log (never the response or the person's data).
@@ -337,17 +334,6 @@ fn check_transforms(list: &[saml_xml::Element]) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The signature reduction: what the IdP's certificates verify, under the allow-list.
-fn reduce(xml: &str, certs: &[CertificateDer]) -> Result<String, Refusal> {
-    Crypto::reduce_xml_to_signed_with_allowed_algorithms(
-        xml,
-        certs,
-        ReduceMode::ValidateAndMarkNoAncestors,
-        Some(&ALGORITHMS),
-    )
-    .map_err(|_| Refusal("no signature by the IdP's keys verifies".into()))
-}
-
 /// The local name of a document's root element.
 fn root_name(xml: &str) -> Result<String, Refusal> {
     saml_xml::elements(xml)
@@ -427,7 +413,8 @@ pub fn verify(
     // What the signatures cover, to tell a signed response from a signed assertion. The
     // reduced document holds only what a verified signature covers: its root is the Response
     // when the Response is signed, the Assertion when only the assertion is.
-    let reduced = reduce(xml, &certs)?;
+    let policy = conn.policy();
+    let reduced = reduce(xml, &certs, policy)?;
     let response_signed = match root_name(&reduced)?.as_str() {
         "Response" => true,
         "Assertion" => false,
@@ -442,7 +429,7 @@ pub fn verify(
         metadata_url: None,
         idp_metadata: conn.metadata.entity.clone(),
         allow_idp_initiated: request_id.is_none(),
-        allowed_signature_algorithms: Some(ALGORITHMS.to_vec()),
+        allowed_signature_algorithms: policy.samael_list(),
         // samael reads the system clock; the times are checked below with ours.
         max_clock_skew: chrono::Duration::days(365 * 100),
         max_issue_delay: chrono::Duration::days(365 * 100),
@@ -481,7 +468,7 @@ fn verify_encrypted(
 ) -> Result<Verified, Refusal> {
     let outer_signed = list.iter().any(|e| e.local == "Signature");
     let (response_signed, source) = if outer_signed {
-        let reduced = reduce(xml, certs)?;
+        let reduced = reduce(xml, certs, conn.policy())?;
         if root_name(&reduced)? != "Response" {
             return refuse("the signed part of an encrypted response is not the Response");
         }
@@ -506,7 +493,7 @@ fn verify_encrypted(
     }
     let assertion_signed = inner.iter().any(|e| e.local == "Signature");
     let verified = if assertion_signed {
-        let reduced = reduce(&plaintext, certs)?;
+        let reduced = reduce(&plaintext, certs, conn.policy())?;
         if root_name(&reduced)? != "Assertion" {
             return refuse("the decrypted assertion's signature covers something else");
         }
@@ -533,7 +520,7 @@ fn check_assertion(
     request_id: Option<&str>,
     now: Micros,
 ) -> Result<Verified, Refusal> {
-    let skew = conn.idp.clock_skew_secs * 1_000_000;
+    let skew = conn.idp.clock_skew_secs() * 1_000_000;
     if assertion.issuer.value.as_deref() != Some(conn.metadata.entity_id.as_str()) {
         return refuse("the Assertion's Issuer is not the IdP's entity ID");
     }
@@ -603,7 +590,7 @@ fn check_assertion(
         return refuse("the Assertion names no subject");
     };
     let claims = claims_of(assertion, &name_id);
-    let principal = match &conn.idp.principal_attribute {
+    let principal = match conn.idp.effective_principal_attribute() {
         None => name_id.clone(),
         Some(attribute) => match claims.get(attribute) {
             Some(Value::String(v)) if !v.trim().is_empty() => v.clone(),

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::config::IdentityProviderDecl;
 use crate::db::models::broker::{self as broker_rows, BrokerRequest, SamlSpKey};
 use crate::db::{DbError, Micros};
+use crate::federation::entra;
 use crate::federation::first_login::UpstreamIdentity;
 use crate::federation::login::{
     self, provider, refused, Callback, Entry, Start, Upstream, EXPIRED, NOT_VALID, UNAVAILABLE,
@@ -208,8 +209,7 @@ pub async fn acs(
     }
     let (email, first_name, last_name) = saml::profile(&verified);
     let external_id = idp
-        .external_id_claim
-        .as_deref()
+        .effective_external_id_claim()
         .and_then(|name| verified.claims.get(name))
         .and_then(|v| v.as_str())
         .map(str::to_string);
@@ -223,9 +223,14 @@ pub async fn acs(
         email_verified: email.is_some(),
         email,
     };
+    let claims = if idp.is_entra() {
+        entra::saml_claims(verified.claims)
+    } else {
+        verified.claims
+    };
     let upstream = Upstream {
         person,
-        claims: verified.claims,
+        claims,
         sid: verified.session_index,
         // What its LogoutRequests name, and what ours must: the NameID and its format.
         logout_subject: verified.name_id,

@@ -416,7 +416,7 @@ pub async fn received(
     } else {
         "SAMLResponse"
     };
-    let message = match saml_redirect::receive(raw_query, name, &metadata) {
+    let message = match saml_redirect::receive(raw_query, name, &metadata, idp.allow_sha1) {
         Ok(m) => m,
         Err(e) => return refuse(400, NOT_VALID, &e.0),
     };
@@ -449,7 +449,7 @@ async fn requested(
     };
     let now = rt.issuer.now();
     let request =
-        match check_logout_request(&message.xml, metadata, slo_url, idp.clock_skew_secs, now) {
+        match check_logout_request(&message.xml, metadata, slo_url, idp.clock_skew_secs(), now) {
             Ok(r) => r,
             Err(e) => return refuse(400, NOT_VALID, &e.0),
         };

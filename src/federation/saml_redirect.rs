@@ -22,9 +22,10 @@ use crate::federation::saml::{self, Refusal};
 pub const MAX_INFLATED_BYTES: usize = 32 * 1024;
 
 /// The signature algorithms a Redirect-binding signature may use, with their digests: RSA and
-/// ECDSA with SHA-256 or stronger, as for Responses.
-fn digest_of(sig_alg: &str) -> Option<MessageDigest> {
+/// ECDSA with SHA-256 or stronger, as for Responses, and RSA-SHA1 only under `allow_sha1`.
+fn digest_of(sig_alg: &str, allow_sha1: bool) -> Option<MessageDigest> {
     match sig_alg {
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1" if allow_sha1 => Some(MessageDigest::sha1()),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
         | "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => Some(MessageDigest::sha256()),
         "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384"
@@ -58,7 +59,12 @@ fn decoded(raw: &str) -> String {
 /// Reads the message `name` (`SAMLRequest` or `SAMLResponse`) of `raw_query` and verifies its
 /// signature with the IdP's signing certificates. An unsigned message is refused: a logout
 /// message must be authenticated (SAML Profiles §4.4.4.1), and nothing else authenticates it.
-pub fn receive(raw_query: &str, name: &str, metadata: &IdpMetadata) -> Result<Received, Refusal> {
+pub fn receive(
+    raw_query: &str,
+    name: &str,
+    metadata: &IdpMetadata,
+    allow_sha1: bool,
+) -> Result<Received, Refusal> {
     let mut message = None;
     let mut relay_state = None;
     let mut sig_alg = None;
@@ -86,7 +92,7 @@ pub fn receive(raw_query: &str, name: &str, metadata: &IdpMetadata) -> Result<Re
     let (Some(sig_alg), Some(signature)) = (sig_alg, signature) else {
         return Err(Refusal("the message is not signed".into()));
     };
-    let Some(digest) = digest_of(&sig_alg.value) else {
+    let Some(digest) = digest_of(&sig_alg.value, allow_sha1) else {
         return Err(Refusal(
             "the message's SigAlg is not an accepted algorithm".into(),
         ));

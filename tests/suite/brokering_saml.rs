@@ -5,6 +5,7 @@
 //! (`_vst_req_0001`) stands for the one this browser's login sent.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -384,6 +385,25 @@ both_backends!(
     |backend: Backend| async move { simplesamlphp_login(backend, true).await }
 );
 
+/// alice@acme.test as acme's directory pushes her, `external_id` her object id; her user id.
+pub async fn push_alice(server: &TestServer, acme: &Tenant, external_id: &str) -> String {
+    let pushed = server
+        .scim(acme)
+        .post(
+            "/Users",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "alice@acme.test",
+                "externalId": external_id,
+                "active": true,
+                "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
+            }),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{:?}", pushed.body);
+    pushed.id()
+}
+
 /// A person the directory pushed signs in through SimpleSAMLphp, which reads Vestibule's SP
 /// metadata unchanged (and, when `encrypted`, encrypts the assertion to its key).
 async fn simplesamlphp_login(backend: Backend, encrypted: bool) {
@@ -410,21 +430,7 @@ async fn simplesamlphp_login(backend: Backend, encrypted: bool) {
         let cfg = sp_config(&db, &acme, idp);
         let server = TestServer::start_with(db, cfg, Arc::new(vestibule::clock::SystemClock)).await;
         // acme's directory pushed alice, her externalId the object id.
-        let pushed = server
-            .scim(&acme)
-            .post(
-                "/Users",
-                &json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "userName": "alice@acme.test",
-                    "externalId": ALICE_OID,
-                    "active": true,
-                    "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
-                }),
-            )
-            .await;
-        assert_eq!(pushed.status, 201, "{:?}", pushed.body);
-        let scim_id = pushed.id();
+        let scim_id = push_alice(&server, &acme, ALICE_OID).await;
         // The IdP loads Vestibule's SP metadata unchanged.
         let rp = RelyingParty::new(&server);
         let descriptor = rp
@@ -512,33 +518,39 @@ fn metadata_expiring_in(days: u32) -> String {
     )
 }
 
+/// A config file `name` in `dir`: the quickstart realm, acme, and acme's SAML IdP `acme-saml`
+/// with `metadata_line`.
+pub fn quickstart_saml(dir: &Path, name: &str, metadata_line: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!(
+            "[[realm]]\nname = \"quickstart\"\n[[organization]]\nrealm = \"quickstart\"\n\
+             alias = \"acme\"\nname = \"Acme\"\n[[identity_provider]]\nrealm = \"quickstart\"\n\
+             alias = \"acme-saml\"\nkind = \"saml\"\norganization = \"acme\"\n{metadata_line}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `vestibule {args} --config {config}`: whether it succeeded, and what it printed.
+pub fn run(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(crate::common::daemon::BIN)
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("vestibule");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 #[test]
 fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
     let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, metadata_line: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(
-            &path,
-            format!(
-                "[[realm]]\nname = \"quickstart\"\n[[organization]]\nrealm = \"quickstart\"\n\
-                 alias = \"acme\"\nname = \"Acme\"\n[[identity_provider]]\nrealm = \"quickstart\"\n\
-                 alias = \"acme-saml\"\nkind = \"saml\"\norganization = \"acme\"\n{metadata_line}\n"
-            ),
-        )
-        .unwrap();
-        path
-    };
-    let run = |config: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new(crate::common::daemon::BIN)
-            .args(args)
-            .arg("--config")
-            .arg(config)
-            .output()
-            .expect("vestibule");
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        (out.status.success(), text)
-    };
+    let write = |name: &str, metadata_line: &str| quickstart_saml(dir.path(), name, metadata_line);
     let expiring = write(
         "expiring.toml",
         &format!("metadata = '''{}'''", metadata_expiring_in(10)),

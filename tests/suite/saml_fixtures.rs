@@ -81,23 +81,24 @@ fn outcome(m: &Manifest, decl: &IdentityProviderDecl, file: &str) -> Result<Stri
         .map_err(|e| e.0)
 }
 
+/// The connection settings a fixture is meant for: a Response signed as a whole, its assertion
+/// not, only for a connection that asks for the response's signature instead of the assertion's.
+fn settings_for(file: &str) -> &'static str {
+    match file {
+        "valid-signed-response.xml" | "valid-encrypted-cbc-signed-response.xml" => {
+            "want_assertions_signed = false\nwant_response_signed = true"
+        }
+        _ => "",
+    }
+}
+
 #[test]
 fn every_fixture_is_refused_or_yields_only_the_signed_subject() {
     let m = manifest();
     assert!(m.fixture.len() >= 50, "the corpus is there");
     let mut checked = 0;
     for f in &m.fixture {
-        // A Response signed as a whole, its assertion not: only for a connection that asks for
-        // the response's signature instead of the assertion's.
-        let extra = if matches!(
-            f.file.as_str(),
-            "valid-signed-response.xml" | "valid-encrypted-cbc-signed-response.xml"
-        ) {
-            "want_assertions_signed = false\nwant_response_signed = true"
-        } else {
-            ""
-        };
-        let decl = decl(&m, &f.metadata, extra);
+        let decl = decl(&m, &f.metadata, settings_for(&f.file));
         let got = outcome(&m, &decl, &f.file);
         if let Ok(principal) = &got {
             assert_ne!(Some(principal), f.never_subject.as_ref(), "{}", f.file);
@@ -186,5 +187,56 @@ fn metadata_without_a_signing_certificate_is_refused_as_a_configuration() {
         let err = decl.validate().unwrap_err();
         assert!(err.contains("no certificate usable for signing"), "{err}");
         assert!(IdpMetadata::parse(&std::fs::read_to_string(dir().join(file)).unwrap()).is_err());
+    }
+}
+
+#[test]
+fn the_sha1_fixtures_are_accepted_only_with_allow_sha1() {
+    let m = manifest();
+    let strict = decl(&m, "idp-metadata.xml", "");
+    let sha1 = decl(&m, "idp-metadata.xml", "allow_sha1 = true");
+    for file in ["sha1-signature.xml", "sha1-digest-under-rsa-sha256.xml"] {
+        assert!(outcome(&m, &strict, file).is_err(), "{file}");
+        assert_eq!(
+            outcome(&m, &sha1, file).as_deref(),
+            Ok("alice@acme.test"),
+            "{file}"
+        );
+    }
+    let why = outcome(&m, &sha1, "hmac-signature.xml").unwrap_err();
+    assert!(why.contains("does not accept"), "{why}");
+}
+
+#[test]
+fn the_entra_fixture_names_the_person_by_the_object_id_under_the_entra_preset() {
+    let m = manifest();
+    let entra = decl(
+        &m,
+        "idp-metadata-entra.xml",
+        "preset = \"entra\"\ntenant_id = \"b9f3c2d1-4e5a-4f6b-8c7d-9e0f1a2b3c4d\"",
+    );
+    assert_eq!(
+        outcome(&m, &entra, "valid-entra-signed-assertion.xml").as_deref(),
+        Ok("6f1d3c52-8a43-4a0e-9c6b-2f7d1e0a5b11")
+    );
+    let why = outcome(&m, &entra, "entra-other-tenant.xml").unwrap_err();
+    assert!(why.contains("Issuer"), "{why}");
+}
+
+#[test]
+fn allow_sha1_changes_the_outcome_of_the_sha1_fixtures_only() {
+    let m = manifest();
+    let sha1_files = ["sha1-signature.xml", "sha1-digest-under-rsa-sha256.xml"];
+    for f in &m.fixture {
+        let extra = settings_for(&f.file);
+        let strict = outcome(&m, &decl(&m, &f.metadata, extra), &f.file);
+        let sha1_extra = format!("{extra}\nallow_sha1 = true");
+        let relaxed = outcome(&m, &decl(&m, &f.metadata, &sha1_extra), &f.file);
+        if sha1_files.contains(&f.file.as_str()) {
+            assert!(strict.is_err(), "{}", f.file);
+            assert_eq!(relaxed.as_deref(), Ok("alice@acme.test"), "{}", f.file);
+        } else {
+            assert_eq!(strict.ok(), relaxed.ok(), "{}", f.file);
+        }
     }
 }

@@ -5,6 +5,7 @@
 pub mod daemon;
 pub mod entra_peer;
 pub mod forged_idp;
+pub mod metadata_server;
 pub mod oidc;
 pub mod realms;
 pub mod saml_peer;
