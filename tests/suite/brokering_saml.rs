@@ -4,31 +4,31 @@
 //! AuthnRequest, and the fixture is posted to the ACS once the request it answers
 //! (`_vst_req_0001`) stands for the one this browser's login sent.
 
-use std::io::Read;
 use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::json;
-use vestibule::clock::FixedClock;
+use vestibule::clock::{Clock, FixedClock};
 use vestibule::config::{Config, IdentityProviderDecl, RoleDecl};
 use vestibule::db::models::broker;
 use vestibule::issuer::tokens::sha256_hex;
 
 use crate::brokering::{code_request, refused, Landing};
 use crate::common::oidc::{location, query_of, RelyingParty, REDIRECT, WEB};
+use crate::common::saml_idp;
 use crate::common::{
     config, fixture, tenant, with_issuer, Backend, Tenant, TestDb, TestServer, REALM,
 };
 
-const PUBLIC_URL: &str = "https://sp.test";
-const ALIAS: &str = "acme-saml";
-const ACS: &str = "https://sp.test/realms/test/broker/acme-saml/endpoint";
+pub const PUBLIC_URL: &str = "https://sp.test";
+pub const ALIAS: &str = "acme-saml";
+pub const ACS: &str = "https://sp.test/realms/test/broker/acme-saml/endpoint";
 /// The request every fixture answers.
 const FIXTURE_REQUEST: &str = "_vst_req_0001";
 /// 2030-01-01T00:00:00Z, the fixtures' instant.
 const T: i64 = 1_893_456_000_000_000;
 
-fn saml_idp(extra: &str) -> IdentityProviderDecl {
+pub fn saml_idp(extra: &str) -> IdentityProviderDecl {
     toml::from_str(&format!(
         "realm = \"{REALM}\"\nalias = \"{ALIAS}\"\nkind = \"saml\"\norganization = \"acme\"\n\
          display_name = \"Acme SAML\"\nmetadata_file = \"{}\"\nsync_mode = \"force\"\n\
@@ -43,7 +43,7 @@ fn saml_idp(extra: &str) -> IdentityProviderDecl {
 
 /// The issuer's test realm with organizations acme and globex (acme's directory `acme`), the
 /// role `SUPER_ADMIN`, and `idp`.
-fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
+pub fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
     let globex = tenant("globex");
     let mut cfg = config(db, &[acme, &globex]);
     with_issuer(&mut cfg);
@@ -59,10 +59,21 @@ fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -> Config {
 }
 
 async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let db = TestDb::new(backend);
-    let mut cfg = sp_config(&db, &tenant("acme"), saml_idp(""));
+    let clock = Arc::new(FixedClock::new(T));
+    serve_sp(TestDb::new(backend), &tenant("acme"), clock, adjust).await
+}
+
+/// Vestibule behind `PUBLIC_URL` on `db` (new, or another instance's) and `clock`, with
+/// `sp_config`'s setup and the connection `saml_idp("")`; `adjust` has the last word.
+pub async fn serve_sp(
+    db: TestDb,
+    acme: &Tenant,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
+    let mut cfg = sp_config(&db, acme, saml_idp(""));
     adjust(&mut cfg);
-    TestServer::start_behind(db, cfg, Arc::new(FixedClock::new(T)), Some(PUBLIC_URL)).await
+    TestServer::start_behind(db, cfg, clock, Some(PUBLIC_URL)).await
 }
 
 /// A URL the server made (naming its public host), as the tests reach it.
@@ -74,19 +85,11 @@ fn local(server: &TestServer, url: &str) -> String {
 
 /// The AuthnRequest of an HTTP-Redirect URL, as XML.
 fn authn_request(url: &str) -> String {
-    let encoded = query_of(url)["SAMLRequest"].clone();
-    let deflated = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice())
-        .read_to_string(&mut xml)
-        .expect("DEFLATE");
-    xml
+    saml_idp::authn_request(url).expect("an AuthnRequest")
 }
 
 /// The browser's way to the IdP for an acme login; returns the IdP's SSO URL with the request.
-async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
+pub async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
     let query = code_request(&[("organization", "acme")]);
     let pairs: Vec<(&str, &str)> = query
         .iter()
@@ -131,9 +134,7 @@ async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> String {
 
 /// The ID the AuthnRequest of `sso_url` carries.
 fn request_id(sso_url: &str) -> String {
-    let xml = authn_request(sso_url);
-    let at = xml.find(" ID=\"").expect("an ID") + 5;
-    xml[at..at + xml[at..].find('"').unwrap()].to_string()
+    saml_idp::request_id(sso_url).expect("an AuthnRequest ID")
 }
 
 /// Makes the AuthnRequest this browser's login sent the one the fixtures answer.
@@ -151,7 +152,17 @@ fn plant(server: &TestServer, sent_id: &str) {
 /// The IdP's answer, the fixture `file`, posted by the browser to the ACS of `alias`.
 async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
     let xml = std::fs::read(fixture(&format!("saml/{file}"))).expect("fixture");
-    let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+    post_encoded(
+        rp,
+        alias,
+        base64::engine::general_purpose::STANDARD.encode(xml),
+    )
+    .await
+}
+
+/// A Response, base64 as the HTTP-POST binding sends it, posted by the browser to the ACS of
+/// `alias`.
+pub async fn post_encoded(rp: &RelyingParty<'_>, alias: &str, encoded: String) -> Landing {
     Landing::of(
         rp.post_form(
             &format!("/broker/{alias}/endpoint"),

@@ -7,6 +7,7 @@ pub mod entra_peer;
 pub mod forged_idp;
 pub mod oidc;
 pub mod realms;
+pub mod saml_idp;
 pub mod saml_peer;
 
 use std::net::TcpListener;
@@ -311,7 +312,14 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
+        drop(self.stop_keeping_db().await);
+    }
+
+    /// Stops the server and hands its database back, for another instance to start on (as
+    /// after a restart).
+    pub async fn stop_keeping_db(self) -> TestDb {
         self.handle.stop(true).await;
+        self.db
     }
 }
 
