@@ -19,6 +19,8 @@ use clap::Parser;
 #[path = "support/mod.rs"]
 mod support;
 
+/// `Live::cpu` is the SAML bench's only.
+#[allow(dead_code)]
 #[path = "support/browser.rs"]
 mod browser;
 

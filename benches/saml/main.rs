@@ -8,7 +8,9 @@
 //!   redirect to the client, p50 and p99, one login at a time, for a signed assertion and for
 //!   one encrypted to the SP's published certificate, each for first logins (a user created,
 //!   linked, made a member) and returning ones. The IdP's signing and encrypting happen before
-//!   the POST starts, so they are no part of it;
+//!   the POST starts, so they are no part of it. Beside it, the CPU the daemon's threads ran
+//!   for during the POST (PostgreSQL's own not counted), which other processes on the shared
+//!   cores hardly inflate;
 //! - logins per second through the whole chain (authorization request, broker start, the
 //!   Response's POST, the client's code exchange) at a concurrency. The chain runs in rounds:
 //!   every browser of a round goes to the IdP, the IdP signs their answers, then all of them
@@ -138,6 +140,12 @@ async fn post(sp: &Sp, browser: &mut AtTheIdp, response: &str) -> anyhow::Result
     followed(reply, &sp.live.base, "the ACS").await
 }
 
+/// What one ACS POST took: as the browser saw it, and of the daemon's CPU.
+struct Posted {
+    elapsed: Duration,
+    cpu: Duration,
+}
+
 /// One login of a fresh browser as `name_id`, answered by `kind`: the ACS's time.
 async fn login(
     sp: &Sp,
@@ -145,25 +153,49 @@ async fn login(
     name_id: &str,
     kind: Kind,
     state: &str,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Posted> {
     let mut browser = to_the_idp(sp, state).await?;
     let response = answer(idp, sp, &browser, name_id, kind)?;
+    let cpu_before = sp.live.cpu();
     let started = Instant::now();
     let back = post(sp, &mut browser, &response).await?;
     let elapsed = started.elapsed();
+    let cpu = sp.live.cpu().saturating_sub(cpu_before);
     exchange(&sp.live.client, &sp.issuer, &back).await?;
-    Ok(elapsed)
+    Ok(Posted { elapsed, cpu })
+}
+
+/// The ACS's figures for one kind of login: p50 and p99 as the browser saw it, the p50 of the
+/// daemon's CPU.
+struct Acs {
+    p50: Duration,
+    p99: Duration,
+    cpu_p50: Duration,
+}
+
+impl Acs {
+    fn of(posts: Vec<Posted>) -> Acs {
+        let (mut elapsed, mut cpu): (Vec<Duration>, Vec<Duration>) =
+            posts.into_iter().map(|p| (p.elapsed, p.cpu)).unzip();
+        elapsed.sort();
+        cpu.sort();
+        Acs {
+            p50: percentile(&elapsed, 50.0),
+            p99: percentile(&elapsed, 99.0),
+            cpu_p50: percentile(&cpu, 50.0),
+        }
+    }
 }
 
 /// `logins` first logins (a new person each) and as many returning ones (one person) answered
-/// by `kind`: the ACS's p50 and p99 of each.
+/// by `kind`: the ACS's figures of each.
 async fn timed(
     sp: &Sp,
     idp: &Idp,
     kind: Kind,
     logins: usize,
     tag: &str,
-) -> anyhow::Result<[(Duration, Duration); 2]> {
+) -> anyhow::Result<[Acs; 2]> {
     let mut first = Vec::with_capacity(logins);
     for i in 0..logins {
         let name_id = format!("first{i}-{tag}@acme.test");
@@ -175,10 +207,7 @@ async fn timed(
     for i in 0..logins {
         returning.push(login(sp, idp, &returning_id, kind, &format!("r{i}")).await?);
     }
-    Ok([first, returning].map(|mut times| {
-        times.sort();
-        (percentile(&times, 50.0), percentile(&times, 99.0))
-    }))
+    Ok([first, returning].map(Acs::of))
 }
 
 /// Runs `step` for each of `items` over `concurrency` tasks, returning the results in order.
@@ -256,13 +285,24 @@ async fn chain(
 
 struct Figures {
     database: String,
-    /// Signed then encrypted; first then returning; p50 and p99.
-    acs: [[(Duration, Duration); 2]; 2],
+    /// Signed then encrypted; first then returning.
+    acs: [[Acs; 2]; 2],
     chain_logins: usize,
     chain_elapsed: Duration,
+    /// The machine's 1-minute load average as the measurement began and ended: the cores are
+    /// shared, and its figures mean little when others kept them busy.
+    load: (String, String),
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split(' ').next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 async fn measure(opts: &SamlBenchOptions, database: &str, idp: &Idp) -> anyhow::Result<Figures> {
+    let load_before = load_average();
     let env = [("BENCH_SECRET", SECRET)];
     let text = config_text();
     let live = Live::start(&opts.common, database, &text, &env, opts.load.concurrency).await?;
@@ -314,6 +354,7 @@ async fn measure(opts: &SamlBenchOptions, database: &str, idp: &Idp) -> anyhow::
         acs: [signed, encrypted],
         chain_logins,
         chain_elapsed,
+        load: (load_before, load_average()),
     })
 }
 
@@ -323,29 +364,32 @@ fn print(figures: &[Figures], opts: &SamlBenchOptions) {
         "Brokered SAML login, {} timed logins of each kind one at a time; the chain at concurrency {}",
         opts.load.logins, opts.load.concurrency
     );
-    println!("| database | assertion | login | ACS p50 | ACS p99 |");
-    println!("|---|---|---|---|---|");
+    println!("| database | assertion | login | ACS p50 | ACS p99 | the daemon's CPU in it, p50 |");
+    println!("|---|---|---|---|---|---|");
     for f in figures {
         for (assertion, kinds) in ["signed", "encrypted"].iter().zip(&f.acs) {
-            for (login, (p50, p99)) in ["first", "returning"].iter().zip(kinds) {
+            for (login, acs) in ["first", "returning"].iter().zip(kinds) {
                 println!(
-                    "| {} | {assertion} | {login} | {:.2} ms | {:.2} ms |",
+                    "| {} | {assertion} | {login} | {:.2} ms | {:.2} ms | {:.2} ms |",
                     f.database,
-                    ms(*p50),
-                    ms(*p99)
+                    ms(acs.p50),
+                    ms(acs.p99),
+                    ms(acs.cpu_p50)
                 );
             }
         }
     }
     println!();
-    println!("| database | logins through the chain (signed assertions) | logins/s |");
-    println!("|---|---|---|");
+    println!("| database | logins through the chain (signed assertions) | logins/s | load average before, after |");
+    println!("|---|---|---|---|");
     for f in figures {
         println!(
-            "| {} | {} | {:.1} |",
+            "| {} | {} | {:.1} | {}, {} |",
             f.database,
             f.chain_logins,
-            f.chain_logins as f64 / f.chain_elapsed.as_secs_f64().max(1e-9)
+            f.chain_logins as f64 / f.chain_elapsed.as_secs_f64().max(1e-9),
+            f.load.0,
+            f.load.1
         );
     }
 }
