@@ -4,19 +4,19 @@
 //! AuthnRequest, and the fixture is posted to the ACS once the request it answers
 //! (`_vst_req_0001`) stands for the one this browser's login sent.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
 use serde_json::json;
-use vestibule::clock::FixedClock;
+use vestibule::clock::{Clock, FixedClock};
 use vestibule::config::{Config, IdentityProviderDecl, RoleDecl};
 use vestibule::db::models::broker;
 use vestibule::issuer::tokens::sha256_hex;
 
 use crate::brokering::{code_request, refused, Landing};
 use crate::common::oidc::{location, query_of, RelyingParty, REDIRECT, WEB};
+use crate::common::saml_idp;
 use crate::common::{
     config, fixture, tenant, with_issuer, Backend, Tenant, TestDb, TestServer, REALM,
 };
@@ -60,10 +60,21 @@ pub(crate) fn sp_config(db: &TestDb, acme: &Tenant, idp: IdentityProviderDecl) -
 }
 
 pub(crate) async fn start_sp(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
-    let db = TestDb::new(backend);
-    let mut cfg = sp_config(&db, &tenant("acme"), saml_idp(""));
+    let clock = Arc::new(FixedClock::new(T));
+    serve_sp(TestDb::new(backend), &tenant("acme"), clock, adjust).await
+}
+
+/// Vestibule behind `PUBLIC_URL` on `db` (new, or another instance's) and `clock`, with
+/// `sp_config`'s setup and the connection `saml_idp("")`; `adjust` has the last word.
+pub async fn serve_sp(
+    db: TestDb,
+    acme: &Tenant,
+    clock: Arc<dyn Clock>,
+    adjust: impl FnOnce(&mut Config),
+) -> TestServer {
+    let mut cfg = sp_config(&db, acme, saml_idp(""));
     adjust(&mut cfg);
-    TestServer::start_behind(db, cfg, Arc::new(FixedClock::new(T)), Some(PUBLIC_URL)).await
+    TestServer::start_behind(db, cfg, clock, Some(PUBLIC_URL)).await
 }
 
 /// A URL the server made (naming its public host), as the tests reach it.
@@ -75,15 +86,7 @@ pub(crate) fn local(server: &TestServer, url: &str) -> String {
 
 /// The AuthnRequest of an HTTP-Redirect URL, as XML.
 pub(crate) fn authn_request(url: &str) -> String {
-    let encoded = query_of(url)["SAMLRequest"].clone();
-    let deflated = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .expect("base64");
-    let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(deflated.as_slice())
-        .read_to_string(&mut xml)
-        .expect("DEFLATE");
-    xml
+    saml_idp::authn_request(url).expect("an AuthnRequest")
 }
 
 /// The SP metadata of the connection.
@@ -144,9 +147,7 @@ pub(crate) async fn to_the_idp(server: &TestServer, rp: &RelyingParty<'_>) -> St
 
 /// The ID the AuthnRequest of `sso_url` carries.
 pub(crate) fn request_id(sso_url: &str) -> String {
-    let xml = authn_request(sso_url);
-    let at = xml.find(" ID=\"").expect("an ID") + 5;
-    xml[at..at + xml[at..].find('"').unwrap()].to_string()
+    saml_idp::request_id(sso_url).expect("an AuthnRequest ID")
 }
 
 /// Makes the AuthnRequest this browser's login sent the one the fixtures answer.
@@ -164,7 +165,17 @@ pub(crate) fn plant(server: &TestServer, sent_id: &str) {
 /// The IdP's answer, the fixture `file`, posted by the browser to the ACS of `alias`.
 pub(crate) async fn post(rp: &RelyingParty<'_>, alias: &str, file: &str) -> Landing {
     let xml = std::fs::read(fixture(&format!("saml/{file}"))).expect("fixture");
-    let encoded = base64::engine::general_purpose::STANDARD.encode(xml);
+    post_encoded(
+        rp,
+        alias,
+        base64::engine::general_purpose::STANDARD.encode(xml),
+    )
+    .await
+}
+
+/// A Response, base64 as the HTTP-POST binding sends it, posted by the browser to the ACS of
+/// `alias`.
+pub async fn post_encoded(rp: &RelyingParty<'_>, alias: &str, encoded: String) -> Landing {
     Landing::of(
         rp.post_form(
             &format!("/broker/{alias}/endpoint"),

@@ -33,6 +33,7 @@ mod oidc_refusals;
 mod oidc_requests;
 mod oidc_scopes;
 mod oidc_signing_keys;
+mod saml_entry_points;
 mod saml_fixtures;
 mod saml_logout;
 mod saml_metadata_url;

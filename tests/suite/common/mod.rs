@@ -8,6 +8,7 @@ pub mod forged_idp;
 pub mod metadata_server;
 pub mod oidc;
 pub mod realms;
+pub mod saml_idp;
 pub mod saml_peer;
 
 use std::net::TcpListener;
@@ -313,7 +314,14 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
+        drop(self.stop_keeping_db().await);
+    }
+
+    /// Stops the server and hands its database back, for another instance to start on (as
+    /// after a restart).
+    pub async fn stop_keeping_db(self) -> TestDb {
         self.handle.stop(true).await;
+        self.db
     }
 }
 

@@ -169,9 +169,13 @@ pub const LOGIN_COOKIE: &str = "VESTIBULE_LOGIN";
 
 /// The value of cookie `name` a response sets, if it does.
 pub fn set_cookie(reply: &reqwest::Response, name: &str) -> Option<String> {
+    cookie_set_in(reply.headers(), name)
+}
+
+/// The value of cookie `name` that the headers of an answer set, if they set it.
+pub fn cookie_set_in(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
     let prefix = format!("{name}=");
-    reply
-        .headers()
+    headers
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
