@@ -103,6 +103,33 @@ fn validity(not_before: i64, not_after: i64) -> String {
     format!("valid {} to {}", day(not_before), day(not_after))
 }
 
+/// One line per certificate of the IdP's metadata: its use and validity, and a note when it
+/// expires within 30 days (or has).
+fn certificate_lines(metadata: &IdpMetadata) -> Vec<String> {
+    let now = now_secs();
+    metadata
+        .certificates
+        .iter()
+        .map(|c| {
+            let usage = match (c.signing, c.encryption) {
+                (true, true) => "signing, encryption",
+                (true, false) => "signing",
+                _ => "encryption",
+            };
+            let soon = if c.expires_within(now, 30) {
+                "  EXPIRES WITHIN 30 DAYS"
+            } else {
+                ""
+            };
+            format!(
+                "  IdP certificate {:?} ({usage}): {}{soon}",
+                c.subject,
+                validity(c.not_before, c.not_after)
+            )
+        })
+        .collect()
+}
+
 /// What an operator gives the customer's SAML IdP, and what its metadata says.
 fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> {
     let issuer = format!("{}/realms/{}", config.server.base_url(), idp.realm);
@@ -121,17 +148,8 @@ fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> 
     for e in &metadata.single_sign_on {
         println!("  IdP SSO: {} ({})", e.location, e.binding);
     }
-    for c in &metadata.certificates {
-        let usage = match (c.signing, c.encryption) {
-            (true, true) => "signing, encryption",
-            (true, false) => "signing",
-            _ => "encryption",
-        };
-        println!(
-            "  IdP certificate {:?} ({usage}): {}",
-            c.subject,
-            validity(c.not_before, c.not_after)
-        );
+    for line in certificate_lines(&metadata) {
+        println!("{line}");
     }
     println!(
         "  principal: {}  linked to the directory by: {}",
@@ -192,11 +210,15 @@ pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
                 .iter()
                 .filter(|i| realm.as_deref().is_none_or(|r| r == i.realm))
             {
-                let entity = if idp.is_saml() {
-                    format!("  IdP entity ID {}", saml_metadata(idp)?.entity_id)
+                let metadata = if idp.is_saml() {
+                    Some(saml_metadata(idp)?)
                 } else {
-                    String::new()
+                    None
                 };
+                let entity = metadata
+                    .as_ref()
+                    .map(|m| format!("  IdP entity ID {}", m.entity_id))
+                    .unwrap_or_default();
                 println!(
                     "{}/{}  {:<13} organization {:<12} {}{}{entity}",
                     idp.realm,
@@ -210,6 +232,9 @@ pub fn run(config: Config, command: IdpCommand) -> anyhow::Result<()> {
                         ""
                     },
                 );
+                for line in metadata.iter().flat_map(certificate_lines) {
+                    println!("{line}");
+                }
             }
             Ok(())
         }

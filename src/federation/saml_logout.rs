@@ -24,6 +24,7 @@ use crate::config::saml_metadata::{IdpMetadata, HTTP_REDIRECT};
 use crate::config::IdentityProviderDecl;
 use crate::db::models::broker::{self as broker_rows, BrokerSession, SamlLogoutRequest};
 use crate::db::models::sessions as session_rows;
+use crate::db::models::user as user_rows;
 use crate::db::{DbError, Micros};
 use crate::federation::login::{
     organization, provider, refused, Refused, DISABLED_ORGANIZATION, NOT_VALID, UNAVAILABLE,
@@ -36,6 +37,7 @@ use crate::federation::saml_redirect;
 use crate::federation::saml_xml::{self, Element};
 use crate::issuer::runtime::RealmRow;
 use crate::issuer::tokens::{opaque, sha256_hex};
+use crate::users;
 
 const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION: &str = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -431,6 +433,7 @@ pub async fn received(
 /// Why an IdP's valid LogoutRequest ends nothing.
 enum NotEnded {
     DisabledOrganization,
+    DisabledUser,
     Replayed,
 }
 
@@ -478,12 +481,6 @@ async fn requested(
             if organization(conn, &realm_id, &idp2)?.is_none() {
                 return Ok(Err(NotEnded::DisabledOrganization));
             }
-            // A LogoutRequest is used once: replayed later, it could end a newer session.
-            let key = format!("logout:{}", request2.id);
-            let until = request2.remember_until;
-            if !broker_rows::record_saml_assertion(conn, &realm_id, &alias2, &key, until, now)? {
-                return Ok(Err(NotEnded::Replayed));
-            }
             let mut sessions = Vec::new();
             if request2.session_indexes.is_empty() {
                 sessions = broker_rows::sessions_named(
@@ -503,6 +500,23 @@ async fn requested(
                     Some(&request2.name_id),
                 )?);
             }
+            // Like every entry point of a disabled user: refused (their sessions are dead
+            // already: every use of a token checks the user).
+            for id in &sessions {
+                let user = match session_rows::session(conn, id)? {
+                    Some(session) => user_rows::find(conn, &session.user_id)?,
+                    None => None,
+                };
+                if !user.as_ref().is_some_and(users::is_active) {
+                    return Ok(Err(NotEnded::DisabledUser));
+                }
+            }
+            // A LogoutRequest is used once: replayed later, it could end a newer session.
+            let key = format!("logout:{}", request2.id);
+            let until = request2.remember_until;
+            if !broker_rows::record_saml_assertion(conn, &realm_id, &alias2, &key, until, now)? {
+                return Ok(Err(NotEnded::Replayed));
+            }
             for id in &sessions {
                 session_rows::end_session(conn, id, now)?;
                 session_rows::revoke_session_tokens(conn, id, now)?;
@@ -514,6 +528,9 @@ async fn requested(
         Ok(n) => n,
         Err(NotEnded::DisabledOrganization) => {
             return refuse(403, DISABLED_ORGANIZATION, "the organization is disabled")
+        }
+        Err(NotEnded::DisabledUser) => {
+            return refuse(403, "This account is disabled.", "the user is disabled")
         }
         Err(NotEnded::Replayed) => return refuse(400, NOT_VALID, "a replayed LogoutRequest"),
     };

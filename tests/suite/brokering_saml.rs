@@ -589,6 +589,14 @@ fn check_config_and_idp_show_tell_an_operator_what_a_saml_idp_needs() {
     }
     let (_, list) = run(&expiring, &["idp", "list"]);
     assert!(list.contains("quickstart/acme-saml  saml"), "{list}");
+    // Each certificate with its validity, and the one about to expire marked.
+    assert!(
+        list.lines().any(
+            |l| l.contains("IdP certificate \"expiring\" (signing): valid ")
+                && l.ends_with("EXPIRES WITHIN 30 DAYS")
+        ),
+        "{list}"
+    );
     // A year's certificate: no warning.
     let fine = write(
         "fine.toml",

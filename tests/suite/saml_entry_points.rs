@@ -37,7 +37,7 @@ fn idp() -> Idp {
 
 /// How many users, memberships, links to IdPs, sessions, brokered sessions and codes the
 /// database holds: what a refused login must leave as it was.
-fn rows(db: &vestibule::db::Db) -> [i64; 6] {
+pub(crate) fn rows(db: &vestibule::db::Db) -> [i64; 6] {
     let mut conn = db.get().expect("connection");
     let conn = &mut conn;
     [

@@ -381,3 +381,81 @@ both_backends!(
         server.stop().await;
     }
 );
+
+/// alice, pushed by acme's directory (`active` as given), her externalId the NameID the
+/// fixtures' IdP asserts: a SAML login matching `name_id` to it links to her.
+pub(crate) async fn push_alice(
+    server: &TestServer,
+    acme: &crate::common::Tenant,
+    active: bool,
+) -> String {
+    let pushed = server
+        .scim(acme)
+        .post(
+            "/Users",
+            &serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "alice@acme.test",
+                "externalId": "alice@acme.test",
+                "active": active,
+                "emails": [{"primary": true, "type": "work", "value": "alice@acme.test"}],
+            }),
+        )
+        .await;
+    assert_eq!(pushed.status, 201, "{:?}", pushed.body);
+    pushed.id()
+}
+
+/// acme's directory sets alice's `active`.
+async fn set_active(server: &TestServer, acme: &crate::common::Tenant, id: &str, active: bool) {
+    let reply = server
+        .scim(acme)
+        .patch(
+            &format!("/Users/{id}"),
+            &serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "active", "value": active}]}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+both_backends!(
+    a_logout_request_for_a_disabled_user_is_refused_and_changes_nothing,
+    |backend: Backend| async move {
+        let acme = tenant("acme");
+        let clock = Arc::new(vestibule::clock::FixedClock::new(crate::brokering_saml::T));
+        let server = crate::brokering_saml::serve_sp(TestDb::new(backend), &acme, clock, |c| {
+            // The directory's externalId is the NameID the fixtures' IdP asserts.
+            c.identity_providers[0].external_id_claim = Some("name_id".into());
+        })
+        .await;
+        let alice = push_alice(&server, &acme, true).await;
+        let (rp, landing) = login_answered_by(&server, "valid-signed-assertion.xml").await;
+        assert_eq!(landing.status, 302, "{}", landing.body);
+        let tokens = rp
+            .exchange(WEB, &query_of(&landing.location.unwrap())["code"])
+            .await;
+        assert_eq!(tokens.access["sub"], serde_json::json!(alice));
+        set_active(&server, &acme, &alice, false).await;
+        let before = crate::saml_entry_points::rows(&server.state.db);
+        let request = logout_request("_lo9", ACS, FIXTURE_IDP, "");
+        let url =
+            signed_redirect_binding_url(ACS, "SAMLRequest", &request, None, &key("idp-key.pem"));
+        let reply = rp.browse(&at_sp(&url), None).await;
+        assert_eq!(reply.status(), 403);
+        assert!(reply
+            .text()
+            .await
+            .unwrap()
+            .contains("This account is disabled."));
+        assert_eq!(crate::saml_entry_points::rows(&server.state.db), before);
+        // Nothing was recorded either: enabled again, the same request is taken (not a replay).
+        set_active(&server, &acme, &alice, true).await;
+        let answer = redirect(&rp.browse(&at_sp(&url), None).await);
+        assert!(
+            answer.starts_with("https://idp.test/saml/slo?SAMLResponse="),
+            "{answer}"
+        );
+        server.stop().await;
+    }
+);

@@ -268,14 +268,19 @@ both_backends!(
     }
 );
 
+/// Lets the SAML connection take IdP-initiated logins, landing on client `web`.
+fn allow_idp_initiated(c: &mut vestibule::config::Config) {
+    let idp = &mut c.identity_providers[0];
+    idp.allow_idp_initiated = true;
+    idp.idp_initiated_client = Some("web".into());
+    let web = c.clients.iter_mut().find(|c| c.client_id == "web").unwrap();
+    web.initiate_login_uri = Some(INITIATE.into());
+}
+
 /// A server whose SAML connection lets IdP-initiated logins in, landing on client `web`.
 async fn idp_initiated_sp(backend: Backend) -> TestServer {
     start_sp(backend, |c| {
-        let idp = &mut c.identity_providers[0];
-        idp.allow_idp_initiated = true;
-        idp.idp_initiated_client = Some("web".into());
-        let web = c.clients.iter_mut().find(|c| c.client_id == "web").unwrap();
-        web.initiate_login_uri = Some(INITIATE.into());
+        allow_idp_initiated(c);
     })
     .await
 }
@@ -352,12 +357,8 @@ both_backends!(
     a_disabled_connection_takes_no_idp_initiated_login,
     |backend: Backend| async move {
         let server = start_sp(backend, |c| {
-            let idp = &mut c.identity_providers[0];
-            idp.allow_idp_initiated = true;
-            idp.idp_initiated_client = Some("web".into());
-            idp.enabled = false;
-            let web = c.clients.iter_mut().find(|c| c.client_id == "web").unwrap();
-            web.initiate_login_uri = Some(INITIATE.into());
+            allow_idp_initiated(c);
+            c.identity_providers[0].enabled = false;
         })
         .await;
         let landing: Landing = post(
@@ -418,11 +419,7 @@ both_backends!(
     a_disabled_organization_takes_no_idp_initiated_login,
     |backend: Backend| async move {
         let server = start_sp(backend, |c| {
-            let idp = &mut c.identity_providers[0];
-            idp.allow_idp_initiated = true;
-            idp.idp_initiated_client = Some("web".into());
-            let web = c.clients.iter_mut().find(|c| c.client_id == "web").unwrap();
-            web.initiate_login_uri = Some(INITIATE.into());
+            allow_idp_initiated(c);
             let acme = c
                 .organizations
                 .iter_mut()
@@ -479,6 +476,41 @@ both_backends!(
         assert_eq!(first.status, 302, "{}", first.body);
         let (_, second) = login_answered_by(&server, "valid-one-time-use.xml").await;
         refused(&second, 400);
+        server.stop().await;
+    }
+);
+
+both_backends!(
+    a_disabled_user_takes_no_idp_initiated_login,
+    |backend: Backend| async move {
+        let acme = crate::common::tenant("acme");
+        let clock = std::sync::Arc::new(vestibule::clock::FixedClock::new(T));
+        let server = crate::brokering_saml::serve_sp(
+            crate::common::TestDb::new(backend),
+            &acme,
+            clock,
+            |c| {
+                allow_idp_initiated(c);
+                c.identity_providers[0].external_id_claim = Some("name_id".into());
+            },
+        )
+        .await;
+        // alice, as her directory pushed her: disabled.
+        crate::saml_logout::push_alice(&server, &acme, false).await;
+        let before = crate::saml_entry_points::rows(&server.state.db);
+        let landing = post(
+            &RelyingParty::new(&server),
+            ALIAS,
+            "valid-idp-initiated.xml",
+        )
+        .await;
+        refused(&landing, 403);
+        assert!(
+            landing.body.contains("This account is disabled."),
+            "{}",
+            landing.body
+        );
+        assert_eq!(crate::saml_entry_points::rows(&server.state.db), before);
         server.stop().await;
     }
 );
