@@ -185,11 +185,27 @@ pub async fn acs(
             move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias)
         })
         .await?;
-    let keys = saml_keys::private_keys(&keys);
-    let conn = connection(rt, &idp, &metadata);
-    let verified = match saml::verify(&conn, &xml, request_id.as_deref(), now, &keys) {
-        Ok(v) => v,
-        Err(e) => return refuse(400, NOT_VALID, &e.0),
+    // Signature checks and decryption are CPU work (milliseconds, more for a large document):
+    // off the HTTP worker, which keeps serving other requests meanwhile.
+    let checked = tokio::task::spawn_blocking({
+        let (idp, metadata) = (idp.clone(), metadata.clone());
+        let (sp_entity_id, acs_url) = (rt.sp_entity_id(&idp), rt.callback_url(&realm.name, alias));
+        move || {
+            let conn = Connection {
+                idp: &idp,
+                metadata: &metadata,
+                sp_entity_id,
+                acs_url,
+            };
+            let keys = saml_keys::private_keys(&keys);
+            saml::verify(&conn, &xml, request_id.as_deref(), now, &keys)
+        }
+    })
+    .await;
+    let verified = match checked {
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return refuse(400, NOT_VALID, &e.0),
+        Err(e) => return refuse(500, UNAVAILABLE, &format!("the check did not finish: {e}")),
     };
     let fresh = rt
         .issuer
