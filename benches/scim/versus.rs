@@ -1,7 +1,7 @@
 //! Vestibule against Ory Polis in memory (issue 10): the same three loads on both servers, each
 //! on its own organization (or directory) holding the same preloaded users and groups, in slices
-//! taken in turn (Vestibule, Polis, Vestibule, ...) because this machine's speed drifts within
-//! minutes. Polis is the `@boxyhq/saml-jackson` directory-sync SCIM handler behind the node
+//! taken in turn (Vestibule then Polis, Polis then Vestibule, ...) because this machine's speed
+//! drifts within minutes. Polis is the `@boxyhq/saml-jackson` directory-sync SCIM handler behind the node
 //! wrapper in `benches/polis`; the bench starts it and installs nothing.
 
 use std::io::{BufRead, BufReader};
@@ -336,12 +336,15 @@ pub async fn measure(
         let mut slices: [Vec<Run>; 2] = [Vec::new(), Vec::new()];
         for s in 0..opts.versus_slices {
             let ks = s * per_slice..((s + 1) * per_slice).min(opts.versus_requests);
-            for (server, runs) in servers.iter().zip(slices.iter_mut()) {
+            // Who goes first alternates, so neither server always gets the warmer machine.
+            let order = if s % 2 == 0 { [0, 1] } else { [1, 0] };
+            for i in order {
+                let server = &servers[i];
                 let requests = ks
                     .clone()
                     .map(|k| load.request(server, k, opts.versus_users))
                     .collect();
-                runs.push(hammer_each(
+                slices[i].push(hammer_each(
                     server.target.addr,
                     requests,
                     concurrency,
