@@ -1,8 +1,8 @@
 //! Vestibule against Ory Polis in memory (issue 10): the same three loads on both servers, each
 //! on its own organization (or directory) holding the same preloaded users and groups, in slices
 //! taken in turn (Vestibule then Polis, Polis then Vestibule, ...) because this machine's speed
-//! drifts within minutes. Polis is the `@boxyhq/saml-jackson` directory-sync SCIM handler behind the node
-//! wrapper in `benches/polis`; the bench starts it and installs nothing.
+//! drifts within minutes. Polis is the `@boxyhq/saml-jackson` directory-sync SCIM handler behind
+//! the node wrapper in `benches/polis`; the bench starts it and installs nothing.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
