@@ -13,6 +13,8 @@ use clap::Parser;
 use vestibule::issuer::jwt::Alg;
 
 mod code_flow;
+// The SCIM bench sends lists of requests; this one, one request many times.
+#[allow(dead_code)]
 #[path = "../support/load.rs"]
 mod load;
 mod requests;
@@ -21,7 +23,9 @@ mod signing;
 mod support;
 
 use load::Run;
-use support::{free_port, ms, percentile, spawn_serve, CommonOptions, Process, ScratchDb};
+use support::{
+    free_port, ms, percentile, rss_bytes, spawn_serve, CommonOptions, Process, ScratchDb,
+};
 
 use code_flow::code_round_trip;
 use requests::{claims_of, hammer, measure_client_credentials, measure_client_credentials_reqwest};
@@ -72,14 +76,6 @@ const CLIENTS: [(Alg, &str); 3] = [
     (Alg::ES256, "m2m-es256"),
     (Alg::EdDSA, "m2m-eddsa"),
 ];
-
-/// Resident memory of a process, in bytes (Linux `/proc`).
-fn rss_bytes(process: &Process) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", process.0.id())).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)

@@ -21,21 +21,43 @@ pub struct Request {
 }
 
 impl Request {
-    /// `POST {path}` with a form body and the given extra headers.
-    pub fn post_form(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> Self {
-        let mut text = format!(
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            body.len()
-        );
+    /// `{method} {path}` with the given extra headers and, when there is one, a body of the
+    /// given content type.
+    pub fn new(
+        method: &str,
+        addr: SocketAddr,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> Self {
+        let mut text = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
+        if let Some((content_type, body)) = body {
+            text.push_str(&format!(
+                "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
         for (name, value) in headers {
             text.push_str(&format!("{name}: {value}\r\n"));
         }
         text.push_str("\r\n");
-        text.push_str(body);
+        if let Some((_, body)) = body {
+            text.push_str(body);
+        }
         Request {
             bytes: text.into_bytes(),
         }
+    }
+
+    /// `POST {path}` with a form body and the given extra headers.
+    pub fn post_form(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> Self {
+        Request::new(
+            "POST",
+            addr,
+            path,
+            headers,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
     }
 }
 
@@ -162,11 +184,13 @@ impl Connection {
     }
 }
 
-/// Completed requests, how long they took altogether and one by one.
+/// Completed requests, how long they took altogether and one by one, and the answers that
+/// failed their check (or never came), one message each.
 pub struct Run {
     pub done: usize,
     pub elapsed: Duration,
     pub latencies: Vec<Duration>,
+    pub errors: Vec<String>,
 }
 
 impl Run {
@@ -177,6 +201,7 @@ impl Run {
             done: latencies.len(),
             elapsed,
             latencies,
+            errors: Vec::new(),
         }
     }
 
@@ -190,8 +215,20 @@ impl Run {
             .iter()
             .flat_map(|r| r.latencies.iter().copied())
             .collect();
-        Run::new(latencies, runs.iter().map(|r| r.elapsed).sum())
+        let mut merged = Run::new(latencies, runs.iter().map(|r| r.elapsed).sum());
+        merged.errors = runs.into_iter().flat_map(|r| r.errors).collect();
+        merged
     }
+}
+
+/// What a failed answer does to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// The run stops with that error.
+    Stop,
+    /// The error is counted in `Run::errors` and the run goes on (on a new connection when the
+    /// old one broke).
+    Count,
 }
 
 /// Sends `request` over `concurrency` connections until `duration` has passed or `max` requests
@@ -205,38 +242,100 @@ pub fn hammer(
     max: usize,
     check: fn(&Response) -> anyhow::Result<()>,
 ) -> anyhow::Result<Run> {
+    drive(
+        addr,
+        vec![request],
+        concurrency,
+        Some(duration),
+        max,
+        check,
+        OnError::Stop,
+    )
+}
+
+/// Sends each of `requests` once, in order, over `concurrency` connections; answers that fail
+/// `check` are counted, not fatal, so a peer's wrong answers show up as a figure.
+pub fn hammer_each(
+    addr: SocketAddr,
+    requests: Vec<Request>,
+    concurrency: usize,
+    check: fn(&Response) -> anyhow::Result<()>,
+) -> anyhow::Result<Run> {
+    let max = requests.len();
+    drive(
+        addr,
+        requests,
+        concurrency,
+        None,
+        max,
+        check,
+        OnError::Count,
+    )
+}
+
+/// The load loop under `hammer` and `hammer_each`: request `i` is `requests[i % len]`.
+fn drive(
+    addr: SocketAddr,
+    requests: Vec<Request>,
+    concurrency: usize,
+    duration: Option<Duration>,
+    max: usize,
+    check: fn(&Response) -> anyhow::Result<()>,
+    on_error: OnError,
+) -> anyhow::Result<Run> {
+    if requests.is_empty() {
+        bail!("no requests to send");
+    }
     let worker = std::thread::spawn(move || -> anyhow::Result<Run> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         runtime.block_on(async move {
-            let request = Arc::new(request);
+            let requests = Arc::new(requests);
             let mut connections = Vec::with_capacity(concurrency);
             for _ in 0..concurrency {
                 connections.push(Connection::open(addr).await?);
             }
             let next = Arc::new(AtomicUsize::new(0));
             let started = Instant::now();
-            let deadline = started + duration;
+            let deadline = duration.map(|d| started + d);
             let mut tasks = tokio::task::JoinSet::new();
             for mut connection in connections {
-                let (next, request) = (next.clone(), request.clone());
+                let (next, requests) = (next.clone(), requests.clone());
                 tasks.spawn(async move {
-                    let mut latencies = Vec::new();
-                    while Instant::now() < deadline && next.fetch_add(1, Ordering::Relaxed) < max {
+                    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
+                    while deadline.is_none_or(|d| Instant::now() < d) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= max {
+                            break;
+                        }
                         let t = Instant::now();
-                        let response = connection.send(&request).await?;
-                        check(&response)?;
-                        latencies.push(t.elapsed());
+                        let outcome = match connection.send(&requests[i % requests.len()]).await {
+                            Ok(response) => check(&response),
+                            Err(broken) if on_error == OnError::Count => {
+                                connection = Connection::open(addr).await?;
+                                Err(broken)
+                            }
+                            Err(broken) => Err(broken),
+                        };
+                        match outcome {
+                            Ok(()) => latencies.push(t.elapsed()),
+                            Err(e) if on_error == OnError::Count => errors.push(format!("{e:#}")),
+                            Err(e) => return Err(e),
+                        }
                     }
-                    Ok::<_, anyhow::Error>(latencies)
+                    Ok::<_, anyhow::Error>((latencies, errors))
                 });
             }
-            let mut latencies = Vec::new();
+            let (mut latencies, mut errors) = (Vec::new(), Vec::new());
             while let Some(joined) = tasks.join_next().await {
-                latencies.extend(joined??);
+                let (l, e) = joined??;
+                latencies.extend(l);
+                errors.extend(e);
             }
-            Ok(Run::new(latencies, started.elapsed()))
+            let mut run = Run::new(latencies, started.elapsed());
+            run.errors = errors;
+            Ok(run)
         })
     });
     worker

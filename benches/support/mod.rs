@@ -37,13 +37,24 @@ pub fn free_port() -> anyhow::Result<u16> {
 
 /// `vestibule serve --config {config}` on `127.0.0.1:{port}` and database `db_url`, logging
 /// warnings only, with `env` set (the config's secrets and any override).
+// The SCIM bench pins its daemons to a CPU, so it spawns `serve_command` itself.
+#[allow(dead_code)]
 pub fn spawn_serve(
     config: &Path,
     db_url: &str,
     port: u16,
     env: &[(&str, &str)],
 ) -> anyhow::Result<Process> {
-    let child = Command::new(VESTIBULE)
+    let child = serve_command(config, db_url, port, env)
+        .spawn()
+        .context("spawn vestibule serve")?;
+    Ok(Process(child))
+}
+
+/// The command `spawn_serve` runs, for a bench that sets more on it (a CPU to run on).
+pub fn serve_command(config: &Path, db_url: &str, port: u16, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(VESTIBULE);
+    command
         .args(["serve", "--config"])
         .arg(config)
         .envs(env.iter().copied())
@@ -51,10 +62,18 @@ pub fn spawn_serve(
         .env("VESTIBULE_DATABASE__URL", db_url)
         .env("VESTIBULE_LOG__LEVEL", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawn vestibule serve")?;
-    Ok(Process(child))
+        .stderr(Stdio::null());
+    command
+}
+
+/// Resident memory of a process, in bytes (Linux `/proc`).
+// The broker bench reads no memory.
+#[allow(dead_code)]
+pub fn rss_bytes(process: &Process) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", process.0.id())).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// A child process killed when dropped.
