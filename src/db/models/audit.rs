@@ -7,6 +7,10 @@ use crate::db::{DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = audit_events)]
+// None is NULL, not DEFAULT (no column of the table has a default): the INSERT's SQL is then
+// the same every time, and diesel finds its prepared statement by type instead of rendering
+// the SQL again to look it up (a tenth of a SCIM create's time, by the profile).
+#[diesel(treat_none_as_default_value = false)]
 pub struct AuditEvent {
     pub id: String,
     pub at: Micros,
