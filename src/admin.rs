@@ -72,7 +72,7 @@ pub fn rotate_saml_sp_key(
     let sp_entity_id = idp
         .sp_entity_id
         .clone()
-        .unwrap_or_else(|| format!("{}/realms/{realm}", config.server.base_url()));
+        .unwrap_or_else(|| crate::issuer::issuer_url(&config.server.base_url(), realm));
     let key = saml_keys::generate(&realm_id, alias, &sp_entity_id, now)?;
     broker_rows::insert_saml_sp_key(conn, &key)?;
     Ok(sp_key_lines(&broker_rows::saml_sp_keys(

@@ -132,7 +132,7 @@ fn certificate_lines(metadata: &IdpMetadata) -> Vec<String> {
 
 /// What an operator gives the customer's SAML IdP, and what its metadata says.
 fn show_saml(config: &Config, idp: &IdentityProviderDecl) -> anyhow::Result<()> {
-    let issuer = format!("{}/realms/{}", config.server.base_url(), idp.realm);
+    let issuer = vestibule::issuer::issuer_url(&config.server.base_url(), &idp.realm);
     println!(
         "  SP entity ID: {}",
         idp.sp_entity_id.as_deref().unwrap_or(&issuer)

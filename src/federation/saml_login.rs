@@ -177,14 +177,19 @@ pub async fn acs(
             )
         }
     };
-    let keys = rt
-        .issuer
-        .db
-        .run({
-            let (realm_id, alias) = (realm.id.clone(), alias.to_string());
-            move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias)
-        })
-        .await?;
+    // Only an encrypted assertion needs the SP's keys: a signed login reads and parses none.
+    // (The text check is wider than the element, so it never skips keys a Response needs.)
+    let keys = if xml.contains("EncryptedAssertion") {
+        rt.issuer
+            .db
+            .run({
+                let (realm_id, alias) = (realm.id.clone(), alias.to_string());
+                move |conn| broker_rows::saml_sp_keys(conn, &realm_id, &alias)
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
     // Signature checks and decryption are CPU work (milliseconds, more for a large document):
     // off the HTTP worker, which keeps serving other requests meanwhile.
     let checked = tokio::task::spawn_blocking({

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::db::models::sessions as rows;
+use crate::db::models::user::User;
 use crate::db::{DbConnection, Micros};
 use crate::issuer::flows::{self, AuthParams};
 use crate::issuer::runtime::Runtime;
@@ -69,6 +70,15 @@ pub enum Finished {
     Expired,
 }
 
+/// The person whose identity the login proved, if they may sign in here (active, of this
+/// realm). Their brute-force counters start again either way.
+fn proven_user(conn: &mut DbConnection, arrival: &Arrival<'_>) -> Result<Option<User>> {
+    throttle::clear_person(conn, arrival.throttle)?;
+    Ok(tokens::active_user(conn, arrival.user_id)
+        .ok()
+        .filter(|user| user.realm_id == arrival.realm_id))
+}
+
 /// A login nobody asked for (an IdP-initiated SAML login): the SSO session alone, with no
 /// transaction and no code; the client then starts its own request, which the session answers.
 /// The SSO cookie and the session's id, or None when the user may not sign in. Runs inside the
@@ -79,10 +89,8 @@ pub fn open_unasked(
     arrival: &Arrival<'_>,
     now: Micros,
 ) -> Result<Option<(String, String)>> {
-    throttle::clear_person(conn, arrival.throttle)?;
-    let user = match tokens::active_user(conn, arrival.user_id) {
-        Ok(user) if user.realm_id == arrival.realm_id => user,
-        _ => return Ok(None),
+    let Some(user) = proven_user(conn, arrival)? else {
+        return Ok(None);
     };
     let (session, sso_cookie) = flows::open_session(
         conn,
@@ -113,11 +121,8 @@ pub fn finish(
     else {
         return Ok(Finished::Expired);
     };
-    // The identity was proven: the person's counters start again, whatever follows.
-    throttle::clear_person(conn, arrival.throttle)?;
-    let user = match tokens::active_user(conn, arrival.user_id) {
-        Ok(user) if user.realm_id == arrival.realm_id => user,
-        _ => return Ok(Finished::Refused(Refusal::Disabled)),
+    let Some(user) = proven_user(conn, arrival)? else {
+        return Ok(Finished::Refused(Refusal::Disabled));
     };
     if let Some(org) = &tx.request.organization_id {
         if !flows::is_member(conn, org, &user.id)? {

@@ -77,6 +77,15 @@ pub async fn serve_sp(
     TestServer::start_behind(db, cfg, clock, Some(PUBLIC_URL)).await
 }
 
+/// The user linked to `subject` at the connection, if any.
+pub(crate) fn linked_user(server: &TestServer, subject: &str) -> Option<String> {
+    let mut conn = server.state.db.get().unwrap();
+    let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
+        .unwrap()
+        .unwrap();
+    vestibule::db::models::federated::find_user(&mut conn, &realm.id, ALIAS, subject).unwrap()
+}
+
 /// A URL the server made (naming its public host), as the tests reach it.
 pub(crate) fn local(server: &TestServer, url: &str) -> String {
     url.strip_prefix(PUBLIC_URL)
@@ -299,18 +308,7 @@ both_backends!(
         // Unsolicited (no InResponseTo): IdP-initiated login is off.
         refused(&post(&rp, ALIAS, "valid-idp-initiated.xml").await, 400);
         // Nobody was linked by any of it.
-        let mut conn = server.state.db.get().unwrap();
-        let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
-            .unwrap()
-            .unwrap();
-        let linked = vestibule::db::models::federated::find_user(
-            &mut conn,
-            &realm.id,
-            ALIAS,
-            "alice@acme.test",
-        )
-        .unwrap();
-        assert!(linked.is_none());
+        assert!(linked_user(&server, "alice@acme.test").is_none());
         server.stop().await;
     }
 );

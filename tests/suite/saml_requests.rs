@@ -436,18 +436,7 @@ both_backends!(
         .await;
         refused(&landing, 403);
         // Nobody arrived: no user was made for the assertion's subject.
-        let mut conn = server.state.db.get().unwrap();
-        let realm = vestibule::db::models::realm::find_by_name(&mut conn, REALM)
-            .unwrap()
-            .unwrap();
-        let linked = vestibule::db::models::federated::find_user(
-            &mut conn,
-            &realm.id,
-            ALIAS,
-            "alice@acme.test",
-        )
-        .unwrap();
-        assert!(linked.is_none());
+        assert!(crate::brokering_saml::linked_user(&server, "alice@acme.test").is_none());
         server.stop().await;
     }
 );
