@@ -3,8 +3,12 @@
 # (SQLite, libpq, OpenSSL, libxml2/xmlsec for SAML), clang for bindgen, Python for the test peers.
 set -euo pipefail
 
-packages=(build-essential pkg-config libssl-dev libsqlite3-dev libpq-dev libxml2-dev
-          libxmlsec1-dev libxslt1-dev libclang-dev python3 python3-venv curl xmlsec1)
+packages=(build-essential pkg-config libssl-dev libsqlite3-dev libpq-dev python3 python3-venv curl)
+# samael (SAML) binds libxml2 and xmlsec through bindgen: its C libraries and clang only while it is
+# a dependency.
+if grep -q '^name = "samael"$' "$(dirname "${BASH_SOURCE[0]}")/../Cargo.lock"; then
+  packages+=(libxml2-dev libxmlsec1-dev libxslt1-dev libclang-dev xmlsec1)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -70,7 +70,7 @@ impl Daemon {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + super::START_WAIT;
         loop {
             if let Ok(resp) = http.get(format!("{base}/health/ready")).send() {
                 if resp.status() == 200 {

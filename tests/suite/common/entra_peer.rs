@@ -173,7 +173,7 @@ impl EntraPeer {
         let (ready_tx, ready_rx) = mpsc::channel();
         keep_lines(child.stdout.take().unwrap(), log.clone(), Some(ready_tx));
         keep_lines(child.stderr.take().unwrap(), log.clone(), None);
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + super::START_WAIT;
         let base = loop {
             if let Ok(base) = ready_rx.recv_timeout(Duration::from_millis(50)) {
                 break base;
@@ -189,7 +189,8 @@ impl EntraPeer {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 panic!(
-                    "the Entra peer was not ready within 30 s:\n{}",
+                    "the Entra peer was not ready within {:?}:\n{}",
+                    super::START_WAIT,
                     log.lock().unwrap()
                 );
             }

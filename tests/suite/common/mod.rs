@@ -14,6 +14,7 @@ pub mod saml_peer;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use vestibule::clock::{Clock, SystemClock};
@@ -21,6 +22,11 @@ use vestibule::config::{Config, DirectoryDecl, OrganizationDecl, RealmDecl, Secr
 use vestibule::state::AppState;
 
 pub const REALM: &str = "test";
+
+/// How long a spawned process (the daemon, a peer) may take to say it is ready: generous, since
+/// on a loaded two-core machine node or PHP can take tens of seconds to start. A start wait,
+/// not a timed assertion: a ready process goes on at once.
+pub const START_WAIT: Duration = Duration::from_secs(120);
 
 /// A file under `tests/fixtures/`.
 pub fn fixture(relative: &str) -> PathBuf {

@@ -313,7 +313,7 @@ impl SamlPeer {
             log.clone(),
             Some((started, ready_tx)),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + super::START_WAIT;
         loop {
             if ready_rx.recv_timeout(Duration::from_millis(50)).is_ok() {
                 break;
@@ -328,7 +328,8 @@ impl SamlPeer {
             if Instant::now() > deadline {
                 kill_group(&mut child);
                 panic!(
-                    "the SAML peer was not ready within 30 s:\n{}",
+                    "the SAML peer was not ready within {:?}:\n{}",
+                    super::START_WAIT,
                     log.lock().unwrap()
                 );
             }
