@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use super::{assert_scim_error, assert_unchanged, group_of_the_first, member_ids, patch_op};
-use crate::common::{entra_user, tenant, Backend, TestServer};
+use crate::common::{entra_user, tenant, Backend, Reply, TestServer};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const FORGED_ID: &str = "0badc0de-0000-4000-8000-000000000001";
@@ -24,6 +24,15 @@ fn with_server_owned(mut body: Value, resource_type: &str) -> Value {
         "location": format!("https://elsewhere.test/{resource_type}s/{FORGED_ID}")
     });
     body
+}
+
+/// A write's 200: still resource `id`, now named `display_name`, at version 2 whatever the
+/// client claimed.
+fn assert_second_version(reply: &Reply, id: &str, display_name: &str) {
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["id"], id);
+    assert_eq!(reply.body["displayName"], display_name);
+    assert_eq!(reply.body["meta"]["version"], "W/\"2\"");
 }
 
 both_backends!(
@@ -72,10 +81,7 @@ both_backends!(
         replacement["groups"] = json!([{"value": gid}]);
         replacement["displayName"] = json!("Replaced");
         let put = scim.put(&user_path, &replacement).await;
-        assert_eq!(put.status, 200, "{:?}", put.body);
-        assert_eq!(put.body["id"], uid.as_str());
-        assert_eq!(put.body["displayName"], "Replaced");
-        assert_eq!(put.body["meta"]["version"], "W/\"2\"");
+        assert_second_version(&put, &uid, "Replaced");
         assert_eq!(put.body["meta"]["created"], created_at);
         assert_eq!(
             put.body["meta"]["location"],
@@ -90,10 +96,7 @@ both_backends!(
                 &with_server_owned(json!({"displayName": "Staff 2"}), "Group"),
             )
             .await;
-        assert_eq!(put.status, 200, "{:?}", put.body);
-        assert_eq!(put.body["id"], gid.as_str());
-        assert_eq!(put.body["displayName"], "Staff 2");
-        assert_eq!(put.body["meta"]["version"], "W/\"2\"");
+        assert_second_version(&put, &gid, "Staff 2");
         server.stop().await;
     }
 );
@@ -180,10 +183,7 @@ both_backends!(
                 }}])),
             )
             .await;
-        assert_eq!(echoed.status, 200, "{:?}", echoed.body);
-        assert_eq!(echoed.body["id"], uid.as_str());
-        assert_eq!(echoed.body["displayName"], "Echoed");
-        assert_eq!(echoed.body["meta"]["version"], "W/\"2\"");
+        assert_second_version(&echoed, &uid, "Echoed");
         server.stop().await;
     }
 );
