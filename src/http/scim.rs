@@ -291,14 +291,24 @@ async fn get(
         Kind::Users => users::get(rt, &ctx, &id, p).await?,
         Kind::Groups => groups::get(rt, &ctx, &id, p).await?,
     };
-    // RFC 7644 §3.14: a matching If-None-Match on GET is 304.
+    // RFC 7644 §3.14: a matching If-None-Match on GET is 304. If-None-Match compares weakly
+    // (RFC 9110 §13.1.2: `"3"` matches `W/"3"`), and a 304 carries the ETag a 200 would
+    // (§15.4.5).
     let none_match = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
     let tag = shown.resource.etag();
-    if none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == tag || t.trim() == "*")) {
-        return Ok(HttpResponse::NotModified().finish());
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    if none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|t| t.trim() == "*" || opaque(t) == opaque(&tag))
+    }) {
+        let mut response = HttpResponse::NotModified().finish();
+        if let Ok(value) = HeaderValue::from_str(&tag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        return Ok(response);
     }
     Ok(resource_response(StatusCode::OK, kind, &shown))
 }

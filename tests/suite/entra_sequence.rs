@@ -1,7 +1,7 @@
 //! The requests Entra ID sends, as documented in shared/reference/entra-scim.md, in both PATCH
 //! dialects (default and `aadOptscim062020`), plus tenant isolation between two organizations.
 
-use crate::common::{entra_body, filter, tenant, Backend, TestServer};
+use crate::common::{entra_body, filter, tenant, Backend, Reply, Scim, TestServer};
 use serde_json::{json, Value};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -16,6 +16,27 @@ fn entra_create(user_name: &str, external_id: &str) -> Value {
         "create-user.json",
         &[("userName", user_name), ("externalId", external_id)],
     )
+}
+
+/// The answer to a PATCH that removed user `id`'s manager: a 200 with the user, no manager in
+/// it, and none when the user is read back; the rest of the enterprise extension is kept.
+async fn assert_manager_removed(scim: &Scim<'_>, id: &str, reply: &Reply) {
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["id"], id);
+    let read = scim.get(&format!("/Users/{id}")).await;
+    assert_eq!(read.status, 200, "{:?}", read.body);
+    assert_eq!(read.body, reply.body, "the answer is what is stored");
+    assert_eq!(
+        read.body[ENTERPRISE].get("manager"),
+        None,
+        "{:?}",
+        read.body
+    );
+    assert!(
+        read.body[ENTERPRISE]["employeeNumber"].is_string(),
+        "only the manager goes: {:?}",
+        read.body
+    );
 }
 
 both_backends!(entra_default_dialect, |backend: Backend| async move {
@@ -127,6 +148,7 @@ both_backends!(entra_default_dialect, |backend: Backend| async move {
     let legacy = scim
         .patch(&format!("/Users/{id}"), &patch_op(json!([{"op": "Add", "path": "manager", "value": [{"$ref": format!("../Users/{boss}"), "value": boss}]}])))
         .await;
+    assert_eq!(legacy.status, 200, "{:?}", legacy.body);
     assert_eq!(legacy.body[ENTERPRISE]["manager"]["value"], boss.as_str());
     let cleared = scim
         .patch(
@@ -136,11 +158,7 @@ both_backends!(entra_default_dialect, |backend: Backend| async move {
             ),
         )
         .await;
-    assert!(
-        cleared.body[ENTERPRISE].get("manager").is_none(),
-        "{:?}",
-        cleared.body
-    );
+    assert_manager_removed(&scim, &id, &cleared).await;
 
     // Disable with a string boolean; the user stays readable with active false; enable again.
     let disabled = scim
@@ -266,7 +284,7 @@ both_backends!(
                 &patch_op(json!([{"op": "remove", "path": format!("{ENTERPRISE}:manager")}])),
             )
             .await;
-        assert!(removed.body[ENTERPRISE].get("manager").is_none());
+        assert_manager_removed(&scim, &id, &removed).await;
 
         let disabled = scim
             .patch(

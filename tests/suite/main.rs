@@ -42,5 +42,6 @@ mod saml_requests;
 mod scim_auth;
 mod scim_groups;
 mod scim_limits;
+mod scim_negatives;
 mod scim_queries;
 mod scim_users;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::common::{self, config, entra_user, tenant, Backend, TestDb, TestServer};
 use serde_json::json;
+use sha2::Digest;
 use vestibule::clock::SystemClock;
 use vestibule::config::Deprovisioning;
 use vestibule::db::models::{membership, organization, realm, user};
@@ -182,10 +183,27 @@ both_backends!(
             .unwrap()
             .unwrap();
         assert_eq!(found.directory.id, dir.id);
-        // Tokens are stored hashed.
+        // Tokens are stored hashed: the first config token (revoked) and the rotated one, each
+        // as the hex SHA-256 of the token, never the token itself.
         let tokens = vestibule::db::models::directory::tokens(&mut conn, &dir.id).unwrap();
-        assert!(tokens
+        let sha256 = |token: &str| hex::encode(sha2::Sha256::digest(token.as_bytes()));
+        let mut stored: Vec<(bool, &str, &str)> = tokens
             .iter()
-            .all(|t| t.token_hash.len() == 64 && t.token_hash != "rotated-token"));
+            .map(|t| {
+                (
+                    t.revoked_at.is_none(),
+                    t.source.as_str(),
+                    t.token_hash.as_str(),
+                )
+            })
+            .collect();
+        stored.sort();
+        assert_eq!(
+            stored,
+            [
+                (false, "config", sha256(&acme.token).as_str()),
+                (true, "config", sha256("rotated-token").as_str())
+            ]
+        );
     }
 );

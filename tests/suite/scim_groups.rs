@@ -7,7 +7,7 @@ fn patch_op(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 
-fn member_ids(group: &Value) -> Vec<String> {
+pub(crate) fn member_ids(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
         .as_array()
         .map(|m| {

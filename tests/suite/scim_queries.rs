@@ -1,10 +1,10 @@
 //! Listing: filters (RFC 7644 §3.4.2.2 and Entra's forms), paging, sorting, projections,
 //! `.search`, on both databases.
 
-use crate::common::{self, entra_user, filter, tenant, Backend, TestServer};
+use crate::common::{self, entra_user, filter, tenant, Backend, Scim, TestServer};
 use serde_json::{json, Value};
 
-fn user_names(list: &Value) -> Vec<String> {
+pub(crate) fn user_names(list: &Value) -> Vec<String> {
     list["Resources"]
         .as_array()
         .map(|r| {
@@ -13,6 +13,23 @@ fn user_names(list: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Each filter of `cases` finds exactly the users named beside it (in any order), as a GET's
+/// `filter` and in a SearchRequest, where the same string is inside one more JSON layer.
+pub(crate) async fn assert_filters_find(scim: &Scim<'_>, cases: &[(&str, &[&str])]) {
+    for (expr, expected) in cases {
+        let listed = scim.get(&format!("/Users?{}", filter(expr))).await;
+        let searched = scim.post("/Users/.search", &json!({"filter": expr})).await;
+        for (how, list) in [("GET", listed), (".search", searched)] {
+            assert_eq!(list.status, 200, "{how} {expr}: {:?}", list.body);
+            let mut got = user_names(&list.body);
+            got.sort();
+            assert_eq!(got, *expected, "{how} {expr}");
+            assert_eq!(list.body["totalResults"], expected.len(), "{how} {expr}");
+            assert_eq!(list.body["itemsPerPage"], expected.len(), "{how} {expr}");
+        }
+    }
 }
 
 async fn seed(server: &TestServer, tenant: &common::Tenant) {
@@ -85,15 +102,7 @@ both_backends!(
             (r#"meta.created lt "2000-01-01T00:00:00Z""#, &[]),
             (r#"userName eq "00aa00aa-bb11-cc22-dd33-44ee44ee44ee""#, &[]),
         ];
-        for (expr, expected) in cases {
-            let list = scim.get(&format!("/Users?{}", filter(expr))).await;
-            assert_eq!(list.status, 200, "{expr}: {:?}", list.body);
-            let mut got = user_names(&list.body);
-            got.sort();
-            assert_eq!(got, *expected, "{expr}");
-            assert_eq!(list.body["totalResults"], expected.len(), "{expr}");
-            assert_eq!(list.body["itemsPerPage"], expected.len(), "{expr}");
-        }
+        assert_filters_find(&scim, cases).await;
         // Entra's manager reference check, with attributes=id.
         let ann = scim
             .get(&format!(

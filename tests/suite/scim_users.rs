@@ -183,6 +183,7 @@ both_backends!(
         .await;
         assert_eq!(patch.status, 400, "{:?}", patch.body);
         let read = scim.get(&format!("/Users/{id}")).await;
+        assert_eq!(read.status, 200, "{:?}", read.body);
         assert!(read.body.get("displayName").is_none(), "{:?}", read.body);
         server.stop().await;
     }
@@ -230,26 +231,38 @@ both_backends!(
         assert!(put.body["name"].get("familyName").is_none());
         assert_ne!(put.header("etag"), Some(etag.as_str()));
 
-        // The old version no longer matches.
+        // The old version no longer matches: a PUT that would change the user is refused, and
+        // the user reads back as the last PUT left it.
+        let mut overwrite = replacement.clone();
+        overwrite["displayName"] = json!("Stale write");
+        overwrite["name"] = json!({"givenName": "Stale"});
         let stale = scim
             .send(
                 "PUT",
                 &format!("/Users/{id}"),
-                Some(&replacement.to_string()),
+                Some(&overwrite.to_string()),
                 &[("if-match", &etag)],
             )
             .await;
-        assert_eq!(stale.status, 412);
+        assert_eq!(stale.status, 412, "{:?}", stale.body);
+        assert_eq!(stale.body["status"], "412");
         let current = put.header("etag").unwrap().to_string();
+        let read = scim.get(&format!("/Users/{id}")).await;
+        assert_eq!(read.status, 200, "{:?}", read.body);
+        assert_eq!(read.body, put.body, "the stale PUT changed nothing");
+        assert_eq!(read.header("etag"), Some(current.as_str()));
+        // The same write naming the current version is applied.
         let fresh = scim
             .send(
                 "PUT",
                 &format!("/Users/{id}"),
-                Some(&replacement.to_string()),
+                Some(&overwrite.to_string()),
                 &[("if-match", &current)],
             )
             .await;
-        assert_eq!(fresh.status, 200);
+        assert_eq!(fresh.status, 200, "{:?}", fresh.body);
+        assert_eq!(fresh.body["displayName"], "Stale write");
+        assert_ne!(fresh.header("etag"), Some(current.as_str()));
         let not_modified = scim
             .send(
                 "GET",
