@@ -1,9 +1,10 @@
 //! Third-party OpenID Connect relying parties against a live `vestibule serve`, on SQLite and
-//! PostgreSQL: openid-client (npm), Authlib (PyPI), and Debian's Chromium driven by
-//! playwright-core through the login and organization pages. The peers live in
-//! `tests/peers/oidc/`; scripts/test.sh installs them (`npm ci`, pip, `apt-get install chromium`).
-//! A missing peer fails the test with what to install: these tests never skip. Each peer's exact
-//! summary, `N passed, 0 failed`, is pinned here: a check dropped from a script fails its test.
+//! PostgreSQL: openid-client (npm), Authlib (PyPI), Debian's Chromium driven by
+//! playwright-core through the login and organization pages, and jose (npm) verifying the ES256
+//! and EdDSA tokens against the JWKS. The peers live in `tests/peers/oidc/`; scripts/test.sh
+//! installs them (`npm ci`, pip, `apt-get install chromium`). A missing peer fails the test with
+//! what to install: these tests never skip. Each peer's exact summary, `N passed, 0 failed`, is
+//! pinned here: a check dropped from a script fails its test.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,11 @@ const PEER_TIME_LIMIT: Duration = Duration::from_secs(240);
 const OPENID_CLIENT_CHECKS: usize = 11;
 const AUTHLIB_CHECKS: usize = 8;
 const BROWSER_CHECKS: usize = 7;
+/// Discovery, then five checks for each of ES256 and EdDSA.
+const JOSE_CHECKS: usize = 11;
+/// The clients whose tokens are signed with ES256 and EdDSA (the others' with RS256).
+const ES256_CLIENT: &str = "es256-app";
+const EDDSA_CLIENT: &str = "eddsa-app";
 
 fn peers_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/oidc")
@@ -62,7 +68,8 @@ impl Rp {
     }
 
     /// The quickstart realm with `demo-app` (confidential) and `organization-app` (public, PKCE,
-    /// asks for the organization first), both redirecting to this RP's port.
+    /// asks for the organization first), both redirecting to this RP's port, and two confidential
+    /// clients that sign with ES256 and EdDSA, sharing demo-app's secret and redirect URI.
     fn write_config(&self, dir: &Path) -> PathBuf {
         let path = dir.join("vestibule.toml");
         let (origin, redirect, organization_redirect, post_logout) = (
@@ -111,6 +118,24 @@ redirect_uris = ["{organization_redirect}"]
 post_logout_redirect_uris = ["{post_logout}"]
 grant_types = ["authorization_code", "refresh_token"]
 organization_prompt = true
+
+[[client]]
+realm = "{REALM}"
+client_id = "{ES256_CLIENT}"
+confidential = true
+secret = {{ env = "DEMO_CLIENT_SECRET" }}
+redirect_uris = ["{redirect}"]
+grant_types = ["authorization_code", "client_credentials"]
+signing_alg = "ES256"
+
+[[client]]
+realm = "{REALM}"
+client_id = "{EDDSA_CLIENT}"
+confidential = true
+secret = {{ env = "DEMO_CLIENT_SECRET" }}
+redirect_uris = ["{redirect}"]
+grant_types = ["authorization_code", "client_credentials"]
+signing_alg = "EdDSA"
 
 [[role]]
 realm = "{REALM}"
@@ -174,7 +199,7 @@ pub(crate) fn run_peer(mut command: Command, what: &str) -> (bool, String, Strin
 /// `node SCRIPT ARGS` in tests/peers/oidc, after checking that `npm ci` ran there.
 pub(crate) fn node(script: &str, args: &[String]) -> Command {
     let dir = peers_dir();
-    for package in ["openid-client", "playwright-core"] {
+    for package in ["jose", "openid-client", "playwright-core"] {
         assert!(
             dir.join("node_modules").join(package).is_dir(),
             "{package} is not installed in {}: run `npm ci` there (scripts/test.sh does)",
@@ -361,4 +386,29 @@ fn browser_login_pages_sqlite() {
 #[test]
 fn browser_login_pages_postgres() {
     browser(Backend::Postgres);
+}
+
+fn jose(backend: Backend) {
+    peer_passes(backend, "jose", JOSE_CHECKS, |daemon, rp| {
+        // Two clients of its own, no logout step.
+        let mut args = without(
+            without(relying_party_args(daemon, rp), "--client-id"),
+            "--post-logout-redirect-uri",
+        );
+        args.extend(flags([
+            ("--es256-client-id", ES256_CLIENT.into()),
+            ("--eddsa-client-id", EDDSA_CLIENT.into()),
+        ]));
+        node("jose_check.mjs", &args)
+    });
+}
+
+#[test]
+fn jose_verifies_es256_and_eddsa_tokens_against_the_jwks_sqlite() {
+    jose(Backend::Sqlite);
+}
+
+#[test]
+fn jose_verifies_es256_and_eddsa_tokens_against_the_jwks_postgres() {
+    jose(Backend::Postgres);
 }
