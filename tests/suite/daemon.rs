@@ -1,6 +1,7 @@
-//! The `vestibule` binary itself: serve, health, env overrides, kill -9 durability, the admin
-//! commands (directory tokens, audit list), and scim2-tester from PyPI against the live daemon.
-//! That read-only commands write nothing is `cli.rs`'s subject.
+//! The `vestibule` binary itself: serve, health, env overrides, the admin commands (directory
+//! tokens, audit list), and scim2-tester from PyPI against the live daemon. That read-only
+//! commands write nothing is `cli.rs`'s subject; kill -9 with writes in flight is
+//! `durability.rs`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,55 +52,6 @@ fn scim_call(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16
 /// A command of the binary on `db_url` with the config's directory token set.
 fn vestibule(config: &Path, db_url: &str, args: &[&str]) -> (bool, String, String) {
     crate::cli::vestibule(config, db_url, &[("SCIM_TOKEN", "config-token")], args)
-}
-
-fn durability(backend: Backend) {
-    let db = TestDb::new(backend);
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path());
-    let daemon = start_daemon(&config, &db.url, "t0ken", &[]);
-    let mut ids = Vec::new();
-    for i in 0..50 {
-        let (status, body) = scim_call(
-            "POST",
-            &format!("{}/Users", scim_base(&daemon)),
-            "t0ken",
-            Some(&entra_user(&format!("d{i}@acme.test"))),
-        );
-        assert_eq!(status, 201, "{body}");
-        ids.push(body["id"].as_str().unwrap().to_string());
-    }
-    daemon.kill9();
-    let daemon = start_daemon(&config, &db.url, "t0ken", &[]);
-    for id in &ids {
-        let (status, _) = scim_call(
-            "GET",
-            &format!("{}/Users/{id}", scim_base(&daemon)),
-            "t0ken",
-            None,
-        );
-        assert_eq!(
-            status, 200,
-            "user {id} answered 201 before kill -9 must survive it"
-        );
-    }
-    let (_, list) = scim_call(
-        "GET",
-        &format!("{}/Users?count=0", scim_base(&daemon)),
-        "t0ken",
-        None,
-    );
-    assert_eq!(list["totalResults"], 50);
-}
-
-#[test]
-fn writes_answered_2xx_survive_kill_9_sqlite() {
-    durability(Backend::Sqlite);
-}
-
-#[test]
-fn writes_answered_2xx_survive_kill_9_postgres() {
-    durability(Backend::Postgres);
 }
 
 fn admin_commands(backend: Backend) {
