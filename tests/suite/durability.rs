@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::common::daemon::off_the_runtime;
 use crate::common::{entra_user, Backend, TestDb};
 use crate::daemon::{scim_base, start_daemon, write_config};
 
@@ -210,11 +211,6 @@ fn kill_9_with_writes_in_flight(backend: Backend) {
     );
 }
 
-both_backends!(
-    writes_answered_201_survive_kill_9_mid_flight,
-    |backend| async move {
-        tokio::task::spawn_blocking(move || kill_9_with_writes_in_flight(backend))
-            .await
-            .unwrap()
-    }
-);
+both_backends!(writes_answered_201_survive_kill_9_mid_flight, |backend| {
+    off_the_runtime(move || kill_9_with_writes_in_flight(backend))
+});

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::daemon::{free_port, Daemon};
+use crate::common::daemon::{free_port, off_the_runtime, Daemon};
 use crate::common::{Backend, TestDb};
 
 const REALM: &str = "quickstart";
@@ -403,12 +403,7 @@ fn jose(backend: Backend) {
     });
 }
 
-#[test]
-fn jose_verifies_es256_and_eddsa_tokens_against_the_jwks_sqlite() {
-    jose(Backend::Sqlite);
-}
-
-#[test]
-fn jose_verifies_es256_and_eddsa_tokens_against_the_jwks_postgres() {
-    jose(Backend::Postgres);
-}
+both_backends!(
+    jose_verifies_es256_and_eddsa_tokens_against_the_jwks,
+    |backend| { off_the_runtime(move || jose(backend)) }
+);
