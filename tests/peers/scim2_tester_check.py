@@ -1,7 +1,9 @@
 """Runs scim2-tester (PyPI) against a live Vestibule SCIM endpoint.
 
 Usage: python scim2_tester_check.py BASE_URL TOKEN
-Prints one line per check and exits non-zero when any check reports ERROR or CRITICAL.
+Prints one line per check, then the summary `scim2-tester: N checks, F failed, S skipped` and
+one line counting each status. Exits non-zero when any check reports ERROR or CRITICAL, when any
+was SKIPPED (a check that did not run proves nothing), or when none ran. The caller pins N.
 """
 
 import sys
@@ -19,20 +21,25 @@ def main() -> int:
     client = SyncSCIMClient(http)
     client.discover()
     results = check_server(client)
-    failed = 0
+    failed = skipped = 0
     counts: dict[str, int] = {}
     for result in results:
         counts[result.status.name] = counts.get(result.status.name, 0) + 1
-        mark = "FAIL" if result.status in FAILING else "ok  "
         if result.status in FAILING:
             failed += 1
+            mark = "FAIL"
+        elif result.status is Status.SKIPPED:
+            skipped += 1
+            mark = "SKIP"
+        else:
+            mark = "ok  "
         where = f"[{result.resource_type}] " if result.resource_type else ""
         print(f"{mark} {result.status.name:<10} {where}{result.title}: {result.reason}")
-        if result.status in FAILING and result.data is not None:
+        if mark != "ok  " and result.data is not None:
             print(f"     data: {result.data!r}"[:2000])
-    summary = ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items()))
-    print(f"scim2-tester: {len(results)} checks: {summary}")
-    return 1 if failed or not results else 0
+    print(f"scim2-tester: {len(results)} checks, {failed} failed, {skipped} skipped")
+    print("statuses: " + ", ".join(f"{n} {k.lower()}" for k, n in sorted(counts.items())))
+    return 1 if failed or skipped or not results else 0
 
 
 if __name__ == "__main__":

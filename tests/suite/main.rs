@@ -17,6 +17,7 @@ mod cli;
 mod daemon;
 mod declared_secrets;
 mod dialects;
+mod durability;
 mod entra_peer;
 mod entra_sequence;
 mod examples;

@@ -3,7 +3,8 @@
 Discovery; authorization code + PKCE (S256) with state and nonce, signing in through the login
 form over plain HTTP; the ID token checked by Authlib against the JWKS (signature, iss, aud, exp,
 nonce, at_hash); userinfo; refresh; client_credentials; RP-initiated logout. One line per check,
-a summary line, exit status 1 on any failure.
+a summary line (`authlib: N passed, F failed`), exit status 1 on any failure. No `assert`
+statements: every expectation goes through `expect`, so `python -O` runs the same checks.
 
     python authlib_check.py --issuer URL --client-id ID --client-secret SECRET \\
         --redirect-uri URI --post-logout-redirect-uri URI --username NAME --password PASSWORD
@@ -23,6 +24,17 @@ from authlib.integrations.base_client.sync_openid import OpenIDMixin
 from authlib.integrations.requests_client import OAuth2Session
 
 SESSION_COOKIE = "VESTIBULE_SESSION"
+
+
+class CheckFailed(Exception):
+    """A check's expectation that did not hold."""
+
+
+def expect(condition, message) -> None:
+    """Fails the check with `message` unless `condition`. A function, not `assert`: the checks
+    must hold under `python -O` / PYTHONOPTIMIZE too, which strip every assert statement."""
+    if not condition:
+        raise CheckFailed(message)
 
 
 class Relying(OpenIDMixin):
@@ -86,7 +98,7 @@ def read_form(page: str) -> Form:
     form = Form()
     form.feed(page)
     if form.action is None:
-        raise AssertionError(f"no <form> on the page:\n{page}")
+        raise CheckFailed(f"no <form> on the page:\n{page}")
     return form
 
 
@@ -94,11 +106,11 @@ def sign_in_over_http(browser: requests.Session, url: str, username: str, passwo
     """Fetches the authorization URL, submits the login form, returns the redirect to the client."""
     page = browser.get(url, allow_redirects=False)
     if page.status_code != 200:
-        raise AssertionError(f"GET {url} answered {page.status_code}:\n{page.text}")
+        raise CheckFailed(f"GET {url} answered {page.status_code}:\n{page.text}")
     form = read_form(page.text)
     for needed in ("username", "password", "sign-in"):
         if needed not in form.ids:
-            raise AssertionError(f"the login page has no #{needed}:\n{page.text}")
+            raise CheckFailed(f"the login page has no #{needed}:\n{page.text}")
     action = urljoin(url, form.action)
     answer = browser.post(
         action,
@@ -106,7 +118,7 @@ def sign_in_over_http(browser: requests.Session, url: str, username: str, passwo
         allow_redirects=False,
     )
     if answer.status_code not in (302, 303):
-        raise AssertionError(f"POST {action} answered {answer.status_code}:\n{answer.text}")
+        raise CheckFailed(f"POST {action} answered {answer.status_code}:\n{answer.text}")
     return urljoin(action, answer.headers["location"])
 
 
@@ -134,7 +146,7 @@ class Checks:
 
 def need(value, what):
     if value is None:
-        raise AssertionError(f"not run: needs {what}")
+        raise CheckFailed(f"not run: needs {what}")
     return value
 
 
@@ -161,8 +173,8 @@ def main() -> int:
         answer = requests.get(url, timeout=30)
         answer.raise_for_status()
         metadata = answer.json()
-        assert metadata["issuer"] == args.issuer, metadata["issuer"]
-        assert "S256" in metadata.get("code_challenge_methods_supported", []), metadata
+        expect(metadata["issuer"] == args.issuer, metadata["issuer"])
+        expect("S256" in metadata.get("code_challenge_methods_supported", []), metadata)
         s["rp"] = Relying(metadata, args.client_id, args.client_secret, args.redirect_uri)
         return f"issuer {metadata['issuer']}"
 
@@ -176,14 +188,14 @@ def main() -> int:
             code_verifier=code_verifier,
             nonce=nonce,
         )
-        assert "code_challenge_method=S256" in url, url
+        expect("code_challenge_method=S256" in url, url)
         callback = sign_in_over_http(browser, url, args.username, args.password)
-        assert callback.startswith(args.redirect_uri + "?"), f"redirected to {callback}"
+        expect(callback.startswith(args.redirect_uri + "?"), f"redirected to {callback}")
         params = parse_qs(urlsplit(callback).query)
         for p in ("code", "state", "iss"):
-            assert p in params, f"callback lacks {p}: {callback}"
-        assert params["iss"] == [args.issuer], params["iss"]
-        assert SESSION_COOKIE in browser.cookies, "no session cookie after login"
+            expect(p in params, f"callback lacks {p}: {callback}")
+        expect(params["iss"] == [args.issuer], params["iss"])
+        expect(SESSION_COOKIE in browser.cookies, "no session cookie after login")
         s.update(session=session, callback=callback, state=state, nonce=nonce, verifier=code_verifier)
         return "callback carries " + ", ".join(params)
 
@@ -206,9 +218,9 @@ def main() -> int:
                 "exp": {"essential": True},
             },
         )
-        assert userinfo is not None, f"no id_token in {sorted(token)}"
-        assert userinfo["nonce"] == s["nonce"]
-        assert token.get("refresh_token"), "no refresh_token"
+        expect(userinfo is not None, f"no id_token in {sorted(token)}")
+        expect(userinfo["nonce"] == s["nonce"], f"nonce {userinfo['nonce']} != {s['nonce']}")
+        expect(token.get("refresh_token"), "no refresh_token")
         s.update(token=token, sub=userinfo["sub"])
         return f"sub {userinfo['sub']}, {userinfo.get('preferred_username') or userinfo.get('email')}"
 
@@ -218,15 +230,15 @@ def main() -> int:
         answer = session.get(rp.server_metadata["userinfo_endpoint"])
         answer.raise_for_status()
         info = answer.json()
-        assert info["sub"] == s["sub"], info
-        assert args.username in (info.get("email"), info.get("preferred_username")), info
+        expect(info["sub"] == s["sub"], info)
+        expect(args.username in (info.get("email"), info.get("preferred_username")), info)
         return f"email {info.get('email')}"
 
     def refresh():
         session: OAuth2Session = need(s.get("token") and s["session"], "code exchange")
         old = s["token"]
         token = session.refresh_token(refresh_token=old["refresh_token"])
-        assert token["access_token"] != old["access_token"], "no new access token"
+        expect(token["access_token"] != old["access_token"], "no new access token")
         if "id_token" in token:
             # OIDC Core §12.2: a refreshed ID token keeps iss, sub and aud; a nonce is optional
             # there (it belongs to an authentication request, and a refresh is none).
@@ -239,8 +251,8 @@ def main() -> int:
                     "exp": {"essential": True},
                 },
             )
-            assert claims["sub"] == s["sub"], claims
-            assert claims.get("nonce") in (None, s["nonce"]), claims
+            expect(claims["sub"] == s["sub"], claims)
+            expect(claims.get("nonce") in (None, s["nonce"]), claims)
         s["refreshed"] = token
         return "new access token" + (" and ID token" if "id_token" in token else "")
 
@@ -248,8 +260,8 @@ def main() -> int:
         rp: Relying = need(s.get("rp"), "discovery")
         session = rp.session()
         token = session.fetch_token(grant_type="client_credentials")
-        assert token.get("access_token"), token
-        assert "refresh_token" not in token, "client_credentials must not return a refresh token (RFC 6749 §4.4.3)"
+        expect(token.get("access_token"), token)
+        expect("refresh_token" not in token, "client_credentials must not return a refresh token (RFC 6749 §4.4.3)")
         answer = session.post(
             rp.server_metadata["introspection_endpoint"],
             data={"token": token["access_token"]},
@@ -257,7 +269,7 @@ def main() -> int:
             withhold_token=True,
         )
         answer.raise_for_status()
-        assert answer.json().get("active") is True, answer.text
+        expect(answer.json().get("active") is True, answer.text)
         return f"expires_in {token.get('expires_in')}, introspects active"
 
     def logout():
@@ -269,17 +281,16 @@ def main() -> int:
         )
         answer = browser.get(made["url"], allow_redirects=False)
         if answer.status_code not in (302, 303):
-            raise AssertionError(f"GET {made['url']} answered {answer.status_code}:\n{answer.text}")
+            raise CheckFailed(f"GET {made['url']} answered {answer.status_code}:\n{answer.text}")
         location = answer.headers["location"]
         back = urlsplit(location)
         expected = urlsplit(args.post_logout_redirect_uri)
-        assert (back.scheme, back.netloc, back.path) == (
-            expected.scheme,
-            expected.netloc,
-            expected.path,
-        ), f"redirected to {location}"
-        assert parse_qs(back.query).get("state") == [made["state"]], location
-        assert SESSION_COOKIE not in browser.cookies, "the session cookie was not removed"
+        expect(
+            (back.scheme, back.netloc, back.path) == (expected.scheme, expected.netloc, expected.path),
+            f"redirected to {location}",
+        )
+        expect(parse_qs(back.query).get("state") == [made["state"]], location)
+        expect(SESSION_COOKIE not in browser.cookies, "the session cookie was not removed")
         return f"redirected to {location}"
 
     def refresh_after_logout():
@@ -288,9 +299,9 @@ def main() -> int:
         try:
             session.refresh_token(refresh_token=token["refresh_token"])
         except Exception as error:  # authlib raises OAuthError with .error
-            assert getattr(error, "error", None) == "invalid_grant", repr(error)
+            expect(getattr(error, "error", None) == "invalid_grant", repr(error))
             return "invalid_grant"
-        raise AssertionError("the refresh token still works after logout")
+        raise CheckFailed("the refresh token still works after logout")
 
     checks.run("discovery", discovery)
     checks.run("authorization code + PKCE S256 + state + nonce (login form over HTTP)", login)

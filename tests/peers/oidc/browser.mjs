@@ -49,7 +49,8 @@ export async function callbackServer(origin) {
 /**
  * An authorization request as an application would start it, through openid-client: discovery
  * (every ID token's signature checked against jwks_uri), PKCE S256, state and nonce, and the
- * `extra` parameters (`organization`, ...). A client without a secret is public.
+ * `extra` parameters (`organization`, ...). `clientSecret` is the secret, or client metadata with
+ * it (`{ client_secret, id_token_signed_response_alg }`); a client without one is public.
  */
 export async function startLogin(issuer, clientId, clientSecret, redirectUri, extra = {}) {
   const config = await client.discovery(

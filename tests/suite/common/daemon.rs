@@ -20,6 +20,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Runs a both_backends! body that drives a spawned daemon with blocking clients (reqwest's
+/// blocking client must not run on the test's async runtime) on a thread of its own; its panic
+/// is the test's.
+pub async fn off_the_runtime<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(body)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 pub struct Daemon {
     pub child: Child,
     pub base: String,
