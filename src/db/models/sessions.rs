@@ -316,38 +316,40 @@ pub struct Failures {
 
 /// The counter of `key`, created at zero if missing, and locked until the transaction ends, so
 /// that concurrent attempts on the same key are counted one after the other. On SQLite every
-/// write transaction holds the database's write lock already (`BEGIN IMMEDIATE`); PostgreSQL
-/// takes the row lock.
+/// write transaction holds the database's write lock already (`BEGIN IMMEDIATE`). On PostgreSQL
+/// one upsert creates or locks the row and returns it: an insert-then-`SELECT … FOR UPDATE` found
+/// nothing when a concurrent successful login deleted the counter in between (READ COMMITTED
+/// skips a row deleted while it waited), and the attempt failed with a 500.
 pub fn lock_failures(conn: &mut DbConnection, key: &str) -> Result<Failures, DbError> {
+    let zero = (
+        login_failures::key.eq(key),
+        login_failures::failures.eq(0),
+        login_failures::last_failure_at.eq(0),
+        login_failures::locked_until.eq(0),
+    );
+    let counter = (
+        login_failures::failures,
+        login_failures::last_failure_at,
+        login_failures::locked_until,
+    );
     // diesel's MultiConnection has no ON CONFLICT: the statement goes to each backend's own
     // connection type.
-    let create = diesel::insert_into(login_failures::table)
-        .values((
-            login_failures::key.eq(key),
-            login_failures::failures.eq(0),
-            login_failures::last_failure_at.eq(0),
-            login_failures::locked_until.eq(0),
-        ))
-        .on_conflict_do_nothing();
-    match conn {
+    Ok(match conn {
         DbConnection::Sqlite(c) => {
-            create.execute(c)?;
-        }
-        DbConnection::Postgres(c) => {
-            create.execute(c)?;
-            diesel::sql_query("SELECT key FROM login_failures WHERE key = $1 FOR UPDATE")
-                .bind::<diesel::sql_types::Text, _>(key)
+            diesel::insert_into(login_failures::table)
+                .values(zero)
+                .on_conflict_do_nothing()
                 .execute(c)?;
+            login_failures::table.find(key).select(counter).first(c)?
         }
-    }
-    Ok(login_failures::table
-        .find(key)
-        .select((
-            login_failures::failures,
-            login_failures::last_failure_at,
-            login_failures::locked_until,
-        ))
-        .first(conn)?)
+        DbConnection::Postgres(c) => diesel::insert_into(login_failures::table)
+            .values(zero)
+            .on_conflict(login_failures::key)
+            .do_update()
+            .set(login_failures::key.eq(diesel::upsert::excluded(login_failures::key)))
+            .returning(counter)
+            .get_result(c)?,
+    })
 }
 
 pub fn set_failures(conn: &mut DbConnection, key: &str, f: &Failures) -> Result<(), DbError> {
