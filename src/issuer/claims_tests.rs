@@ -51,6 +51,8 @@ struct Token {
     organizations: Option<Vec<OrgInfo>>,
     mappers: Vec<MapperSetting>,
     notes: BTreeMap<String, String>,
+    groups: Vec<String>,
+    session: Option<(&'static str, i64)>,
 }
 
 impl Token {
@@ -68,6 +70,8 @@ impl Token {
             organizations: None,
             mappers,
             notes: BTreeMap::new(),
+            groups: Vec::new(),
+            session: Some(("s1", 10)),
         }
     }
 
@@ -85,10 +89,10 @@ impl Token {
             person: &self.person,
             scopes: &self.scopes,
             roles: &self.roles,
-            groups: &[],
+            groups: &self.groups,
             organizations: self.organizations.as_deref(),
             mappers: &self.mappers,
-            session: Some(("s1", 10)),
+            session: self.session,
             notes: &self.notes,
             nonce: Some("n"),
             now: 10,
@@ -518,4 +522,265 @@ fn phone_and_address_scopes_read_keycloaks_attributes() {
     assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
     let claims = with(&[("phoneNumber", "+1 555 0100")], &["openid", "phone"]);
     assert_eq!(claims["phone_number_verified"], false);
+}
+
+#[test]
+fn granted_scopes_are_the_defaults_and_the_allowed_requested_ones() {
+    let mut with_organization = settings(&["organization", "offline_access"]);
+    with_organization.default_scopes = scopes(&["profile", "email"]);
+    let mut organization_by_default = settings(&[]);
+    organization_by_default.default_scopes = scopes(&["organization"]);
+    let plain = settings(&["offline_access"]);
+    // (client, requested, granted, why)
+    let cases = [
+        (&plain, "", vec!["profile"], "the defaults, asked or not"),
+        (
+            &plain,
+            "openid",
+            vec!["openid", "profile"],
+            "openid as asked",
+        ),
+        (
+            &plain,
+            "openid offline_access phone",
+            vec!["offline_access", "openid", "profile"],
+            "an optional scope yes, an unknown one no",
+        ),
+        (
+            &plain,
+            "organization organization:acme",
+            vec!["profile"],
+            "no organization scope for this client, in no form",
+        ),
+        (
+            &with_organization,
+            "profile openid profile organization:acme organization:",
+            vec!["email", "openid", "organization:acme", "profile"],
+            "sorted, once each; `organization:` names no organization",
+        ),
+        (
+            &organization_by_default,
+            "organization:globex",
+            vec!["organization", "organization:globex"],
+            "a default organization scope allows its forms too",
+        ),
+    ];
+    for (client, requested, granted, why) in cases {
+        assert_eq!(grant_scopes(requested, client), scopes(&granted), "{why}");
+    }
+}
+
+/// alice with her names, email and groups, for the built-in scopes.
+fn alice(scope: &[&str]) -> Token {
+    let mut token = Token::new(scope, vec![]);
+    token.person.first_name = Some("Alice".into());
+    token.person.last_name = Some("Liddell".into());
+    token.person.email = Some("alice@acme.test".into());
+    token.person.email_verified = true;
+    token.groups = scopes(&["/Engineering", "/Engineering/Platform"]);
+    token
+}
+
+#[test]
+fn built_in_scopes_write_the_person_s_claims() {
+    let token = alice(&["openid", "profile", "email", "groups"]);
+    for claims in [token.access(), token.id(), token.userinfo()] {
+        assert_eq!(claims["name"], "Alice Liddell");
+        assert_eq!(claims["given_name"], "Alice");
+        assert_eq!(claims["family_name"], "Liddell");
+        assert_eq!(claims["preferred_username"], "alice");
+        assert_eq!(claims["email"], "alice@acme.test");
+        assert_eq!(claims["email_verified"], true);
+        assert_eq!(
+            claims["groups"],
+            json!(["/Engineering", "/Engineering/Platform"])
+        );
+    }
+    // Without the scopes, none of it; the subject always.
+    let none = alice(&["openid"]).userinfo();
+    assert_eq!(none, json!({"sub": "u1"}));
+    // Only what the person has: one name, an unverified email, no groups.
+    let mut partial = alice(&["profile", "email", "groups"]);
+    partial.person.last_name = None;
+    partial.person.email_verified = false;
+    partial.groups.clear();
+    let claims = partial.userinfo();
+    assert_eq!(claims["name"], "Alice");
+    assert!(claims.get("family_name").is_none());
+    assert_eq!(claims["email_verified"], false);
+    assert!(claims.get("groups").is_none(), "no groups, no empty claim");
+    let mut nameless = alice(&["profile", "email"]);
+    nameless.person.first_name = None;
+    nameless.person.last_name = None;
+    nameless.person.email = None;
+    let claims = nameless.userinfo();
+    assert_eq!(
+        claims,
+        json!({"sub": "u1", "preferred_username": "alice"}),
+        "no empty name, no email claims without an email"
+    );
+}
+
+#[test]
+fn user_attribute_mappers_read_the_person_s_fields_and_attributes() {
+    let attribute = |attribute: &str| {
+        MapperSetting::everywhere(MapperKind::UserAttribute {
+            attribute: attribute.into(),
+            claim: format!("claim_{attribute}"),
+        })
+    };
+    let mut token = alice(&[]);
+    token.mappers = [
+        "username",
+        "email",
+        "firstName",
+        "lastName",
+        "badges",
+        "missing",
+    ]
+    .map(attribute)
+    .to_vec();
+    token
+        .person
+        .attributes
+        .insert("badges".into(), scopes(&["gold", "early"]));
+    let claims = token.access();
+    assert_eq!(claims["claim_username"], "alice");
+    assert_eq!(claims["claim_email"], "alice@acme.test");
+    assert_eq!(claims["claim_firstName"], "Alice");
+    assert_eq!(claims["claim_lastName"], "Liddell");
+    assert_eq!(
+        claims["claim_badges"],
+        json!(["gold", "early"]),
+        "several values: a list"
+    );
+    assert!(claims.get("claim_missing").is_none());
+    token.person.email = None;
+    token.person.first_name = None;
+    token.person.last_name = None;
+    let claims = token.access();
+    for absent in ["claim_email", "claim_firstName", "claim_lastName"] {
+        assert!(claims.get(absent).is_none(), "{absent}: {claims}");
+    }
+}
+
+#[test]
+fn organization_mappers_of_different_claims_both_write() {
+    let token = Token::new(
+        &["organization"],
+        vec![
+            MapperSetting::organization(Aliases),
+            MapperSetting::everywhere(MapperKind::Organization {
+                claim: "tenant".into(),
+                shape: Single,
+            }),
+        ],
+    )
+    .member_of(&["acme"]);
+    let access = token.access();
+    assert_eq!(access["organization"], json!(["acme"]));
+    assert_eq!(access["tenant"], "acme");
+}
+
+#[test]
+fn a_claim_path_keeps_what_its_object_holds_and_replaces_what_is_no_object() {
+    let roles_at = |claim: &str| {
+        MapperSetting::everywhere(MapperKind::RealmRoles {
+            claim: claim.into(),
+        })
+    };
+    let hardcoded_value = |claim: &str, value: Value| {
+        MapperSetting::everywhere(MapperKind::Hardcoded {
+            claim: claim.into(),
+            value,
+        })
+    };
+    let mut token = Token::new(
+        &[],
+        vec![
+            hardcoded_value("kept", json!({"other": 1})),
+            roles_at("kept.roles"),
+            hardcoded_value("replaced", json!("a string")),
+            roles_at("replaced.deep.roles"),
+        ],
+    );
+    token.roles.realm = ["admin"].map(String::from).into();
+    let claims = token.id();
+    assert_eq!(claims["kept"], json!({"other": 1, "roles": ["admin"]}));
+    assert_eq!(claims["replaced"], json!({"deep": {"roles": ["admin"]}}));
+}
+
+#[test]
+fn the_access_token_s_audience_roles_and_origins() {
+    let mut token = Token::new(&["roles", "web-origins"], vec![]);
+    token.settings.web_origins = scopes(&["https://app.example"]);
+    token.roles.realm = ["admin"].map(String::from).into();
+    token.roles.clients = BTreeMap::from([
+        ("web".to_string(), ["editor"].map(String::from).into()),
+        ("billing".to_string(), ["reader"].map(String::from).into()),
+    ]);
+    let access = token.access();
+    assert_eq!(access["realm_access"], json!({"roles": ["admin"]}));
+    assert_eq!(
+        access["resource_access"],
+        json!({"billing": {"roles": ["reader"]}, "web": {"roles": ["editor"]}})
+    );
+    assert_eq!(
+        access["aud"], "billing",
+        "the other clients whose roles it carries, not the client itself"
+    );
+    assert_eq!(access["allowed-origins"], json!(["https://app.example"]));
+    assert_eq!(access["scope"], "roles web-origins");
+
+    // An audience mapper as well: a list, sorted.
+    token.mappers = vec![MapperSetting::everywhere(MapperKind::Audience {
+        audience: "api".into(),
+    })];
+    assert_eq!(token.access()["aud"], json!(["api", "billing"]));
+
+    // Only its own roles: the client is the audience.
+    token.mappers.clear();
+    token.roles.clients.remove("billing");
+    assert_eq!(token.access()["aud"], "web");
+
+    // Without the roles scope no roles and no audience from them; without web-origins (or
+    // without origins) no allowed-origins.
+    let mut bare = Token::new(&["openid"], vec![]);
+    bare.roles = token.roles.clone();
+    bare.roles.clients.insert("billing".into(), BTreeSet::new());
+    bare.settings.web_origins = scopes(&["https://app.example"]);
+    let access = bare.access();
+    assert!(access.get("realm_access").is_none() && access.get("resource_access").is_none());
+    assert_eq!(access["aud"], "web");
+    assert!(access.get("allowed-origins").is_none());
+    let no_origins = Token::new(&["web-origins"], vec![]);
+    assert!(no_origins.access().get("allowed-origins").is_none());
+}
+
+#[test]
+fn every_token_carries_the_registered_claims_and_the_session_s() {
+    let mut token = Token::new(&["openid"], vec![]);
+    for claims in [token.access(), token.id()] {
+        for (claim, value) in [
+            ("iss", json!("https://id.example/realms/r")),
+            ("sub", json!("u1")),
+            ("azp", json!("web")),
+            ("iat", json!(10)),
+            ("exp", json!(70)),
+            ("jti", json!("j")),
+            ("sid", json!("s1")),
+            ("auth_time", json!(10)),
+            ("acr", json!("1")),
+        ] {
+            assert_eq!(claims[claim], value, "{claim}");
+        }
+    }
+    // A token of no session (client_credentials) has none of the session's claims.
+    token.session = None;
+    for claims in [token.access(), token.id()] {
+        for claim in ["sid", "auth_time", "acr"] {
+            assert!(claims.get(claim).is_none(), "{claim}");
+        }
+    }
+    assert_eq!(token.userinfo(), json!({"sub": "u1"}));
 }

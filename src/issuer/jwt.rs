@@ -298,6 +298,10 @@ pub fn header_kid(token: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+#[path = "jwt_rfc_vectors.rs"]
+mod rfc_vectors;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -344,6 +348,19 @@ mod tests {
         let rs_header = B64.encode(json!({"alg": "RS256", "kid": k.kid}).to_string());
         assert_eq!(
             verify(&format!("{rs_header}.{}.{}", parts[1], parts[2]), [&vk]),
+            Err(JwtError::Algorithm)
+        );
+        // HS256 keyed with the public key the JWKS publishes: the classic confusion.
+        let hs_header = B64.encode(json!({"alg": "HS256", "kid": k.kid}).to_string());
+        let hs_input = format!("{hs_header}.{}", parts[1]);
+        let public_pem = k.key.public_key_to_pem().unwrap();
+        let hmac = PKey::hmac(&public_pem).unwrap();
+        let mac = Signer::new(MessageDigest::sha256(), &hmac)
+            .unwrap()
+            .sign_oneshot_to_vec(hs_input.as_bytes())
+            .unwrap();
+        assert_eq!(
+            verify(&format!("{hs_input}.{}", B64.encode(mac)), [&vk]),
             Err(JwtError::Algorithm)
         );
         assert_eq!(verify("a.b", [&vk]), Err(JwtError::Malformed));

@@ -9,7 +9,9 @@ use crate::common::oidc::{
     REDIRECT, VERIFIER, WEB,
 };
 use crate::common::{tenant, Backend};
+use crate::oidc_negatives::{error_page, ledger, redirect_to_client};
 use serde_json::json;
+use std::collections::HashMap;
 
 both_backends!(
     code_flow_refresh_userinfo_introspection_logout,
@@ -126,7 +128,26 @@ both_backends!(
             .send()
             .await
             .unwrap();
-        assert_eq!(bad.status(), 400, "unregistered post-logout URI");
+        let (status, message) = error_page(bad).await;
+        assert_eq!(
+            (status, message.as_str()),
+            (
+                400,
+                "The post_logout_redirect_uri is not registered for this client."
+            ),
+            "unregistered post-logout URI"
+        );
+        assert_eq!(
+            rp.introspect(tokens.access_token()).await["active"],
+            true,
+            "the refused logout ended nothing"
+        );
+        let sso = rp.authorize(&CODE_REQUEST, Some(&login.cookie)).await;
+        let back = redirect_to_client(&sso);
+        assert!(
+            back.contains_key("code") && !back.contains_key("error"),
+            "the session stands: {back:?}"
+        );
         let out = rp
             .http
             .get(rp.oidc("/logout"))
@@ -148,6 +169,7 @@ both_backends!(
             false,
             "and its access tokens"
         );
+        let before = ledger(&server);
         let prompt_none = rp
             .authorize(
                 &[
@@ -160,8 +182,20 @@ both_backends!(
                 Some(&login.cookie),
             )
             .await;
-        let location = location(&prompt_none);
-        assert!(location.contains("error=login_required"), "{location}");
+        // OIDC Core §3.1.2.6: back to the client with login_required, never a login page.
+        assert_eq!(
+            redirect_to_client(&prompt_none),
+            HashMap::from([
+                ("error".into(), "login_required".into()),
+                (
+                    "error_description".into(),
+                    "the user is not signed in".into()
+                ),
+                ("state".into(), "s".into()),
+                ("iss".into(), rp.url("")),
+            ])
+        );
+        assert_eq!(ledger(&server), before);
         server.stop().await;
     }
 );

@@ -1,43 +1,45 @@
 //! What the OpenID Provider refuses, on both databases, one case after the other: an unknown
 //! client or redirect URI (an error page, never a redirect), a public client without PKCE, a
-//! wrong PKCE verifier or redirect URI at the token endpoint, a wrong client secret, tokens with
-//! `alg: none` or tampered claims, a wrong password, a forged CSRF token, and repeated failed
-//! logins backing off even the right password.
+//! wrong PKCE verifier or redirect URI at the token endpoint, a wrong client secret, a wrong
+//! password, a forged CSRF token, and repeated failed logins backing off even the right
+//! password. Each refusal is read back as the protocol words it, and the code, refresh token or
+//! login form it named still works after it. (Forged and tampered tokens: `oidc_forgeries`.)
 
 use crate::common::oidc::{
-    claims_of, hidden, location, start_issuer, RelyingParty, CODE_REQUEST, PASSWORD, REDIRECT,
-    VERIFIER, WEB,
+    authorization_code, location, set_cookie, start_issuer, RelyingParty, CODE_REQUEST, PASSWORD,
+    REDIRECT, WEB,
 };
 use crate::common::{tenant, Backend};
-use base64::Engine;
-use serde_json::json;
+use crate::oidc_negatives::{error_page, ledger, redirect_to_client};
+use std::collections::HashMap;
 
 both_backends!(refusals, |backend: Backend| async move {
     let acme = tenant("acme");
     let server = start_issuer(backend, &[&acme]).await;
     let rp = RelyingParty::new(&server);
     // Unknown client or redirect URI: an error page, never a redirect.
-    for params in [
-        vec![
-            ("client_id", "nobody"),
-            ("redirect_uri", REDIRECT),
-            ("response_type", "code"),
-        ],
-        vec![
-            ("client_id", "web"),
-            ("redirect_uri", "https://evil.example/cb"),
-            ("response_type", "code"),
-        ],
+    for (params, message) in [
+        (
+            vec![
+                ("client_id", "nobody"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+            ],
+            "unknown client \"nobody\"",
+        ),
+        (
+            vec![
+                ("client_id", "web"),
+                ("redirect_uri", "https://evil.example/cb"),
+                ("response_type", "code"),
+            ],
+            "the redirect_uri is not registered for this client",
+        ),
     ] {
-        let reply = rp.authorize(&params, None).await;
-        assert_eq!(reply.status(), 400);
-        assert!(reply.headers().get("location").is_none());
-        assert!(reply.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html"));
+        let (status, shown) = error_page(rp.authorize(&params, None).await).await;
+        assert_eq!((status, shown.as_str()), (400, message));
     }
-    // A public client must use PKCE.
+    // A public client must use PKCE: the error goes back to its redirect URI (§4.1.2.1).
     let reply = rp
         .authorize(
             &[
@@ -49,77 +51,80 @@ both_backends!(refusals, |backend: Backend| async move {
             None,
         )
         .await;
-    let location = location(&reply);
-    assert!(
-        location.contains("error=invalid_request") && location.contains("state=x"),
-        "{location}"
-    );
-    // A wrong PKCE verifier and a wrong redirect_uri at the token endpoint.
-    let login = rp.login("web", &[], "alice").await;
-    let (status, body) = rp
-        .token(
-            WEB,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", login.code()),
-                ("redirect_uri", REDIRECT),
-                (
-                    "code_verifier",
-                    "not-the-verifier-not-the-verifier-00000000",
-                ),
-            ],
-        )
-        .await;
     assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant"))
+        redirect_to_client(&reply),
+        HashMap::from([
+            ("error".into(), "invalid_request".into()),
+            (
+                "error_description".into(),
+                "a public client must use PKCE (S256)".into()
+            ),
+            ("state".into(), "x".into()),
+            ("iss".into(), rp.url("")),
+        ])
     );
+    // A wrong PKCE verifier and a wrong redirect_uri at the token endpoint: refused, and the
+    // code still the client's.
     let login = rp.login("web", &[], "alice").await;
-    let (status, _) = rp
-        .token(
-            WEB,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", login.code()),
-                ("redirect_uri", "http://127.0.0.1:9/other"),
-                ("code_verifier", VERIFIER),
-            ],
-        )
-        .await;
-    assert_eq!(status, 400);
-    // Wrong client secret.
+    let before = ledger(&server);
+    for (name, value, description) in [
+        (
+            "code_verifier",
+            "not-the-verifier-not-the-verifier-00000000",
+            "code_verifier does not match the code_challenge",
+        ),
+        (
+            "redirect_uri",
+            "http://127.0.0.1:9/other",
+            "redirect_uri does not match the authorization request",
+        ),
+    ] {
+        let mut form = authorization_code(login.code()).to_vec();
+        form.retain(|(k, _)| *k != name);
+        form.push((name, value));
+        let (status, body) = rp.token(WEB, &form).await;
+        assert_eq!(
+            (
+                status,
+                body["error"].as_str(),
+                body["error_description"].as_str()
+            ),
+            (400, Some("invalid_grant"), Some(description)),
+            "wrong {name}"
+        );
+    }
+    assert_eq!(ledger(&server), before, "the code was not spent");
+    let tokens = rp.exchange(WEB, login.code()).await;
+    // Wrong client secret, with a real refresh token: refused, the token not spent.
+    let before = ledger(&server);
     let reply = rp
         .http
         .post(rp.oidc("/token"))
         .basic_auth("web", Some("nope"))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens.refresh_token()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(reply.status(), 401);
-    assert!(reply.headers().get("www-authenticate").is_some());
-    // alg none and tampering are not active on introspection.
-    let tokens = rp.tokens(&[]).await;
-    let token = tokens.access_token();
-    let parts: Vec<&str> = token.split('.').collect();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let none = format!(
-        "{}.{}.",
-        b64.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
-        parts[1]
+    assert_eq!(
+        reply.headers()["www-authenticate"],
+        "Basic realm=\"vestibule\", error=\"invalid_client\""
     );
-    assert_eq!(rp.introspect(&none).await["active"], false);
-    let mut forged = claims_of(token);
-    forged["realm_access"] = json!({"roles": ["GOD"]});
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64.encode(forged.to_string()),
-        parts[2]
+    assert_eq!(
+        reply.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "client authentication failed"
+        })
     );
-    assert_eq!(rp.introspect(&tampered).await["active"], false);
+    assert_eq!(ledger(&server), before);
+    assert_eq!(rp.refresh(WEB, tokens.refresh_token()).await.0, 200);
     // Wrong password: the form again, with a message, and no session.
     let page = rp.login_page(&CODE_REQUEST).await;
+    let before = ledger(&server);
     let wrong = rp.submit_login(&page, "alice", "wrong-password").await;
     assert_eq!(wrong.status(), 401);
     assert!(wrong.headers().get("set-cookie").is_none());
@@ -128,18 +133,34 @@ both_backends!(refusals, |backend: Backend| async move {
         .await
         .unwrap()
         .contains("Invalid username or password."));
-    // A forged CSRF token is refused.
+    // A forged CSRF token is refused, sent from the same browser (its login cookie), so the
+    // CSRF token is what is refused.
     let forged_form = [
-        ("request", hidden(&page, "request").unwrap()),
+        (
+            "request",
+            crate::common::oidc::hidden(&page, "request").unwrap(),
+        ),
         ("csrf", "forged".to_string()),
         ("username", "alice".into()),
         ("password", PASSWORD.into()),
     ];
-    // Sent from the same browser (its login cookie), so the CSRF token is what is refused.
     let reply = rp
         .post_form("/login-actions/authenticate", &forged_form)
         .await;
-    assert_eq!(reply.status(), 400);
+    assert!(set_cookie(&reply, "VESTIBULE_SESSION").is_none());
+    let (status, message) = error_page(reply).await;
+    assert_eq!(
+        (status, message.as_str()),
+        (
+            400,
+            "The login page expired; start again from the application."
+        )
+    );
+    assert_eq!(ledger(&server), before, "no session, no code");
+    // The form itself is untouched: with its own CSRF token it signs alice in.
+    let reply = rp.submit_login(&page, "alice", PASSWORD).await;
+    assert_eq!(reply.status(), 302);
+    assert!(location(&reply).starts_with(&format!("{REDIRECT}?code=")));
     server.stop().await;
 });
 
