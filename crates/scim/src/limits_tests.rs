@@ -84,6 +84,7 @@ fn a_path_holds_the_longest_filter_and_a_body_the_most_values() {
     assert_eq!(filter.len(), MAX_FILTER_LENGTH);
     let path = format!("urn:ietf:params:scim:schemas:core:2.0:User:emails[{filter}].display");
     assert!(PatchPath::parse(&path).is_ok());
+    assert!(PatchPath::parse(&"a".repeat(MAX_PATH_LENGTH)).is_ok());
     let err = PatchPath::parse(&"a".repeat(9 * 1024)).expect_err("9 KiB");
     assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
     assert_eq!(
