@@ -23,9 +23,19 @@ const fn badge_attr(name: &'static str, attr_type: AttrType, multi_valued: bool)
     }
 }
 
-static BADGE_ATTRIBUTES: [AttrDef; 4] = [
+static BADGE_ATTRIBUTES: [AttrDef; 6] = [
     // RFC 7643 §2.3.4 integer.
     badge_attr("number", AttrType::Integer, false),
+    // writeOnly but not declared `returned: never`, and the other way round (RFC 7643 §7:
+    // either one keeps it out of responses).
+    AttrDef {
+        mutability: Mutability::WriteOnly,
+        ..badge_attr("pin", AttrType::String, false)
+    },
+    AttrDef {
+        returned: Returned::Never,
+        ..badge_attr("secret", AttrType::String, false)
+    },
     // RFC 7643 §2.3.3 decimal.
     badge_attr("weight", AttrType::Decimal, false),
     // A multi-valued simple attribute (RFC 7643 §2.4 without sub-attributes).
@@ -40,8 +50,8 @@ static BADGE_SCHEMA_DEF: SchemaDef = SchemaDef {
     attributes: &BADGE_ATTRIBUTES,
 };
 
-/// A resource type of our own with integer, decimal and simple multi-valued attributes,
-/// which the User and Group schemas (RFC 7643 §4) do not have.
+/// A resource type of our own with integer, decimal and simple multi-valued attributes, and
+/// characteristics combined as the User and Group schemas (RFC 7643 §4) never do.
 pub(crate) static BADGE: ResourceSchema = ResourceSchema {
     name: "Badge",
     endpoint: "/Badges",
