@@ -239,3 +239,24 @@ fn unqualified_manager_moves_to_the_enterprise_extension() {
         })
     );
 }
+
+#[test]
+fn unknown_attributes_given_as_null_are_not_asserted() {
+    // RFC 7643 §2.5: null is "unassigned", for attributes the schema does not define too.
+    let body = json!({
+        "userName": "a",
+        "favouriteColour": null,
+        "nickname2": "Babs",
+        ENTERPRISE_USER_SCHEMA: {"badge": null, "floor": 3, "department": "R&D"}
+    });
+    let stored = normalize(body, schema::user()).expect("normalizes");
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "a",
+            "nickname2": "Babs",
+            ENTERPRISE_USER_SCHEMA: {"floor": 3, "department": "R&D"}
+        })
+    );
+}

@@ -525,3 +525,7 @@ mod entra_tests;
 #[cfg(test)]
 #[path = "rfc_tests.rs"]
 mod rfc_tests;
+
+#[cfg(test)]
+#[path = "unknown_tests.rs"]
+mod unknown_tests;
