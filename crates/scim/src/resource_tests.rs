@@ -260,3 +260,31 @@ fn unknown_attributes_given_as_null_are_not_asserted() {
         })
     );
 }
+
+#[test]
+fn urn_qualified_sub_attribute_keys() {
+    // RFC 7644 §3.10 paths as body keys: a sub-attribute of a single-valued attribute.
+    let body = json!({
+        "userName": "a",
+        "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName": "Barbara",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": "M",
+        // readOnly (RFC 7643 §4.3): ignored.
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName": "Boss"
+    });
+    let stored = normalize(body, schema::user()).expect("normalizes");
+    assert_eq!(
+        stored,
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "userName": "a",
+            "name": {"givenName": "Barbara"},
+            ENTERPRISE_USER_SCHEMA: {"manager": {"value": "M"}}
+        })
+    );
+    // Which element would `emails.value` be? None: a path into a multi-valued attribute.
+    let body =
+        json!({"userName": "a", "urn:ietf:params:scim:schemas:core:2.0:User:emails.value": "x"});
+    let err = normalize(body, schema::user()).expect_err("multi-valued");
+    assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
+    assert_eq!(err.detail, "Unknown attribute 'emails.value'");
+}
