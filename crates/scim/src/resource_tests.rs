@@ -288,3 +288,36 @@ fn urn_qualified_sub_attribute_keys() {
     assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
     assert_eq!(err.detail, "Unknown attribute 'emails.value'");
 }
+
+#[test]
+fn check_required_after_a_patch() {
+    // RFC 7643 §4.1.1 userName and §4.2 displayName are required, and strings.
+    let table = [
+        (json!({"userName": "bjensen"}), schema::user(), None),
+        (json!({"userName": ""}), schema::user(), Some("userName")),
+        (json!({"userName": 42}), schema::user(), Some("userName")),
+        (json!({"userName": null}), schema::user(), Some("userName")),
+        (json!({"displayName": "Tour Guides"}), schema::group(), None),
+        (
+            json!({"displayName": ["Tour Guides"]}),
+            schema::group(),
+            Some("displayName"),
+        ),
+        (
+            json!(["not an object"]),
+            schema::group(),
+            Some("displayName"),
+        ),
+    ];
+    for (resource, schema, missing) in table {
+        let got = check_required(&resource, schema).err();
+        assert_eq!(
+            got.as_ref().map(|e| (e.scim_type, e.detail.clone())),
+            missing.map(|name| (
+                Some(ScimType::InvalidValue),
+                format!("Attribute '{name}' is required")
+            )),
+            "{resource}"
+        );
+    }
+}
