@@ -498,3 +498,31 @@ fn hand_built_value_filters_name_only_plain_sub_attributes() {
     let nested = Filter::ValuePath(AttrPath::new("type"), Box::new(work(None, None)));
     assert!(!matches_item(&nested, &item, emails));
 }
+
+#[test]
+fn an_assigned_value_of_any_type_is_ne_null() {
+    let badge = json!({"number": 7, "weight": 2.5, "tags": ["blue"]});
+    let with_null = |name: &str| {
+        [
+            (format!("{name} eq null"), false),
+            (format!("{name} ne null"), true),
+        ]
+    };
+    for name in ["number", "weight", "tags"] {
+        for (input, expected) in with_null(name) {
+            check(&badge, &BADGE, &[(&input, expected)]);
+        }
+    }
+    for name in [
+        "active",
+        "meta.created",
+        "title",
+        "emails",
+        "manager",
+        "emails.primary",
+    ] {
+        for (input, expected) in with_null(name) {
+            check(&bjensen(), schema::user(), &[(&input, expected)]);
+        }
+    }
+}
