@@ -4,22 +4,12 @@
 
 use serde_json::{json, Value};
 
-use crate::schema::{AttrDef, AttrType, Mutability, ResourceSchema, Returned, SchemaDef};
+use crate::schema::{attr, AttrDef, AttrType, Mutability, ResourceSchema, Returned, SchemaDef};
 
 const fn badge_attr(name: &'static str, attr_type: AttrType, multi_valued: bool) -> AttrDef {
     AttrDef {
-        name,
-        attr_type,
         multi_valued,
-        required: false,
-        case_exact: false,
-        mutability: Mutability::ReadWrite,
-        returned: Returned::Default,
-        uniqueness: "none",
-        canonical_values: &[],
-        reference_types: &[],
-        sub_attributes: &[],
-        description: "A Badge attribute for tests.",
+        ..attr(name, attr_type, "A Badge attribute for tests.")
     }
 }
 

@@ -8,6 +8,8 @@
 
 mod defs;
 mod discovery;
+#[cfg(test)]
+pub(crate) use defs::attr;
 
 pub use discovery::{resource_type_json, resource_types_json, schema_json, schemas_json};
 
