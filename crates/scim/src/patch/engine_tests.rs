@@ -248,3 +248,29 @@ fn errors_name_the_path() {
         assert_eq!(got, (scim_type, format!("Operations[0]: {detail}")), "{op}");
     }
 }
+
+#[test]
+fn an_element_left_with_only_type_primary_or_display_goes() {
+    // Addresses have no `value`: what identifies one is anything beyond these labels.
+    let start = json!({"schemas": [USER_SCHEMA], "userName": "bjensen", "addresses": [
+        {"type": "work", "primary": true, "locality": "Hollywood"},
+        {"type": "home", "locality": "Burbank", "region": "CA"}
+    ]});
+    let out = patch(
+        &start,
+        json!([{"op": "remove", "path": "addresses.locality"}]),
+        schema::user(),
+    )
+    .expect("applies");
+    assert_eq!(out["addresses"], json!([{"type": "home", "region": "CA"}]));
+    let out = patch(
+        &out,
+        json!([{"op": "remove", "path": "addresses[type eq \"home\"].region"}]),
+        schema::user(),
+    )
+    .expect("applies");
+    assert_eq!(
+        out,
+        json!({"schemas": [USER_SCHEMA], "userName": "bjensen"})
+    );
+}
