@@ -274,3 +274,85 @@ fn an_element_left_with_only_type_primary_or_display_goes() {
         json!({"schemas": [USER_SCHEMA], "userName": "bjensen"})
     );
 }
+
+#[test]
+fn elements_without_a_defined_value_are_the_same_by_value_or_whole() {
+    // Addresses define no `value`; one kept as given still identifies the element.
+    let start = json!({"schemas": [USER_SCHEMA], "userName": "bjensen", "addresses": [
+        {"value": "A1", "type": "work"}, {"value": "A2", "type": "home"}, {"type": "other", "locality": "Burbank"}
+    ]});
+    let add = |value: Value| {
+        patch(
+            &start,
+            json!([{"op": "add", "path": "addresses", "value": value}]),
+            schema::user(),
+        )
+        .expect("applies")["addresses"]
+            .clone()
+    };
+    assert_eq!(
+        add(json!([{"value": "A1", "locality": "Hollywood"}])),
+        json!([{"value": "A1", "type": "work", "locality": "Hollywood"},
+               {"value": "A2", "type": "home"}, {"type": "other", "locality": "Burbank"}])
+    );
+    // Without a value, only an identical element is the same one (RFC 7644 §3.5.2.1).
+    assert_eq!(
+        add(json!([{"type": "other", "locality": "Burbank"}])),
+        start["addresses"]
+    );
+    assert_eq!(
+        add(json!([{"type": "other", "locality": "Glendale"}])),
+        json!([{"value": "A1", "type": "work"}, {"value": "A2", "type": "home"},
+               {"type": "other", "locality": "Burbank"}, {"type": "other", "locality": "Glendale"}])
+    );
+}
+
+#[test]
+fn an_upsert_takes_every_eq_term_of_the_filter() {
+    let plain = json!({"schemas": [USER_SCHEMA], "userName": "bjensen"});
+    let out = patch(
+        &plain,
+        json!([{"op": "replace", "path": "emails[type eq \"work\" and primary eq true].value",
+                "value": "bjensen@example.com"}]),
+        schema::user(),
+    )
+    .expect("upserts");
+    assert_eq!(
+        out["emails"],
+        json!([{"type": "work", "primary": true, "value": "bjensen@example.com"}])
+    );
+}
+
+#[test]
+fn a_hand_built_filter_term_that_names_no_sub_attribute_is_no_template() {
+    use crate::filter::{CompValue, CompareOp, Filter};
+    use crate::patch::{apply, PatchOpKind, PatchOperation, PatchRequest};
+    use crate::path::{AttrPath, PatchPath};
+    // The parser refuses `emails[type.x eq "work"]`; built by hand it selects nothing and
+    // describes no element to create.
+    let term = |urn: Option<&str>, sub: Option<&str>| {
+        let path = AttrPath {
+            urn: urn.map(str::to_owned),
+            name: "type".into(),
+            sub_attr: sub.map(str::to_owned),
+        };
+        Filter::Compare(path, CompareOp::Eq, CompValue::String("work".into()))
+    };
+    for filter in [term(None, Some("x")), term(Some(USER_SCHEMA), None)] {
+        let request = PatchRequest {
+            operations: vec![PatchOperation {
+                op: PatchOpKind::Replace,
+                path: Some(PatchPath {
+                    attr: AttrPath::new("emails"),
+                    filter: Some(filter),
+                    sub_attr: Some("value".into()),
+                }),
+                value: Some(json!("babs@example.com")),
+            }],
+        };
+        let mut resource = bjensen();
+        let err = apply(&mut resource, &request, schema::user()).expect_err("no target");
+        assert_eq!(err.scim_type, Some(ScimType::NoTarget));
+        assert_eq!(resource, bjensen());
+    }
+}
