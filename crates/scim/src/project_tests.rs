@@ -157,6 +157,7 @@ fn includes_tells_the_server_what_to_load() {
     }
     let p = Projection::parse(Some("userName"), None).expect("parses");
     assert!(p.includes(schema::user(), &AttrPath::new("id")));
+    assert!(p.includes(schema::user(), &AttrPath::new("schemas")));
     assert!(!p.includes(schema::user(), &AttrPath::new("password")));
     assert!(!p.includes(schema::user(), &AttrPath::new("manager")));
     let p = Projection::parse(Some("manager"), None).expect("parses");
