@@ -265,6 +265,10 @@ mod tests {
             "user name",
             "emails[",
             "a b:c",
+            // `$ref` is the one name with a `$` (RFC 7643 §2.1); a `$` needs letters after it.
+            "$",
+            "members.$",
+            "members.$re-f",
         ] {
             let err = AttrPath::parse(input).expect_err(input);
             assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{input}");
