@@ -48,13 +48,9 @@ pub(crate) fn invalid_value(detail: String) -> ScimError {
 }
 
 fn mismatch(def: &AttrDef, path: &str, v: &Value) -> ScimError {
-    let expected = if def.multi_valued && def.attr_type == AttrType::Complex {
-        "complex"
-    } else {
-        def.attr_type.as_str()
-    };
     invalid_value(format!(
-        "Attribute '{path}' expects a {expected} value, not {} {v}",
+        "Attribute '{path}' expects a {} value, not {} {v}",
+        def.attr_type.as_str(),
         json_type(v)
     ))
 }
@@ -203,6 +199,7 @@ pub(crate) fn simple(def: &AttrDef, value: Value, path: &str) -> Result<Option<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::badge_def;
     use crate::schema;
     use serde_json::json;
 
@@ -256,7 +253,7 @@ mod tests {
             ),
             (
                 "name",
-                json!({"GivenName": "Barbara", "familyName": null, "nick": "x"}),
+                json!({"GivenName": "Barbara", "familyName": null, "nick": "x", "alias": null}),
                 Some(json!({"givenName": "Barbara", "nick": "x"})),
             ),
         ];
@@ -292,9 +289,113 @@ mod tests {
             );
             assert!(err.detail.contains(name), "{}", err.detail);
         }
+        // Addresses have no `value`: a bare string is no address (RFC 7643 §4.1.2).
+        let err = attribute(
+            def("addresses"),
+            json!(["100 Universal City Plaza"]),
+            "addresses",
+        )
+        .expect_err("a string is no address");
+        assert_eq!(
+            err.detail,
+            "Attribute 'addresses' expects a complex value, not string \"100 Universal City Plaza\""
+        );
         let meta = def("meta");
         let created = meta.sub("created").expect("created");
         assert!(simple(created, json!("2010-01-23T04:56:22Z"), "meta.created").is_ok());
         assert!(simple(created, json!("yesterday"), "meta.created").is_err());
+    }
+
+    #[test]
+    fn mismatch_details_name_the_attribute_and_both_types() {
+        let table = [
+            (
+                "active",
+                json!("yes"),
+                "expects a boolean value, not string \"yes\"",
+            ),
+            ("active", json!(1), "expects a boolean value, not number 1"),
+            (
+                "title",
+                json!([true]),
+                "expects a string value, not array [true]",
+            ),
+            (
+                "title",
+                json!({"a": 1}),
+                "expects a string value, not object {\"a\":1}",
+            ),
+            (
+                "name",
+                json!(false),
+                "expects a complex value, not boolean false",
+            ),
+            (
+                "emails",
+                json!([42]),
+                "expects a complex value, not number 42",
+            ),
+        ];
+        for (name, input, expected) in table {
+            let err = attribute(def(name), input, name).expect_err(name);
+            assert_eq!(err.detail, format!("Attribute '{name}' {expected}"));
+        }
+    }
+
+    #[test]
+    fn integers_decimals_and_simple_multi_valued_attributes() {
+        // RFC 7643 §2.3.4 integer, §2.3.3 decimal, §2.4 multi-valued without sub-attributes.
+        let accepted = [
+            ("number", json!(7), json!(7)),
+            ("number", json!(-3), json!(-3)),
+            ("number", json!(u64::MAX), json!(u64::MAX)),
+            ("number", json!(" 42 "), json!(42)),
+            ("weight", json!(1.5), json!(1.5)),
+            ("weight", json!(3), json!(3)),
+            ("weight", json!("2.25"), json!(2.25)),
+            ("tags", json!("a"), json!(["a"])),
+            ("tags", json!(["a", "", null, 7]), json!(["a", "7"])),
+            ("doors", json!(["1", 2]), json!([1, 2])),
+        ];
+        for (name, input, expected) in accepted {
+            assert_eq!(
+                attribute(badge_def(name), input.clone(), name),
+                Ok(Some(expected)),
+                "{name}: {input}"
+            );
+        }
+        let refused = [
+            ("number", json!(1.5), "integer value, not number 1.5"),
+            ("number", json!("4.2"), "integer value, not string \"4.2\""),
+            ("number", json!(true), "integer value, not boolean true"),
+            (
+                "weight",
+                json!("heavy"),
+                "decimal value, not string \"heavy\"",
+            ),
+            ("weight", json!("NaN"), "decimal value, not string \"NaN\""),
+            (
+                "tags",
+                json!([{"value": "a"}]),
+                "string value, not object {\"value\":\"a\"}",
+            ),
+            ("doors", json!(["two"]), "integer value, not string \"two\""),
+        ];
+        for (name, input, expected) in refused {
+            let err = attribute(badge_def(name), input.clone(), name).expect_err(name);
+            assert_eq!(
+                err.scim_type,
+                Some(ScimType::InvalidValue),
+                "{name}: {input}"
+            );
+            assert_eq!(
+                err.detail,
+                format!("Attribute '{name}' expects a {expected}")
+            );
+        }
+        assert_eq!(
+            attribute(badge_def("tags"), json!(["", null]), "tags"),
+            Ok(None)
+        );
     }
 }

@@ -1,7 +1,59 @@
 //! Test fixtures shared by the module tests: the RFC 7643 §8.3 Enterprise User
-//! (the §8.2 full User plus the enterprise extension) and a small Group.
+//! (the §8.2 full User plus the enterprise extension), a small Group, and a `Badge`
+//! resource type with the RFC 7643 §2.3 data types the standard schemas never use.
 
 use serde_json::{json, Value};
+
+use crate::schema::{attr, AttrDef, AttrType, Mutability, ResourceSchema, Returned, SchemaDef};
+
+const fn badge_attr(name: &'static str, attr_type: AttrType, multi_valued: bool) -> AttrDef {
+    AttrDef {
+        multi_valued,
+        ..attr(name, attr_type, "A Badge attribute for tests.")
+    }
+}
+
+static BADGE_ATTRIBUTES: [AttrDef; 6] = [
+    // RFC 7643 §2.3.4 integer.
+    badge_attr("number", AttrType::Integer, false),
+    // writeOnly but not declared `returned: never`, and the other way round (RFC 7643 §7:
+    // either one keeps it out of responses).
+    AttrDef {
+        mutability: Mutability::WriteOnly,
+        ..badge_attr("pin", AttrType::String, false)
+    },
+    AttrDef {
+        returned: Returned::Never,
+        ..badge_attr("secret", AttrType::String, false)
+    },
+    // RFC 7643 §2.3.3 decimal.
+    badge_attr("weight", AttrType::Decimal, false),
+    // A multi-valued simple attribute (RFC 7643 §2.4 without sub-attributes).
+    badge_attr("tags", AttrType::String, true),
+    badge_attr("doors", AttrType::Integer, true),
+];
+
+static BADGE_SCHEMA_DEF: SchemaDef = SchemaDef {
+    id: "urn:example:params:scim:schemas:core:2.0:Badge",
+    name: "Badge",
+    description: "Badge",
+    attributes: &BADGE_ATTRIBUTES,
+};
+
+/// A resource type of our own with integer, decimal and simple multi-valued attributes, and
+/// characteristics combined as the User and Group schemas (RFC 7643 §4) never do.
+pub(crate) static BADGE: ResourceSchema = ResourceSchema {
+    name: "Badge",
+    endpoint: "/Badges",
+    description: "Badge",
+    core: &BADGE_SCHEMA_DEF,
+    extensions: &[],
+};
+
+/// The `Badge` attribute `name`.
+pub(crate) fn badge_def(name: &str) -> &'static AttrDef {
+    BADGE.resolve(None, name).expect(name).1
+}
 
 /// RFC 7643 §8.3, with `password` as in §8.2 and `meta.version` unescaped.
 pub(crate) fn bjensen() -> Value {

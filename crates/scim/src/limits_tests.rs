@@ -75,3 +75,36 @@ fn bodies_past_the_limits_are_too_many() {
         );
     }
 }
+
+#[test]
+fn a_path_holds_the_longest_filter_and_a_body_the_most_values() {
+    use crate::path::PatchPath;
+    // The longest filter, inside a URN-qualified attribute's brackets, with a sub-attribute.
+    let filter = format!("value eq \"{}\"", "x".repeat(MAX_FILTER_LENGTH - 11));
+    assert_eq!(filter.len(), MAX_FILTER_LENGTH);
+    let path = format!("urn:ietf:params:scim:schemas:core:2.0:User:emails[{filter}].display");
+    assert!(PatchPath::parse(&path).is_ok());
+    assert!(PatchPath::parse(&"a".repeat(MAX_PATH_LENGTH)).is_ok());
+    let err = PatchPath::parse(&"a".repeat(9 * 1024)).expect_err("9 KiB");
+    assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
+    assert_eq!(
+        err.detail,
+        "The path is 9216 bytes long, more than the limit of 8704"
+    );
+    // RFC 7644 §3.5.2.1's member add, with MAX_WRITE_VALUES members, fits in a body.
+    let members: Vec<Value> = (0..MAX_WRITE_VALUES)
+        .map(|i| {
+            let id = format!("2819c223-7f76-453a-919d-{i:012}");
+            json!({"display": "Babs Jensen", "$ref": format!("https://example.com/v2/Users/{id}"), "value": id})
+        })
+        .collect();
+    let body = json!({
+        "schemas": [crate::PATCH_OP_SCHEMA],
+        "Operations": [{"op": "add", "path": "members", "value": members}]
+    });
+    let bytes = body.to_string().len();
+    assert!(
+        bytes > 10 * 1024 && bytes <= MAX_WRITE_BODY_BYTES,
+        "{bytes}"
+    );
+}

@@ -124,11 +124,11 @@ pub struct PatchPath {
     pub sub_attr: Option<String>,
 }
 
-/// Index of the `]` closing the `[` at `open`, skipping quoted strings.
-fn closing_bracket(s: &str, open: usize) -> Option<usize> {
+/// Index in `inside` (the text after a `[`) of the `]` closing it, skipping quoted strings.
+fn closing_bracket(inside: &str) -> Option<usize> {
     let mut in_string = false;
     let mut escaped = false;
-    for (i, c) in s.char_indices().skip_while(|(i, _)| *i <= open) {
+    for (i, c) in inside.char_indices() {
         match (in_string, escaped, c) {
             (true, true, _) => escaped = false,
             (true, false, '\\') => escaped = true,
@@ -166,15 +166,16 @@ impl PatchPath {
                 "A value filter must follow a multi-valued attribute, not a sub-attribute, in '{s}'"
             )));
         }
-        let close = closing_bracket(s, open)
+        let inside = &s[open + 1..];
+        let close = closing_bracket(inside)
             .ok_or_else(|| invalid_path(format!("Unbalanced '[' in path '{s}'")))?;
-        let filter = filter::parse_value_filter(&s[open + 1..close]).map_err(|e| match e {
+        let filter = filter::parse_value_filter(&inside[..close]).map_err(|e| match e {
             ValueFilterError::Limit(e) => e,
             ValueFilterError::Syntax(e) => {
                 invalid_path(format!("Invalid filter in path '{s}': {}", e.detail))
             }
         })?;
-        let sub_attr = match &s[close + 1..] {
+        let sub_attr = match &inside[close + 1..] {
             "" => None,
             rest => match rest.strip_prefix('.') {
                 Some(sub) if is_attr_name(sub) => Some(sub.to_owned()),
@@ -264,6 +265,10 @@ mod tests {
             "user name",
             "emails[",
             "a b:c",
+            // `$ref` is the one name with a `$` (RFC 7643 §2.1); a `$` needs letters after it.
+            "$",
+            "members.$",
+            "members.$re-f",
         ] {
             let err = AttrPath::parse(input).expect_err(input);
             assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{input}");
@@ -282,6 +287,18 @@ mod tests {
                 .expect("parses");
         assert!(!q.is_schema_urn(ENTERPRISE_USER_SCHEMA));
         assert_eq!(q.to_string(), format!("{ENTERPRISE_USER_SCHEMA}:manager"));
+        // Each part must match: the URN, the ':' and the name, with no sub-attribute.
+        let acme = AttrPath::parse("urn:acme:User").expect("parses");
+        assert!(acme.is_schema_urn("URN:ACME:USER"));
+        assert!(!acme.is_schema_urn("urn:acmf:User"));
+        assert!(!acme.is_schema_urn("urn:acme:Usex"));
+        assert!(!acme.is_schema_urn("urn:acme-User"));
+        assert!(!acme.is_schema_urn("urn:acme:Users"));
+        let dotted = AttrPath::parse("urn:acme:User.x").expect("parses");
+        assert_eq!(dotted, ap(Some("urn:acme"), "User", Some("x")));
+        assert!(!dotted.is_schema_urn("urn:acme:User"));
+        assert_eq!(dotted.as_urn(), None);
+        assert!(!AttrPath::new("User").is_schema_urn("User"));
     }
 
     #[test]
@@ -327,6 +344,27 @@ mod tests {
             ))
         );
         assert_eq!(p.to_string(), r#"emails[value eq "a]b"].display"#);
+
+        // An escaped quote does not end the string, so the `]` after it is still inside.
+        let p = PatchPath::parse(r#"emails[value eq "a\"]"].display"#).expect("escaped quote");
+        assert_eq!(
+            p.filter,
+            Some(Filter::Compare(
+                AttrPath::new("value"),
+                CompareOp::Eq,
+                CompValue::String("a\"]".into())
+            ))
+        );
+        assert_eq!(p.sub_attr.as_deref(), Some("display"));
+        let p = PatchPath::parse(r#"emails[value eq "a\\"].display"#).expect("escaped backslash");
+        assert_eq!(
+            p.filter,
+            Some(Filter::Compare(
+                AttrPath::new("value"),
+                CompareOp::Eq,
+                CompValue::String("a\\".into())
+            ))
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::fixtures::{bjensen, tour_guides};
+use crate::fixtures::{bjensen, tour_guides, BADGE};
 use crate::{schema, ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
 
 fn project(
@@ -157,6 +157,7 @@ fn includes_tells_the_server_what_to_load() {
     }
     let p = Projection::parse(Some("userName"), None).expect("parses");
     assert!(p.includes(schema::user(), &AttrPath::new("id")));
+    assert!(p.includes(schema::user(), &AttrPath::new("schemas")));
     assert!(!p.includes(schema::user(), &AttrPath::new("password")));
     assert!(!p.includes(schema::user(), &AttrPath::new("manager")));
     let p = Projection::parse(Some("manager"), None).expect("parses");
@@ -176,4 +177,47 @@ fn malformed_lists_are_invalid_path() {
     }
     let p = Projection::parse(Some(" , ,"), Some("")).expect("empty pieces are skipped");
     assert!(p.is_default());
+    assert!(!Projection::parse(Some("userName"), None)
+        .expect("parses")
+        .is_default());
+    assert!(!Projection::parse(None, Some("emails"))
+        .expect("parses")
+        .is_default());
+}
+
+#[test]
+fn the_core_schema_urn_qualifies_top_level_attributes() {
+    // RFC 7644 §3.10: `urn:ietf:params:scim:schemas:core:2.0:User:userName` is `userName`.
+    let user = bjensen();
+    let out = project(
+        &user,
+        Some(&format!(
+            "{USER_SCHEMA}:userName,{USER_SCHEMA}:name.familyName"
+        )),
+        None,
+        schema::user(),
+    );
+    assert_eq!(keys(&out), ["id", "meta", "name", "schemas", "userName"]);
+    assert_eq!(out["name"], json!({"familyName": "Jensen"}));
+    let out = project(
+        &user,
+        None,
+        Some(&format!("{USER_SCHEMA}:title")),
+        schema::user(),
+    );
+    assert!(out.get("title").is_none());
+    assert_eq!(out["userName"], "bjensen@example.com");
+}
+
+#[test]
+fn write_only_or_never_returned_attributes_are_never_sent() {
+    let badge = json!({"number": 7, "pin": "1234", "secret": "s3cr3t"});
+    for (attributes, excluded) in [
+        (None, None),
+        (Some("number,pin,secret"), None),
+        (None, Some("weight")),
+    ] {
+        let out = project(&badge, attributes, excluded, &BADGE);
+        assert_eq!(out, json!({"number": 7}), "{attributes:?} {excluded:?}");
+    }
 }

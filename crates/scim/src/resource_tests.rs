@@ -239,3 +239,88 @@ fn unqualified_manager_moves_to_the_enterprise_extension() {
         })
     );
 }
+
+/// `body` normalises to the enterprise user `expected` (its `schemas` added).
+fn assert_stored(body: Value, expected: Value) {
+    let mut expected = expected;
+    expected["schemas"] = json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]);
+    assert_eq!(normalize(body, schema::user()), Ok(expected));
+}
+
+#[test]
+fn unknown_attributes_given_as_null_are_not_asserted() {
+    // RFC 7643 §2.5: null is "unassigned", for attributes the schema does not define too.
+    let body = json!({
+        "userName": "a",
+        "favouriteColour": null,
+        "nickname2": "Babs",
+        ENTERPRISE_USER_SCHEMA: {"badge": null, "floor": 3, "department": "R&D"}
+    });
+    assert_stored(
+        body,
+        json!({
+            "userName": "a",
+            "nickname2": "Babs",
+            ENTERPRISE_USER_SCHEMA: {"floor": 3, "department": "R&D"}
+        }),
+    );
+}
+
+#[test]
+fn urn_qualified_sub_attribute_keys() {
+    // RFC 7644 §3.10 paths as body keys: a sub-attribute of a single-valued attribute.
+    let body = json!({
+        "userName": "a",
+        "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName": "Barbara",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value": "M",
+        // readOnly (RFC 7643 §4.3): ignored.
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName": "Boss"
+    });
+    assert_stored(
+        body,
+        json!({
+            "userName": "a",
+            "name": {"givenName": "Barbara"},
+            ENTERPRISE_USER_SCHEMA: {"manager": {"value": "M"}}
+        }),
+    );
+    // Which element would `emails.value` be? None: a path into a multi-valued attribute.
+    let body =
+        json!({"userName": "a", "urn:ietf:params:scim:schemas:core:2.0:User:emails.value": "x"});
+    let err = normalize(body, schema::user()).expect_err("multi-valued");
+    assert_eq!(err.scim_type, Some(ScimType::InvalidPath));
+    assert_eq!(err.detail, "Unknown attribute 'emails.value'");
+}
+
+#[test]
+fn check_required_after_a_patch() {
+    // RFC 7643 §4.1.1 userName and §4.2 displayName are required, and strings.
+    let table = [
+        (json!({"userName": "bjensen"}), schema::user(), None),
+        (json!({"userName": ""}), schema::user(), Some("userName")),
+        (json!({"userName": 42}), schema::user(), Some("userName")),
+        (json!({"userName": null}), schema::user(), Some("userName")),
+        (json!({"displayName": "Tour Guides"}), schema::group(), None),
+        (
+            json!({"displayName": ["Tour Guides"]}),
+            schema::group(),
+            Some("displayName"),
+        ),
+        (
+            json!(["not an object"]),
+            schema::group(),
+            Some("displayName"),
+        ),
+    ];
+    for (resource, schema, missing) in table {
+        let got = check_required(&resource, schema).err();
+        assert_eq!(
+            got.as_ref().map(|e| (e.scim_type, e.detail.clone())),
+            missing.map(|name| (
+                Some(ScimType::InvalidValue),
+                format!("Attribute '{name}' is required")
+            )),
+            "{resource}"
+        );
+    }
+}

@@ -31,8 +31,8 @@ pub fn compare(a: &Value, b: &Value, by: &AttrPath, schema: &ResourceSchema) -> 
             Some(leaf) => leaf,
             None => return Ordering::Equal,
         },
-        None if def.has_value_sub() => def.sub("value").unwrap_or(def),
-        None => def,
+        // RFC 7644 §3.4.2.3: a complex attribute with a `value` sorts by it.
+        None => def.sub("value").unwrap_or(def),
     };
     let key = |r| sort_key(r, location, def, leaf);
     match (key(a), key(b)) {

@@ -105,6 +105,11 @@ mod tests {
             ("Ünïcödé", "CÖDÉ", false, false, false, true, true),
             ("Straße", "STRASSE", false, false, false, false, false),
             ("", "", false, true, true, true, true),
+            // One side ASCII, the other not: U+212A KELVIN SIGN lower-cases to ASCII `k`.
+            ("\u{212A}elvin", "kelvin", false, true, true, true, true),
+            ("\u{212A}elvin", "KEL", false, false, true, false, true),
+            ("300 \u{212A}", " k", false, false, false, true, true),
+            ("kelvin", "\u{212A}", false, false, true, false, true),
         ];
         for (a, b, exact, e, sw, ew, co) in table {
             assert_eq!(eq(a, b, exact), e, "eq {a} {b}");
@@ -119,5 +124,7 @@ mod tests {
         assert_eq!(cmp("alice", "Bob", false), Ordering::Less);
         assert_eq!(cmp("alice", "Bob", true), Ordering::Greater);
         assert_eq!(cmp("ÉMILE", "émile", false), Ordering::Equal);
+        assert_eq!(cmp("kelvin", "\u{212A}ELVIN", false), Ordering::Equal);
+        assert_eq!(cmp("\u{212A}elvin", "kelvin", true), Ordering::Greater);
     }
 }

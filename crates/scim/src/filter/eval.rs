@@ -208,11 +208,8 @@ fn json_number(v: &Value) -> Option<f64> {
     }
 }
 
+/// `v` is assigned; `null` compares as no value of any type: only `ne` matches it.
 fn compare_one(def: &AttrDef, v: &Value, op: CompareOp, value: &CompValue) -> bool {
-    if matches!(value, CompValue::Null) {
-        // `v` is assigned, so it differs from null.
-        return op == CompareOp::Ne;
-    }
     match def.attr_type {
         AttrType::Boolean => {
             let wanted = match value {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::super::parse;
 use super::*;
-use crate::fixtures::{bjensen, tour_guides};
+use crate::fixtures::{bjensen, tour_guides, BADGE};
 use crate::schema;
 
 fn check(resource: &Value, schema: &ResourceSchema, table: &[(&str, bool)]) {
@@ -290,4 +290,239 @@ fn numbers_and_non_objects() {
         assert_eq!(ordered(op, 2.0f64.partial_cmp(&1.0)), expected, "{op:?}");
     }
     assert!(ordered(Ne, None) && !ordered(Eq, None));
+}
+
+#[test]
+fn integers_and_decimals_compare_numerically() {
+    // RFC 7644 §3.4.2.2: "gt" etc. on integer and decimal attributes compare numerically.
+    let badge = json!({"number": 7, "weight": 2.5, "doors": [1, 4], "tags": ["blue", "Lobby"]});
+    check(
+        &badge,
+        &BADGE,
+        &[
+            ("number eq 7", true),
+            ("number ne 7", false),
+            ("number gt 6", true),
+            ("number gt 7", false),
+            ("number ge 7", true),
+            ("number ge 8", false),
+            ("number lt 7", false),
+            ("number lt 10", true),
+            ("number le 7", true),
+            ("number le 6", false),
+            // Numerically, not as text: "10" sorts before "7".
+            ("number lt 10", true),
+            (r#"number eq "7""#, true),
+            (r#"number eq " 7 ""#, true),
+            (r#"number eq "seven""#, false),
+            (r#"number ne "seven""#, true),
+            ("number eq true", false),
+            ("number ne true", true),
+            ("number co 7", false),
+            ("weight gt 2.25", true),
+            ("weight eq 2.5", true),
+            ("weight lt 2.5", false),
+            // Any value (RFC 7644 §3.4.2.2 multi-valued): door 4 is above 3.
+            ("doors gt 3", true),
+            ("doors gt 4", false),
+            ("doors[value gt 3]", true),
+            ("doors[value lt 1]", false),
+        ],
+    );
+}
+
+#[test]
+fn stored_values_of_another_json_type() {
+    // Values stored before coercion existed (strings for numbers and booleans), and values
+    // of a type the attribute does not have.
+    let badge = json!({"number": " 7 ", "weight": "heavy", "tags": [{"value": "blue"}]});
+    check(
+        &badge,
+        &BADGE,
+        &[
+            ("number eq 7", true),
+            ("number gt 6.5", true),
+            ("weight eq 1", false),
+            ("weight ne 1", true),
+            (r#"tags eq "blue""#, false),
+            (r#"tags ne "blue""#, true),
+        ],
+    );
+    let user = json!({"userName": "a", "active": "True", "title": 42, "nickName": "true",
+                      "emails": ["a@example.com"]});
+    check(
+        &user,
+        schema::user(),
+        &[
+            ("active eq true", true),
+            ("active eq false", false),
+            ("active ne false", true),
+            (r#"title eq "42""#, false),
+            (r#"title ne "42""#, true),
+            ("title pr", true),
+            ("nickName eq true", true),
+            ("nickName eq false", false),
+            (r#"emails.value eq "a@example.com""#, false),
+            ("emails.value pr", false),
+        ],
+    );
+    let numbers_for_booleans = json!({"userName": "a", "active": 1});
+    check(
+        &numbers_for_booleans,
+        schema::user(),
+        &[("active eq true", false), ("active ne true", true)],
+    );
+}
+
+#[test]
+fn booleans_compare_only_by_eq_and_ne() {
+    check(
+        &bjensen(),
+        schema::user(),
+        &[
+            ("active eq true", true),
+            ("active eq false", false),
+            (r#"active eq "false""#, false),
+            ("active ne false", true),
+            (r#"active eq "yes""#, false),
+            (r#"active ne "yes""#, true),
+            ("active eq 1", false),
+            ("active ne 1", true),
+        ],
+    );
+}
+
+#[test]
+fn simple_multi_valued_attributes_compare_their_elements() {
+    let badge = json!({"tags": ["blue", "Lobby"]});
+    check(
+        &badge,
+        &BADGE,
+        &[
+            (r#"tags eq "lobby""#, true),
+            (r#"tags eq "red""#, false),
+            (r#"tags sw "bl""#, true),
+            // RFC 7644 §3.4.2.2: inside brackets, `value` is the element itself.
+            (r#"tags[value eq "blue"]"#, true),
+            (r#"tags[value eq "red"]"#, false),
+            (r#"tags[type eq "blue"]"#, false),
+            (r#"tags[not (value eq "blue")]"#, true),
+        ],
+    );
+}
+
+#[test]
+fn date_times_compare_chronologically_but_match_text_as_text() {
+    check(
+        &bjensen(),
+        schema::user(),
+        &[
+            (r#"meta.created eq "2010-01-23T04:56:22Z""#, true),
+            (r#"meta.created ne "2010-01-23T04:56:22Z""#, false),
+            (r#"meta.created gt "2010-01-23T05:56:22+02:00""#, true),
+            // `co`, `sw` and `ew` read the stored text (RFC 7644 §3.4.2.2 Table 3).
+            (r#"meta.created co "2010-01-23T04:56:22Z""#, true),
+            (r#"meta.created sw "2010-01""#, true),
+            (r#"meta.created ew "22Z""#, true),
+            (r#"meta.created co "2011""#, false),
+            // Not a dateTime: compared as text.
+            (r#"meta.created lt "yesterday""#, true),
+            (r#"meta.created gt "yesterday""#, false),
+            // RFC 3339 §5.6: "t" and "z" may be lower case.
+            (r#"meta.created eq "2010-01-23t04:56:22z""#, true),
+        ],
+    );
+}
+
+#[test]
+fn value_filters_on_single_valued_complex_attributes() {
+    check(
+        &bjensen(),
+        schema::user(),
+        &[
+            (r#"name[givenName eq "Barbara"]"#, true),
+            (r#"name[givenName eq "Babs"]"#, false),
+            (
+                r#"manager[value eq "26118915-6090-4610-87e4-49d8ca9f808d"]"#,
+                true,
+            ),
+            (r#"title[value eq "Tour Guide"]"#, false),
+            (r#"favouriteColour[value eq "blue"]"#, false),
+        ],
+    );
+}
+
+#[test]
+fn text_compares_against_numbers_and_booleans() {
+    check(
+        &bjensen(),
+        schema::user(),
+        &[
+            (r#"title gt "Tour""#, true),
+            (r#"title lt "Tour""#, false),
+            (r#"title ge "tour guide""#, true),
+            (r#"title le "TOUR GUIDE""#, true),
+            ("externalId ne 701984", false),
+            ("externalId gt 701983", true),
+            ("displayName eq false", false),
+            ("displayName ne true", true),
+        ],
+    );
+}
+
+#[test]
+fn hand_built_value_filters_name_only_plain_sub_attributes() {
+    // The parser refuses `emails[type.x eq "work"]` and URNs inside brackets; a filter
+    // built by hand may hold them, and they name nothing inside an element.
+    let emails: &'static AttrDef = schema::user()
+        .resolve(None, "emails")
+        .map(|(_, d)| d)
+        .expect("emails");
+    let work = |urn: Option<&str>, sub: Option<&str>| {
+        let path = AttrPath {
+            urn: urn.map(str::to_owned),
+            name: "type".into(),
+            sub_attr: sub.map(str::to_owned),
+        };
+        Filter::Compare(path, CompareOp::Eq, CompValue::String("work".into()))
+    };
+    let item = json!({"value": "bjensen@example.com", "type": "work"});
+    assert!(matches_item(&work(None, None), &item, emails));
+    assert!(!matches_item(&work(None, Some("x")), &item, emails));
+    assert!(!matches_item(
+        &work(Some(crate::USER_SCHEMA), None),
+        &item,
+        emails
+    ));
+    // Nor is there a value filter inside a value filter.
+    let nested = Filter::ValuePath(AttrPath::new("type"), Box::new(work(None, None)));
+    assert!(!matches_item(&nested, &item, emails));
+}
+
+#[test]
+fn an_assigned_value_of_any_type_is_ne_null() {
+    let badge = json!({"number": 7, "weight": 2.5, "tags": ["blue"]});
+    let with_null = |name: &str| {
+        [
+            (format!("{name} eq null"), false),
+            (format!("{name} ne null"), true),
+        ]
+    };
+    for name in ["number", "weight", "tags"] {
+        for (input, expected) in with_null(name) {
+            check(&badge, &BADGE, &[(&input, expected)]);
+        }
+    }
+    for name in [
+        "active",
+        "meta.created",
+        "title",
+        "emails",
+        "manager",
+        "emails.primary",
+    ] {
+        for (input, expected) in with_null(name) {
+            check(&bjensen(), schema::user(), &[(&input, expected)]);
+        }
+    }
 }

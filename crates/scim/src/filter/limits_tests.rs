@@ -92,6 +92,14 @@ fn terms_and_operators_are_counted() {
             .map(|i| format!("emails[type eq \"t{i}\"]"))
             .collect::<Vec<_>>()
             .join(" or "),
+        // MAX_FILTER_OPERATORS exactly: 128 `not`, 127 `or`, one `not` around them all.
+        format!(
+            "not ({})",
+            (0..MAX_FILTER_OPERATORS / 2)
+                .map(|i| format!("not (a{i} pr)"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
     ] {
         let filter = parse(&input).expect("at the limit");
         assert!(filter.terms() <= MAX_FILTER_TERMS);

@@ -151,16 +151,10 @@ impl Filter {
         count
     }
 
-    fn precedence(&self) -> u8 {
-        match self {
-            Filter::Or(..) => 1,
-            Filter::And(..) => 2,
-            _ => 3,
-        }
-    }
-
     fn fmt_child(&self, child: &Filter, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if child.precedence() < self.precedence() {
+        // `and` binds tighter than `or` (RFC 7644 §3.4.2.2 precedence); `not` and value
+        // paths bring their own brackets. So only an `or` inside an `and` needs them.
+        if matches!((self, child), (Filter::And(..), Filter::Or(..))) {
             write!(f, "({child})")
         } else {
             write!(f, "{child}")
@@ -282,6 +276,45 @@ mod tests {
             let f = parse(input).expect(input);
             let got = validate(&f, schema::user()).err().and_then(|e| e.scim_type);
             assert_eq!(got, expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn inside_brackets_only_a_plain_name_is_a_sub_attribute() {
+        // The parser refuses `emails[primary.x gt true]`; a filter built by hand may hold
+        // it, and names nothing there: no sub-attribute, so no boolean to refuse `gt` on.
+        let inside = |urn: Option<&str>, sub: Option<&str>| {
+            let path = AttrPath {
+                urn: urn.map(str::to_owned),
+                name: "primary".into(),
+                sub_attr: sub.map(str::to_owned),
+            };
+            let gt = Filter::Compare(path, CompareOp::Gt, CompValue::Bool(true));
+            Filter::ValuePath(AttrPath::new("emails"), Box::new(gt))
+        };
+        assert!(validate(&inside(None, Some("x")), schema::user()).is_ok());
+        assert!(validate(&inside(Some("urn:acme:x"), None), schema::user()).is_ok());
+        let err = validate(&inside(None, None), schema::user()).expect_err("boolean");
+        assert_eq!(err.scim_type, Some(ScimType::InvalidFilter));
+        assert_eq!(
+            err.detail,
+            "Operator 'gt' is not defined for the boolean attribute 'primary' (RFC 7644 §3.4.2.2)"
+        );
+    }
+
+    #[test]
+    fn terms_count_attribute_expressions_and_value_paths() {
+        let table = [
+            (r#"userName eq "bjensen""#, 1),
+            (r#"emails[type eq "work"]"#, 2),
+            (r#"emails[type eq "work" and value co "@example.com"]"#, 3),
+            (
+                r#"title pr and not (emails[type eq "work"] or userType eq "Intern")"#,
+                4,
+            ),
+        ];
+        for (input, expected) in table {
+            assert_eq!(parse(input).expect(input).terms(), expected, "{input}");
         }
     }
 

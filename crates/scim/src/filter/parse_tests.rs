@@ -293,6 +293,23 @@ fn errors_are_invalid_filter_with_a_position() {
             r#"name.givenName[type eq "x"]"#,
             "cannot take a value filter",
         ),
+        // Inside brackets, a path is one plain sub-attribute name (RFC 7644 §3.4.2.2 valFilter).
+        (
+            r#"emails[type.x eq "work"]"#,
+            "'type.x' must be a plain sub-attribute name inside '[...]' at position 8",
+        ),
+        (
+            r#"emails[urn:acme:type eq "work"]"#,
+            "'urn:acme:type' must be a plain sub-attribute name inside '[...]' at position 8",
+        ),
+        (
+            r#"emails[type eq "work"].value.display eq "x""#,
+            "Invalid sub-attribute '.value.display' at position 23",
+        ),
+        (
+            r#"emails[type eq "work"].urn:acme:value eq "x""#,
+            "Invalid sub-attribute '.urn:acme:value' at position 23",
+        ),
     ];
     for (input, fragment) in table {
         let err = parse(input).expect_err(input);

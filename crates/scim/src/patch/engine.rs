@@ -301,11 +301,8 @@ impl Target {
                 enforce_primary(&mut items, &written);
                 Value::Array(items)
             }
-            (Some(Value::Object(mut obj)), Value::Object(new))
-                if def.attr_type == AttrType::Complex
-                    && !def.multi_valued
-                    && !def.has_value_sub() =>
-            {
+            // Only a single-valued complex attribute coerces to an object.
+            (Some(Value::Object(mut obj)), Value::Object(new)) if !def.has_value_sub() => {
                 // RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes not given are left unchanged.
                 for (k, v) in new {
                     insert_canonical(&mut obj, &k, v);
@@ -525,3 +522,11 @@ mod entra_tests;
 #[cfg(test)]
 #[path = "rfc_tests.rs"]
 mod rfc_tests;
+
+#[cfg(test)]
+#[path = "unknown_tests.rs"]
+mod unknown_tests;
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod engine_tests;

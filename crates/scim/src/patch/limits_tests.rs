@@ -118,6 +118,16 @@ fn requests_past_a_limit_are_too_many() {
             MAX_VALUE_DEPTH,
         ),
     ];
+    // MAX_PATCH_OPERATIONS and MAX_WRITE_VALUES are both 100: the detail says which one.
+    let err = PatchRequest::from_json(&replaces(MAX_PATCH_OPERATIONS + 1)).expect_err("too many");
+    assert_eq!(
+        err.detail,
+        format!(
+            "The PATCH has {} operations, more than the limit of {MAX_PATCH_OPERATIONS}; \
+             send them in several requests",
+            MAX_PATCH_OPERATIONS + 1
+        )
+    );
     for (request, limit) in &table {
         let Err(err) = PatchRequest::from_json(request) else {
             panic!("accepted past the limit of {limit}");

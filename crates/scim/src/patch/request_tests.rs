@@ -164,6 +164,22 @@ fn member_changes_from_entra_bodies() {
             json!({"op": "add", "path": "members[value eq \"u3\"]", "value": {"display": "U3"}}),
             MultiValuedChange::Add(vec![json!({"display": "U3", "value": "u3"})]),
         ),
+        // An empty id names no member (RFC 7643 §2.5: "" is unassigned).
+        (
+            json!({"op": "add", "path": "members", "value": ["", "u5"]}),
+            MultiValuedChange::Add(vec![json!({"value": "u5"})]),
+        ),
+        // Bare ids and objects in one removal list.
+        (
+            json!({"op": "Remove", "path": "members", "value": ["u6", {"value": "u7"}, 8]}),
+            MultiValuedChange::Remove(vec!["u6".into(), "u7".into()]),
+        ),
+        // The path may name the Group schema (RFC 7644 §3.10).
+        (
+            json!({"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+                   "value": [{"value": "u8"}]}),
+            MultiValuedChange::Add(vec![json!({"value": "u8"})]),
+        ),
     ];
     for (op, expected) in table {
         let (rest, changes) =
@@ -204,4 +220,34 @@ fn extraction_keeps_other_operations_in_order() {
             .as_deref(),
         Some("members[value eq \"u2\"].display")
     );
+}
+
+#[test]
+fn members_under_another_schema_or_a_path_less_remove_stay_in_the_request() {
+    let (rest, changes) = req(json!({"Operations": [
+        {"op": "add", "path": "urn:acme:custom:1.0:Group:members", "value": [{"value": "u1"}]}
+    ]}))
+    .extract_multi_valued("members");
+    assert_eq!(changes, []);
+    assert_eq!(rest.operations.len(), 1);
+    // from_json refuses a path-less remove; one built by hand is left for `apply` to refuse
+    // (RFC 7644 §3.5.2.2), never turned into a member change.
+    let by_hand = PatchRequest {
+        operations: vec![PatchOperation {
+            op: PatchOpKind::Remove,
+            path: None,
+            value: Some(json!({"members": [{"value": "u1"}]})),
+        }],
+    };
+    let (rest, changes) = by_hand.extract_multi_valued("members");
+    assert_eq!(changes, []);
+    assert_eq!(rest.operations.len(), 1);
+    assert_eq!(
+        rest.operations[0].value,
+        Some(json!({"members": [{"value": "u1"}]}))
+    );
+    let mut group = crate::fixtures::tour_guides();
+    let err = apply(&mut group, &rest, crate::schema::group()).expect_err("no path");
+    assert_eq!(err.scim_type, Some(ScimType::NoTarget));
+    assert_eq!(group, crate::fixtures::tour_guides());
 }

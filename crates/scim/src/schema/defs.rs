@@ -5,7 +5,11 @@
 use super::{AttrDef, AttrType, Mutability, ResourceSchema, Returned, SchemaDef};
 use crate::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
-const fn attr(name: &'static str, attr_type: AttrType, description: &'static str) -> AttrDef {
+pub(crate) const fn attr(
+    name: &'static str,
+    attr_type: AttrType,
+    description: &'static str,
+) -> AttrDef {
     AttrDef {
         name,
         attr_type,

@@ -208,6 +208,66 @@ mod tests {
     }
 
     #[test]
+    fn common_attributes_as_rfc_7643_section_3_1_defines_them() {
+        let user = schema_json(USER_SCHEMA, "https://x").expect("user schema");
+        let characteristics = |v: &Value| {
+            json!([
+                v["name"],
+                v["type"],
+                v["caseExact"],
+                v["mutability"],
+                v["returned"],
+                v["uniqueness"],
+                v["referenceTypes"]
+            ])
+        };
+        assert_eq!(
+            characteristics(attribute(&user, "id")),
+            json!(["id", "string", true, "readOnly", "always", "server", null])
+        );
+        let meta = attribute(&user, "meta");
+        assert_eq!(meta["mutability"], "readOnly");
+        let subs: Vec<Value> = meta["subAttributes"]
+            .as_array()
+            .map(|a| a.iter().map(characteristics).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            subs,
+            [
+                json!([
+                    "resourceType",
+                    "string",
+                    true,
+                    "readOnly",
+                    "default",
+                    "none",
+                    null
+                ]),
+                json!(["created", "dateTime", false, "readOnly", "default", "none", null]),
+                json!([
+                    "lastModified",
+                    "dateTime",
+                    false,
+                    "readOnly",
+                    "default",
+                    "none",
+                    null
+                ]),
+                json!([
+                    "location",
+                    "reference",
+                    true,
+                    "readOnly",
+                    "default",
+                    "none",
+                    ["uri"]
+                ]),
+                json!(["version", "string", true, "readOnly", "default", "none", null]),
+            ]
+        );
+    }
+
+    #[test]
     fn resource_types_list_user_with_optional_enterprise_extension() {
         let body = resource_types_json("https://example.com/scim/v2");
         assert!(!has_null(&body));

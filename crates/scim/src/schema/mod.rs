@@ -8,6 +8,8 @@
 
 mod defs;
 mod discovery;
+#[cfg(test)]
+pub(crate) use defs::attr;
 
 pub use discovery::{resource_type_json, resource_types_json, schema_json, schemas_json};
 
@@ -319,7 +321,27 @@ mod tests {
         let members = g.resolve(None, "members").expect("members").1;
         assert!(members.multi_valued);
         for sub in ["value", "$ref", "type", "display"] {
-            assert!(members.sub(sub).is_some(), "{sub}");
+            assert_eq!(
+                members.sub(sub).map(|d| d.mutability),
+                Some(Mutability::Immutable),
+                "{sub}"
+            );
         }
+        // Ids are caseExact (RFC 7643 §3.1), so are references to them; email addresses not.
+        let value = |def: &AttrDef| def.sub("value").expect("value");
+        assert!(value(members).case_exact && value(manager).case_exact);
+        assert!(!value(def("emails")).case_exact);
+        assert_eq!(
+            members.sub("$ref").map(|d| d.reference_types),
+            Some(&["User", "Group"][..])
+        );
+        assert_eq!(
+            members.sub("type").map(|d| d.canonical_values),
+            Some(&["User", "Group"][..])
+        );
+        assert_eq!(
+            manager.sub("$ref").map(|d| d.reference_types),
+            Some(&["User"][..])
+        );
     }
 }
