@@ -375,28 +375,6 @@ where
     }
 }
 
-/// Runs `f` inside the current transaction as a savepoint: on `Err` only what `f` did is undone
-/// and the transaction goes on (on PostgreSQL too, where a failed statement otherwise poisons
-/// the whole transaction).
-pub fn savepoint<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
-where
-    E: From<DbError>,
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-{
-    type Manager = <DbConnection as Connection>::TransactionManager;
-    Manager::begin_transaction(conn).map_err(|e| E::from(DbError::from(e)))?;
-    match f(conn) {
-        Ok(value) => {
-            Manager::commit_transaction(conn).map_err(|e| E::from(DbError::from(e)))?;
-            Ok(value)
-        }
-        Err(err) => {
-            Manager::rollback_transaction(conn).map_err(|e| E::from(DbError::from(e)))?;
-            Err(err)
-        }
-    }
-}
-
 pub use crate::clock::Micros;
 
 /// A new row id: a UUIDv7, so rows created together sit together in the primary-key index

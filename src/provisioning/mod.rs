@@ -255,8 +255,9 @@ pub struct WriteOp<'a> {
 /// Runs a SCIM write as the authenticated directory, in one transaction with its audit record.
 /// `parse` turns what the client sent into the write's input once the token is checked; input
 /// it refuses changes nothing and is not audited (as a malformed request never was). When the
-/// write itself fails, what it did is rolled back to a savepoint and the refusal is recorded in
-/// the same transaction instead.
+/// write itself fails, its transaction (or, on SQLite, its savepoint in the writer's group) rolls
+/// back whole, and the refusal is recorded by a write of its own before the caller hears of it:
+/// a success, the common case, costs one savepoint instead of two nested ones.
 pub async fn audited_write<I, T, P, F>(
     rt: Runtime<'_>,
     caller: &Caller,
@@ -280,33 +281,107 @@ where
         success_status,
     } = op;
     let resource_id = resource_id.map(str::to_string);
-    // The outer Result rolls everything back (including the audit); the inner one is the
-    // write's own outcome, committed with its audit record either way.
-    let outcome: Result<Result<T>> = rt
+    let target = resource_id.clone();
+    let outcome = rt
         .db
         .write(move |conn| {
             let ctx = authenticate(conn, &caller, &verifier, now)?;
             let input = parse()?;
-            let actor = ctx.actor();
-            let done = crate::db::savepoint(conn, |conn| f(conn, &ctx, input, now));
-            let (status, detail, id) = match &done {
-                Ok((_, created)) => (success_status, None, created.clone().or(resource_id)),
-                Err(e) => (e.status(), Some(e.to_string()), resource_id),
-            };
-            let entry = audit::Entry {
-                realm_id: &ctx.realm_id,
-                actor: &actor,
-                operation,
-                resource_type,
-                resource_id: id.as_deref(),
-                status,
-                detail,
-            };
-            audit::record(conn, &entry, now)?;
-            Ok(done.map(|(value, _)| value))
+            match f(conn, &ctx, input, now) {
+                Ok((value, created)) => {
+                    let id = created.or(target);
+                    let done = Audited::new(&ctx, operation, resource_type, id, success_status);
+                    done.record(conn, None, now)?;
+                    Ok(value)
+                }
+                Err(error) => Err(WriteFailure::Refused {
+                    audited: Audited::new(&ctx, operation, resource_type, target, error.status()),
+                    error,
+                }),
+            }
         })
         .await;
-    outcome?
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(WriteFailure::Unaudited(error)) => Err(error),
+        Err(WriteFailure::Refused { audited, error }) => {
+            let detail = error.to_string();
+            rt.db
+                .write(move |conn| audited.record(conn, Some(detail), now))
+                .await?;
+            Err(error)
+        }
+    }
+}
+
+/// How a write job of [`audited_write`] fails: before the write (bad token, bad input: not
+/// audited), or in it (refused or failed: rolled back, then audited).
+enum WriteFailure {
+    Unaudited(ProvisioningError),
+    Refused {
+        audited: Audited,
+        error: ProvisioningError,
+    },
+}
+
+impl From<ProvisioningError> for WriteFailure {
+    fn from(e: ProvisioningError) -> Self {
+        WriteFailure::Unaudited(e)
+    }
+}
+
+impl From<DbError> for WriteFailure {
+    fn from(e: DbError) -> Self {
+        WriteFailure::Unaudited(e.into())
+    }
+}
+
+/// The audit record of one write, owned so that a refusal can be recorded after its write's
+/// rollback.
+struct Audited {
+    realm_id: String,
+    actor: Actor,
+    operation: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<String>,
+    status: u16,
+}
+
+impl Audited {
+    fn new(
+        ctx: &ScimContext,
+        operation: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+        status: u16,
+    ) -> Self {
+        Audited {
+            realm_id: ctx.realm_id.clone(),
+            actor: ctx.actor(),
+            operation,
+            resource_type,
+            resource_id,
+            status,
+        }
+    }
+
+    fn record(
+        &self,
+        conn: &mut DbConnection,
+        detail: Option<String>,
+        now: i64,
+    ) -> std::result::Result<(), DbError> {
+        let entry = audit::Entry {
+            realm_id: &self.realm_id,
+            actor: &self.actor,
+            operation: self.operation,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id.as_deref(),
+            status: self.status,
+            detail,
+        };
+        audit::record(conn, &entry, now)
+    }
 }
 
 /// The rows any of `keys` finds, each once, in the order found: a filter plan's candidates.
