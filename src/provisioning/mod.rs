@@ -295,7 +295,13 @@ where
                     Ok(value)
                 }
                 Err(error) => Err(WriteFailure::Refused {
-                    audited: Audited::new(&ctx, operation, resource_type, target, error.status()),
+                    audited: Box::new(Audited::new(
+                        &ctx,
+                        operation,
+                        resource_type,
+                        target,
+                        error.status(),
+                    )),
                     error,
                 }),
             }
@@ -319,7 +325,8 @@ where
 enum WriteFailure {
     Unaudited(ProvisioningError),
     Refused {
-        audited: Audited,
+        // Boxed: the refusal path is rare and the Ok path should stay a small Result.
+        audited: Box<Audited>,
         error: ProvisioningError,
     },
 }
