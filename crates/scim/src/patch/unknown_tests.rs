@@ -95,7 +95,7 @@ fn path_less_unknown_keys_are_stored_as_given() {
     // Add appends to arrays without duplicates and merges objects.
     let out = applied(
         &start,
-        json!([{"op": "add", "value": {"favouriteColours": ["blue", "red"],
+        json!([{"op": "add", "value": {"favouriteColours": ["red", "blue"],
                                        "prefs": {"lang": "en", "theme": null}}}]),
     );
     assert_eq!(out["favouriteColours"], json!(["blue", "red"]));
