@@ -27,6 +27,22 @@ pub enum DbConnection {
 /// The backend type diesel derives for [`DbConnection`]; boxed queries are built for it.
 pub type DbBackend = <DbConnection as Connection>::Backend;
 
+/// Runs a statement on the backend's own connection inside `DbConnection`: `on_backend!(conn,
+/// |c| query.execute(c))`. Through `DbConnection` diesel renders every statement's SQL again to
+/// tell whether its prepared statement may be reused and to find it; the backend's own
+/// connection finds it by type. For the statements every SCIM request runs (the profile of a
+/// SCIM create put a tenth of the writer's time in that rendering). The query must not be boxed
+/// for `DbBackend`.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// Storage failures. Constraint violations are kept apart so callers can answer 409.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -197,7 +213,11 @@ impl Db {
         let probe =
             r2d2::ManageConnection::connect(&manager).map_err(|e| DbError::Pool(e.to_string()))?;
         let sqlite_writer = match backend {
-            Backend::Sqlite => Some(writer::Writer::start(probe)?),
+            Backend::Sqlite => {
+                let checkpoints = r2d2::ManageConnection::connect(&manager)
+                    .map_err(|e| DbError::Pool(e.to_string()))?;
+                Some(writer::Writer::start(probe, checkpoints)?)
+            }
             Backend::Postgres => None,
         };
         // No idle minimum: r2d2 would keep opening connections on its own threads, and a

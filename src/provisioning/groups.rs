@@ -512,8 +512,7 @@ pub async fn patch(
             save(conn, &row, &name, &json, now)?;
         } else if !member_changes.is_empty() {
             // Members changed: the group's version and lastModified move too.
-            let json = render::group(&row, None, &ctx.base_url);
-            save(conn, &row, &row.name, &json, now)?;
+            rows::touch(conn, &row.id, row.version + 1, now)?;
         }
         for change in &member_changes {
             apply_member_change(conn, ctx, &row.id, change, now)?;

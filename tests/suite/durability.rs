@@ -214,3 +214,63 @@ fn kill_9_with_writes_in_flight(backend: Backend) {
 both_backends!(writes_answered_201_survive_kill_9_mid_flight, |backend| {
     off_the_runtime(move || kill_9_with_writes_in_flight(backend))
 });
+
+/// SQLite's WAL is copied into the database file by the checkpointer thread while writes go
+/// on, not left to grow until the writer stalls on its own checkpoint: a few hundred small
+/// writes, far below the writer's own checkpoint threshold, reach the main file.
+#[test]
+fn the_checkpointer_copies_committed_writes_into_the_database_file() {
+    let db = TestDb::new(Backend::Sqlite);
+    let path = db.url.strip_prefix("sqlite://").unwrap().to_string();
+    let store = vestibule::db::Db::connect(&db.url, 2).expect("the database");
+    store.migrate().expect("migrations");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // A moment for the checkpoint after the migrations, then the file's size without the rows.
+    std::thread::sleep(Duration::from_millis(500));
+    let before = std::fs::metadata(&path).unwrap().len();
+    let detail = "x".repeat(2_000);
+    runtime.block_on(async {
+        for _ in 0..300 {
+            let detail = detail.clone();
+            store
+                .write(move |conn| {
+                    use vestibule::db::models::audit::{insert, AuditEvent};
+                    insert(
+                        conn,
+                        &AuditEvent {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            at: 0,
+                            realm_id: "checkpoints".into(),
+                            actor_type: "test".into(),
+                            actor_id: None,
+                            actor_name: None,
+                            operation: "write".into(),
+                            resource_type: "Test".into(),
+                            resource_id: None,
+                            outcome: "success".into(),
+                            status: 200,
+                            detail: Some(detail),
+                        },
+                    )
+                })
+                .await
+                .expect("a committed write");
+        }
+    });
+    let mut grown = std::fs::metadata(&path).unwrap().len();
+    for _ in 0..100 {
+        if grown > before + 300 * 2_000 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        grown = std::fs::metadata(&path).unwrap().len();
+    }
+    assert!(
+        grown > before + 300 * 2_000,
+        "the database file is {grown} bytes after 300 writes of 2 KB, {before} before: the \
+         writes are still only in the WAL"
+    );
+}

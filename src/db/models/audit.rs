@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
-use crate::db::{DbConnection, DbError, Micros};
+use crate::db::{on_backend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, serde::Serialize)]
 #[diesel(table_name = audit_events)]
@@ -27,9 +27,8 @@ pub struct AuditEvent {
 }
 
 pub fn insert(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), DbError> {
-    diesel::insert_into(audit_events::table)
-        .values(event)
-        .execute(conn)?;
+    let insert = diesel::insert_into(audit_events::table).values(event);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

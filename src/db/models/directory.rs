@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{directories, directory_tokens, realms};
-use crate::db::{DbConnection, DbError, Micros};
+use crate::db::{on_backend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = directories)]
@@ -73,14 +73,15 @@ pub fn find_by_token_hash(
     realm_name: &str,
     token_hash: &str,
 ) -> Result<Option<(Directory, String)>, DbError> {
-    Ok(directory_tokens::table
+    // Written out in the macro: `as_select` is typed by the backend it runs on.
+    Ok(on_backend!(conn, |c| directory_tokens::table
         .inner_join(directories::table.inner_join(realms::table))
         .filter(directory_tokens::token_hash.eq(token_hash))
         .filter(directory_tokens::revoked_at.is_null())
         .filter(realms::name.eq(realm_name))
         .select((Directory::as_select(), directory_tokens::token_hash))
-        .first(conn)
-        .optional()?)
+        .first(c))
+    .optional()?)
 }
 
 pub fn insert_token(conn: &mut DbConnection, token: &DirectoryToken) -> Result<(), DbError> {

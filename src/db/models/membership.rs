@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::models::organization::Organization;
 use crate::db::schema::{memberships, organizations};
-use crate::db::{DbConnection, DbError, Micros};
+use crate::db::{on_backend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]
@@ -34,9 +34,8 @@ pub fn find(
 }
 
 pub fn insert(conn: &mut DbConnection, membership: &Membership) -> Result<(), DbError> {
-    diesel::insert_into(memberships::table)
-        .values(membership)
-        .execute(conn)?;
+    let insert = diesel::insert_into(memberships::table).values(membership);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{user_attributes, user_emails, users};
-use crate::db::{DbBackend, DbConnection, DbError, Micros};
+use crate::db::{on_backend, DbBackend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -123,10 +123,19 @@ pub fn find_in_org(
 /// generic plan for `organization_id = $1 AND id = ANY($2)` chose the organization's index and
 /// scanned it (13 ms at 20k users); the organization is checked on the rows instead.
 fn by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, DbError> {
-    Ok(users::table
-        .filter(users::id.eq_any(ids.to_vec()))
-        .select(User::as_select())
-        .load(conn)?)
+    // One id, the common case, as `=` on the backend's own connection: prepared once and found
+    // by type (see `on_backend`), while diesel never caches an `IN (...)` and prepares it anew
+    // on every call.
+    Ok(match ids {
+        [id] => on_backend!(conn, |c| users::table
+            .filter(users::id.eq(id))
+            .select(User::as_select())
+            .load(c))?,
+        _ => users::table
+            .filter(users::id.eq_any(ids.to_vec()))
+            .select(User::as_select())
+            .load(conn)?,
+    })
 }
 
 fn live_in_org(rows: Vec<User>, org_id: &str) -> impl Iterator<Item = User> + '_ {
@@ -208,9 +217,8 @@ pub fn existing_ids_in_org(
 }
 
 pub fn insert(conn: &mut DbConnection, user: &User) -> Result<(), DbError> {
-    diesel::insert_into(users::table)
-        .values(user)
-        .execute(conn)?;
+    let insert = diesel::insert_into(users::table).values(user);
+    on_backend!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 
@@ -258,13 +266,12 @@ pub fn insert_emails(
     values_lower: &[String],
 ) -> Result<(), DbError> {
     for value in values_lower {
-        diesel::insert_into(user_emails::table)
-            .values((
-                user_emails::user_id.eq(user_id),
-                user_emails::organization_id.eq(org_id),
-                user_emails::value_lower.eq(value),
-            ))
-            .execute(conn)?;
+        let insert = diesel::insert_into(user_emails::table).values((
+            user_emails::user_id.eq(user_id),
+            user_emails::organization_id.eq(org_id),
+            user_emails::value_lower.eq(value),
+        ));
+        on_backend!(&mut *conn, |c| insert.execute(c))?;
     }
     Ok(())
 }
