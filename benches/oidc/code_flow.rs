@@ -59,6 +59,15 @@ pub(super) async fn code_round_trip(
         .send()
         .await?;
     let status = resp.status();
+    // The login transaction belongs to the browser that asked for it (its login cookie): the
+    // login POST carries back every cookie the authorization endpoint set, as a browser would.
+    let cookies = resp
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .collect::<Vec<_>>()
+        .join("; ");
     let html = resp.text().await?;
     if status != 200 {
         bail!("authorize answered {status}: {html}");
@@ -68,6 +77,7 @@ pub(super) async fn code_round_trip(
     let resp = client
         .post(format!("{base}/realms/bench/login-actions/authenticate"))
         .header("content-type", "application/x-www-form-urlencoded")
+        .header(reqwest::header::COOKIE, cookies)
         .body(form(&[
             ("request", &request),
             ("csrf", &csrf),
