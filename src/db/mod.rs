@@ -43,6 +43,20 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Loads `query` narrowed to rows whose `column` is one of `ids` (a slice): one id, the common
+/// case, as `=` on the backend's own connection, prepared once (see `on_backend`); more as
+/// `IN (...)`, which diesel never caches and prepares anew on every call. `query` is written out
+/// in each arm, so an `as_select` in it is typed by the backend it runs on.
+macro_rules! load_by_ids {
+    ($query:expr, $column:expr, $ids:expr, $conn:expr) => {
+        match $ids {
+            [id] => $crate::db::on_backend!($conn, |c| $query.filter($column.eq(id)).load(c)),
+            ids => $query.filter($column.eq_any(ids.to_vec())).load($conn),
+        }
+    };
+}
+pub(crate) use load_by_ids;
+
 /// Storage failures. Constraint violations are kept apart so callers can answer 409.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -41,8 +41,9 @@ type Answer = Box<dyn FnOnce(Option<&str>) + Send>;
 /// One queued write, type-erased so different callers share one queue.
 trait Job: Send {
     /// Runs the write in a savepoint; returns what to tell the caller once the group's commit
-    /// outcome is known (`None` = committed).
-    fn run(self: Box<Self>, conn: &mut DbConnection) -> Answer;
+    /// outcome is known (`None` = committed). A failed write that could not be taken back to its
+    /// savepoint clears `intact`: the group must not commit.
+    fn run(self: Box<Self>, conn: &mut DbConnection, intact: &mut bool) -> Answer;
     /// The group could not even begin: tell the caller.
     fn fail(self: Box<Self>, reason: &str);
 }
@@ -58,24 +59,25 @@ where
     E: From<DbError> + Send + 'static,
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &mut DbConnection) -> Answer {
+    fn run(self: Box<Self>, conn: &mut DbConnection, intact: &mut bool) -> Answer {
         let Typed { f, reply } = *self;
+        let mut undo = |conn: &mut DbConnection| *intact &= undo_job(conn);
         let outcome = match job_statement(conn, BeginJob) {
             Err(e) => Err(E::from(e)),
             Ok(()) => match catch_unwind(AssertUnwindSafe(|| f(conn))) {
                 Ok(Ok(value)) => match job_statement(conn, EndJob) {
                     Ok(()) => Ok(value),
                     Err(e) => {
-                        undo_job(conn);
+                        undo(conn);
                         Err(E::from(e))
                     }
                 },
                 Ok(Err(err)) => {
-                    undo_job(conn);
+                    undo(conn);
                     Err(err)
                 }
                 Err(_) => {
-                    undo_job(conn);
+                    undo(conn);
                     Err(E::from(DbError::Commit("the write panicked".into())))
                 }
             },
@@ -139,9 +141,10 @@ where
 }
 
 /// Takes a failed write back to its savepoint, then drops the savepoint: the rest of the group
-/// goes on as if the write had never run. A rare path, so plain text.
-fn undo_job(conn: &mut DbConnection) {
-    let _ = conn.batch_execute("ROLLBACK TO job; RELEASE job");
+/// goes on as if the write had never run. A rare path, so plain text. False when SQLite could
+/// not: what the write did may still be in the transaction.
+fn undo_job(conn: &mut DbConnection) -> bool {
+    conn.batch_execute("ROLLBACK TO job; RELEASE job").is_ok()
 }
 
 /// The handle requests submit writes through. Cheap to clone.
@@ -216,9 +219,18 @@ fn run(
             }
             continue;
         }
-        let answers: Vec<_> = group.into_iter().map(|job| job.run(&mut conn)).collect();
-        let committed = Manager::commit_transaction(&mut conn);
-        let reason = committed.as_ref().err().map(|e| e.to_string());
+        let mut intact = true;
+        let answers: Vec<_> = group
+            .into_iter()
+            .map(|job| job.run(&mut conn, &mut intact))
+            .collect();
+        let reason = if intact {
+            Manager::commit_transaction(&mut conn)
+                .err()
+                .map(|e| e.to_string())
+        } else {
+            Some("a refused write could not be undone, so its group was rolled back".to_string())
+        };
         if reason.is_some() {
             let _ = Manager::rollback_transaction(&mut conn);
         }

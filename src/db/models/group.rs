@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::models::user::{cmp_filter, Cmp};
 use crate::db::schema::{group_members, groups, users};
-use crate::db::{on_backend, DbBackend, DbConnection, DbError, Micros};
+use crate::db::{load_by_ids, on_backend, DbBackend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = groups)]
@@ -85,17 +85,12 @@ pub fn find_in_org(
 
 /// Rows by primary key alone, the organization checked on the rows (see `user::by_ids`).
 fn by_ids(conn: &mut DbConnection, ids: Vec<String>) -> Result<Vec<Group>, DbError> {
-    // One id as `=`, a statement prepared once (see `user::by_ids`).
-    Ok(match ids.as_slice() {
-        [id] => on_backend!(conn, |c| groups::table
-            .filter(groups::id.eq(id))
-            .select(Group::as_select())
-            .load(c))?,
-        _ => groups::table
-            .filter(groups::id.eq_any(ids))
-            .select(Group::as_select())
-            .load(conn)?,
-    })
+    Ok(load_by_ids!(
+        groups::table.select(Group::as_select()),
+        groups::id,
+        ids.as_slice(),
+        conn
+    )?)
 }
 
 fn of_org(rows: Vec<Group>, org_id: &str) -> impl Iterator<Item = Group> + '_ {
@@ -250,29 +245,13 @@ pub fn members_of(
             users::display_name,
             group_members::display,
         ));
-    // One group as `=`, a statement prepared once (see `user::by_ids`).
-    Ok(match group_ids {
-        [id] => query.filter(group_members::group_id.eq(id)).load(conn)?,
-        _ => query
-            .filter(group_members::group_id.eq_any(group_ids.to_vec()))
-            .load(conn)?,
-    })
-}
-
-/// Loads the rows of a `group_members` query whose member is one of `user_ids`: one id as `=`
-/// on the backend's own connection, a statement prepared once (see `user::by_ids`), more as
-/// `IN (...)`.
-macro_rules! load_of_members {
-    ($query:expr, $conn:expr, $user_ids:expr) => {
-        match $user_ids {
-            [id] => on_backend!($conn, |c| $query
-                .filter(group_members::user_id.eq(id))
-                .load(c)),
-            ids => $query
-                .filter(group_members::user_id.eq_any(ids.to_vec()))
-                .load($conn),
-        }
-    };
+    // Mostly one: a GET of a group.
+    Ok(load_by_ids!(
+        query,
+        group_members::group_id,
+        group_ids,
+        conn
+    )?)
 }
 
 /// The (user, group id, group name) triples for these users' direct groups.
@@ -285,7 +264,7 @@ pub fn groups_of_users(
         .order((groups::name_lower, groups::id))
         .select((group_members::user_id, groups::id, groups::name));
     // One user: a GET, a filter's one match.
-    Ok(load_of_members!(query, conn, user_ids)?)
+    Ok(load_by_ids!(query, group_members::user_id, user_ids, conn)?)
 }
 
 /// Which of `user_ids` are already members of the group.
@@ -298,7 +277,7 @@ pub fn members_among(
         .filter(group_members::group_id.eq(group_id))
         .select(group_members::user_id);
     // Mostly one: Entra's PATCH adds members one at a time.
-    Ok(load_of_members!(query, conn, user_ids)?)
+    Ok(load_by_ids!(query, group_members::user_id, user_ids, conn)?)
 }
 
 pub fn member_ids(conn: &mut DbConnection, group_id: &str) -> Result<Vec<String>, DbError> {

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{user_attributes, user_emails, users};
-use crate::db::{on_backend, DbBackend, DbConnection, DbError, Micros};
+use crate::db::{load_by_ids, on_backend, DbBackend, DbConnection, DbError, Micros};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
@@ -123,19 +123,12 @@ pub fn find_in_org(
 /// generic plan for `organization_id = $1 AND id = ANY($2)` chose the organization's index and
 /// scanned it (13 ms at 20k users); the organization is checked on the rows instead.
 fn by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<User>, DbError> {
-    // One id, the common case, as `=` on the backend's own connection: prepared once and found
-    // by type (see `on_backend`), while diesel never caches an `IN (...)` and prepares it anew
-    // on every call.
-    Ok(match ids {
-        [id] => on_backend!(conn, |c| users::table
-            .filter(users::id.eq(id))
-            .select(User::as_select())
-            .load(c))?,
-        _ => users::table
-            .filter(users::id.eq_any(ids.to_vec()))
-            .select(User::as_select())
-            .load(conn)?,
-    })
+    Ok(load_by_ids!(
+        users::table.select(User::as_select()),
+        users::id,
+        ids,
+        conn
+    )?)
 }
 
 fn live_in_org(rows: Vec<User>, org_id: &str) -> impl Iterator<Item = User> + '_ {
@@ -155,14 +148,13 @@ pub fn lookup(conn: &mut DbConnection, org_id: &str, key: &UserKey) -> Result<Ve
             // backend's own connection (see `on_backend`), not the boxed query the other keys
             // share, whose SQL diesel renders again on every call (the profile of the bench's
             // lookups put a ninth of the server's time there).
-            let mut rows: Vec<User> = on_backend!(conn, |c| users::table
+            let rows: Vec<User> = on_backend!(conn, |c| users::table
                 .filter(users::organization_id.eq(org_id))
                 .filter(users::deprovisioned_at.is_null())
                 .filter(users::username_lower.eq(&v))
                 .select(User::as_select())
                 .load(c))?;
-            rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            return Ok(rows);
+            return Ok(oldest_first(rows));
         }
         UserKey::ExternalId(v) => query.filter(users::external_id.eq(v)),
         UserKey::DisplayNameLower(v) => query.filter(users::display_name_lower.eq(v)),
@@ -176,14 +168,18 @@ pub fn lookup(conn: &mut DbConnection, org_id: &str, key: &UserKey) -> Result<Ve
                 .filter(user_emails::value_lower.eq(v))
                 .select(user_emails::user_id)
                 .load(conn)?;
-            let mut rows: Vec<User> = live_in_org(by_ids(conn, &ids)?, org_id).collect();
-            rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            return Ok(rows);
+            return Ok(oldest_first(
+                live_in_org(by_ids(conn, &ids)?, org_id).collect(),
+            ));
         }
     };
-    let mut rows: Vec<User> = query.load(conn)?;
+    Ok(oldest_first(query.load(conn)?))
+}
+
+/// A lookup's rows in the order SCIM lists them: oldest first, then by id.
+fn oldest_first(mut rows: Vec<User>) -> Vec<User> {
     rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    Ok(rows)
+    rows
 }
 
 pub fn count_in_org(conn: &mut DbConnection, org_id: &str) -> Result<i64, DbError> {
